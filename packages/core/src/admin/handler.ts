@@ -1,0 +1,392 @@
+import { PlumblineError } from '../errors.js';
+import type { DigestString } from '../hash/digest.js';
+import { utf8 } from '../encoding/utf8.js';
+import type { LoadedArtifactSource } from '../verify/registry.js';
+import {
+  AdminAuthenticator,
+  type AdminAuthOptions,
+  type AdminPrincipal,
+  type AdminRequestContext,
+} from './auth.js';
+import { provenanceDocument } from './document.js';
+import { RateLimiter, type AdminRateLimitOptions } from './rate-limit.js';
+import { bytesResponse, SECURITY_HEADERS } from './responses.js';
+
+/**
+ * What happened to one admin request, handed to {@link AdminHandlerOptions.onRequest}.
+ * Carries the authenticated principal, never a credential.
+ *
+ * @public
+ */
+export interface AdminRequestEvent {
+  /** `provenance.read` for the provenance route, `admin.request` for everything else. */
+  readonly type: 'provenance.read' | 'admin.request';
+  /** RFC 3339 UTC. */
+  readonly at: string;
+  readonly method: string;
+  /** The request path (without the query). */
+  readonly path: string;
+  readonly status: number;
+  readonly outcome:
+    | 'allowed'
+    | 'not_modified'
+    | 'unauthenticated'
+    | 'rate_limited'
+    | 'not_found'
+    | 'method_not_allowed'
+    | 'unavailable'
+    | 'error';
+  /** `null` when the request was not authenticated. */
+  readonly principal: AdminPrincipal | null;
+  readonly remote_address?: string;
+  /** The artifact hash served, for provenance reads. */
+  readonly artifact_hash?: DigestString | null;
+}
+
+/**
+ * Options for {@link createAdminHandler}.
+ *
+ * @public
+ */
+export interface AdminHandlerOptions {
+  /** What is loaded (a {@link LoadedArtifactRegistry} or another source). */
+  readonly source: LoadedArtifactSource;
+  /** Who may read. Fails closed: without credentials configured the handler refuses to start. */
+  readonly auth: AdminAuthOptions;
+  /** Per-client rate limit, or `false` to disable it. Defaults: 10/s, burst 20. */
+  readonly rateLimit?: AdminRateLimitOptions | false;
+  /** The key a client is limited by. Default: the remote address, else `anonymous`. */
+  readonly rateLimitKey?: (request: Request, context: AdminRequestContext | undefined) => string;
+  /** Path prefix of the routes. Default `/_admin`. */
+  readonly basePath?: string;
+  /** Whether `/health` needs authentication too. Default `false` (liveness probes). */
+  readonly healthRequiresAuth?: boolean;
+  /** Longest accepted URL (path and query). Default 2048. */
+  readonly maxUrlLength?: number;
+  /**
+   * Receives every request's outcome (the audit hook). Errors it throws are caught: auditing never
+   * fails a request.
+   */
+  readonly onRequest?: (event: AdminRequestEvent) => void;
+  /** The clock, for tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * An admin request handler: a WHATWG fetch handler, with an optional second argument through
+ * which a listener passes what it knows about the connection.
+ *
+ * @public
+ */
+export type AdminHandler = (request: Request, context?: AdminRequestContext) => Promise<Response>;
+
+const ALLOW = 'GET, HEAD';
+const BASE_RE = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+interface CachedDocument {
+  readonly version: number;
+  readonly plain: Uint8Array;
+  entries: Uint8Array | undefined;
+  readonly etag: string | undefined;
+}
+
+/**
+ * A handler's answer before it becomes a `Response`.
+ *
+ * @internal
+ */
+export interface AdminReply {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** The body bytes (also for HEAD, where they are not sent); `undefined` for 304. */
+  readonly body: Uint8Array | undefined;
+}
+
+/**
+ * What the core of the handler reads from a request.
+ *
+ * @internal
+ */
+export interface AdminRequestParts {
+  readonly method: string;
+  readonly pathname: string;
+  /** The query, with its leading `?`, or empty. */
+  readonly search: string;
+  /** Length of the URL as received (checked against `maxUrlLength`). */
+  readonly urlLength: number;
+  readonly header: (name: 'authorization' | 'if-none-match') => string | null;
+}
+
+/**
+ * The handler's core, without WHATWG objects, for listeners that can call it directly.
+ *
+ * @internal
+ */
+export type AdminFastPath = (
+  parts: AdminRequestParts,
+  context: AdminRequestContext | undefined,
+) => AdminReply;
+
+const fastPaths = new WeakMap<AdminHandler, AdminFastPath>();
+
+/**
+ * The direct entry of a handler made by {@link createAdminHandler}, when it has one (not with a
+ * custom `rateLimitKey`, which needs the `Request`).
+ *
+ * @internal
+ */
+export function adminFastPathOf(handler: AdminHandler): AdminFastPath | undefined {
+  return fastPaths.get(handler);
+}
+
+function etagMatches(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  if (header.trim() === '*') return true;
+  for (const part of header.split(',')) {
+    const tag = part.trim().replace(/^W\//, '');
+    if (tag === etag) return true;
+  }
+  return false;
+}
+
+function wantsEntries(search: string): boolean {
+  if (search.length < 2) return false;
+  const value = new URLSearchParams(search).get('entries');
+  return value === '1' || value === 'true';
+}
+
+function reply(
+  status: number,
+  body: Uint8Array | undefined,
+  extra: Record<string, string> = {},
+): AdminReply {
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, ...extra };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json; charset=utf-8';
+    headers['content-length'] = String(body.length);
+  }
+  return { status, headers, body };
+}
+
+function errorReply(
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+): AdminReply {
+  return reply(status, utf8(JSON.stringify({ error: { code, message } })), extra);
+}
+
+/**
+ * Creates the admin handler: `GET`/`HEAD` `/_admin/provenance` (`?entries=1` adds the inputs;
+ * `ETag` is the artifact hash and `If-None-Match` answers 304) and `GET`/`HEAD` `/_admin/health`.
+ * Anything else is 404; another method 405 with `Allow`. Errors are JSON; every response carries
+ * `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`. Missing or wrong credentials
+ * answer 401 without saying which part failed; a client over its rate limit gets 429 with
+ * `Retry-After`. The handler never throws: an internal error answers 500.
+ *
+ * @example
+ * ```ts
+ * import { createAdminHandler, hashAdminToken } from '@plumbline/core/admin';
+ * import { LoadedArtifactRegistry } from '@plumbline/core/verify';
+ * const registry = new LoadedArtifactRegistry();
+ * const handler = createAdminHandler({
+ *   source: registry,
+ *   auth: { tokens: [{ id: 'ops', sha256: hashAdminToken(process.env.ADMIN_TOKEN!) }] },
+ * });
+ * // Bun.serve({ fetch: handler }), Deno.serve(handler), or startAdminListener({ handler })
+ * ```
+ * @throws {@link PlumblineError} `PLB_ADMIN_CONFIG_INVALID` for malformed options (no
+ * credentials configured, a malformed token hash or SPIFFE ID, a bad base path or limit).
+ * @public
+ */
+export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
+  if (typeof options?.source?.snapshot !== 'function') {
+    throw new PlumblineError(
+      'PLB_ADMIN_CONFIG_INVALID',
+      'the admin handler needs a source with snapshot()',
+    );
+  }
+  const auth = new AdminAuthenticator(options.auth ?? {});
+  const now = options.now ?? Date.now;
+  const limiter =
+    options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? {}, now);
+  const base = options.basePath ?? '/_admin';
+  if (!BASE_RE.test(base) || base.split('/').some((s) => s === '.' || s === '..')) {
+    throw new PlumblineError(
+      'PLB_ADMIN_CONFIG_INVALID',
+      'basePath is "/" followed by plain path segments',
+    );
+  }
+  const maxUrl = options.maxUrlLength ?? 2048;
+  if (!Number.isInteger(maxUrl) || maxUrl < 64) {
+    throw new PlumblineError(
+      'PLB_ADMIN_CONFIG_INVALID',
+      'maxUrlLength must be an integer of at least 64',
+    );
+  }
+  const provenancePath = `${base}/provenance`;
+  const healthPath = `${base}/health`;
+  const source = options.source;
+  const hook = options.onRequest;
+  const customKey = options.rateLimitKey;
+  let cached: CachedDocument | undefined;
+  const healthBody = utf8('{"status":"ok"}');
+
+  const provenance = (
+    parts: AdminRequestParts,
+  ): { reply: AdminReply; outcome: AdminRequestEvent['outcome']; hash: DigestString | null } => {
+    const snapshot = source.snapshot();
+    if (snapshot.current === undefined) {
+      return {
+        reply: errorReply(503, 'PLB_ADMIN_NOT_LOADED', 'no artifact is loaded yet'),
+        outcome: 'unavailable',
+        hash: null,
+      };
+    }
+    const hash = snapshot.current.artifact_hash;
+    if (cached?.version !== snapshot.version) {
+      cached = {
+        version: snapshot.version,
+        plain: utf8(JSON.stringify(provenanceDocument(snapshot, false))),
+        entries: undefined,
+        etag: hash === null ? undefined : `"${hash}"`,
+      };
+    }
+    const doc = cached;
+    const extra: Record<string, string> = {};
+    if (doc.etag !== undefined) {
+      extra['etag'] = doc.etag;
+      if (etagMatches(parts.header('if-none-match'), doc.etag)) {
+        return { reply: reply(304, undefined, extra), outcome: 'not_modified', hash };
+      }
+    }
+    let body = doc.plain;
+    if (wantsEntries(parts.search)) {
+      doc.entries ??= utf8(JSON.stringify(provenanceDocument(snapshot, true)));
+      body = doc.entries;
+    }
+    return { reply: reply(200, body, extra), outcome: 'allowed', hash };
+  };
+
+  const core = (
+    parts: AdminRequestParts,
+    context: AdminRequestContext | undefined,
+    rateKey: () => string,
+  ): AdminReply => {
+    const started = now();
+    let principal: AdminPrincipal | null = null;
+    let provenanceRoute = false;
+    const finish = (
+      result: AdminReply,
+      outcome: AdminRequestEvent['outcome'],
+      hash?: DigestString | null,
+    ): AdminReply => {
+      if (hook === undefined) return result;
+      try {
+        hook({
+          type: provenanceRoute ? 'provenance.read' : 'admin.request',
+          at: new Date(started).toISOString(),
+          method: parts.method,
+          path: parts.pathname.slice(0, 2048),
+          status: result.status,
+          outcome,
+          principal,
+          ...(context?.remoteAddress === undefined
+            ? {}
+            : { remote_address: context.remoteAddress }),
+          ...(hash === undefined ? {} : { artifact_hash: hash }),
+        });
+      } catch {
+        // The audit hook never fails a request.
+      }
+      return result;
+    };
+    try {
+      if (parts.urlLength > maxUrl) {
+        return finish(
+          errorReply(414, 'PLB_ADMIN_URL_TOO_LONG', 'the URL is too long'),
+          'not_found',
+        );
+      }
+      if (limiter !== undefined) {
+        const wait = limiter.take(rateKey());
+        if (wait > 0) {
+          return finish(
+            errorReply(429, 'PLB_ADMIN_RATE_LIMITED', 'too many requests', {
+              'retry-after': String(wait),
+            }),
+            'rate_limited',
+          );
+        }
+      }
+      const path = parts.pathname;
+      provenanceRoute = path === provenancePath;
+      const health = path === healthPath;
+      if (!provenanceRoute && !health) {
+        return finish(
+          errorReply(404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource'),
+          'not_found',
+        );
+      }
+      if (parts.method !== 'GET' && parts.method !== 'HEAD') {
+        return finish(
+          errorReply(405, 'PLB_ADMIN_METHOD_NOT_ALLOWED', 'this resource answers GET and HEAD', {
+            allow: ALLOW,
+          }),
+          'method_not_allowed',
+        );
+      }
+      if (provenanceRoute || options.healthRequiresAuth === true) {
+        const result = auth.authenticate(parts.header('authorization'), context);
+        if (!result.ok) {
+          return finish(
+            errorReply(401, 'PLB_ADMIN_UNAUTHENTICATED', 'authentication required', {
+              'www-authenticate': 'Bearer realm="plumbline-admin"',
+            }),
+            'unauthenticated',
+          );
+        }
+        principal = result.principal;
+      }
+      if (health) return finish(reply(200, healthBody), 'allowed');
+      const served = provenance(parts);
+      return finish(served.reply, served.outcome, served.hash);
+    } catch {
+      return finish(errorReply(500, 'PLB_INTERNAL', 'internal error'), 'error');
+    }
+  };
+
+  const handler: AdminHandler = async function adminHandler(request, context) {
+    let pathname = '';
+    let search = '';
+    try {
+      const url = new URL(request.url);
+      pathname = url.pathname;
+      search = url.search;
+    } catch {
+      // An unparsable URL matches no route (404).
+    }
+    const result = core(
+      {
+        method: request.method,
+        pathname,
+        search,
+        urlLength: request.url.length,
+        header: (name) => request.headers.get(name),
+      },
+      context,
+      () =>
+        customKey === undefined
+          ? (context?.remoteAddress ?? 'anonymous')
+          : customKey(request, context),
+    );
+    return bytesResponse(result.status, result.body, result.headers, request.method === 'HEAD');
+  };
+  if (customKey === undefined) {
+    fastPaths.set(handler, (parts, context) =>
+      core(parts, context, () => context?.remoteAddress ?? 'anonymous'),
+    );
+  }
+  return handler;
+}

@@ -1,0 +1,196 @@
+import { PlumblineError } from '../errors.js';
+import type { AuditRecord, AuditSink } from './sink.js';
+
+/**
+ * Queue settings of a best-effort sink. Every limit has a finite default.
+ *
+ * @public
+ */
+export interface BestEffortQueueOptions {
+  /** Most events waiting; further events are dropped and counted. Default 10,000. */
+  readonly maxEvents?: number;
+  /** Most events handed to one `write` call. Default 500. */
+  readonly maxBatch?: number;
+  /** First wait after a failed write; doubles up to `maxBackoffMs`. Default 100 ms. */
+  readonly backoffMs?: number;
+  /** Longest wait between attempts while the sink fails. Default 30,000 ms. */
+  readonly maxBackoffMs?: number;
+}
+
+/** Drops counted since the last summary. @internal */
+export interface DropSummary {
+  readonly sink: string;
+  readonly queueFull: number;
+  readonly writeFailed: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * A bounded queue in front of one best-effort sink: drains in batches, never throws into the
+ * caller, drops (and counts) when full, drops a batch (and counts it) when the sink fails, backs
+ * off while it fails, and reports drops once a write succeeds again.
+ *
+ * @internal
+ */
+export class BestEffortQueue {
+  readonly #sink: AuditSink;
+  readonly #max: number;
+  readonly #batch: number;
+  readonly #backoff: number;
+  readonly #maxBackoff: number;
+  readonly #now: () => number;
+  readonly #onRecovered: (summary: DropSummary) => void;
+  readonly #onError: (error: PlumblineError) => void;
+  #queue: AuditRecord[] = [];
+  #head = 0;
+  #running: Promise<void> | undefined;
+  #failures = 0;
+  #queueFull = 0;
+  #writeFailed = 0;
+  #first = 0;
+  #last = 0;
+  #written = 0;
+  #failed = 0;
+  #dropped = 0;
+  #stopped = false;
+  #wake: (() => void) | undefined;
+
+  constructor(
+    sink: AuditSink,
+    options: BestEffortQueueOptions,
+    hooks: {
+      now: () => number;
+      onRecovered: (summary: DropSummary) => void;
+      onError: (error: PlumblineError) => void;
+    },
+  ) {
+    this.#sink = sink;
+    this.#max = int(options.maxEvents, 10_000, 'maxEvents');
+    this.#batch = int(options.maxBatch, 500, 'maxBatch');
+    this.#backoff = int(options.backoffMs, 100, 'backoffMs');
+    this.#maxBackoff = int(options.maxBackoffMs, 30_000, 'maxBackoffMs');
+    this.#now = hooks.now;
+    this.#onRecovered = hooks.onRecovered;
+    this.#onError = hooks.onError;
+  }
+
+  /** Queues one record; drops and counts it when full (unless `force`, used for drop summaries). */
+  enqueue(record: AuditRecord, force: boolean): void {
+    if (this.#stopped) return;
+    if (!force && this.#queue.length - this.#head >= this.#max) {
+      this.#drop('queueFull', 1);
+      return;
+    }
+    this.#queue.push(record);
+    this.#running ??= this.#run();
+  }
+
+  /** Resolves when the queue is empty (after trying every queued record once). */
+  async drain(): Promise<void> {
+    this.#wake?.();
+    while (this.#running) await this.#running;
+  }
+
+  /** Stops accepting records and aborts backoff waits. */
+  stop(): void {
+    this.#stopped = true;
+    this.#wake?.();
+  }
+
+  stats(): { written: number; failed: number; dropped: number; queued: number } {
+    return {
+      written: this.#written,
+      failed: this.#failed,
+      dropped: this.#dropped,
+      queued: this.#queue.length - this.#head,
+    };
+  }
+
+  #drop(kind: 'queueFull' | 'writeFailed', n: number): void {
+    const now = this.#now();
+    if (this.#queueFull + this.#writeFailed === 0) this.#first = now;
+    this.#last = now;
+    if (kind === 'queueFull') this.#queueFull += n;
+    else this.#writeFailed += n;
+    this.#dropped += n;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      // Let callers queue a few more records before the first batch.
+      await Promise.resolve();
+      while (this.#head < this.#queue.length) {
+        const end = Math.min(this.#queue.length, this.#head + this.#batch);
+        const batch = this.#queue.slice(this.#head, end);
+        this.#head = end;
+        if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+          this.#queue = this.#queue.slice(this.#head);
+          this.#head = 0;
+        }
+        try {
+          await this.#sink.write(batch);
+          this.#written += batch.length;
+          this.#failures = 0;
+          if (this.#queueFull + this.#writeFailed > 0) {
+            const summary: DropSummary = {
+              sink: this.#sink.name,
+              queueFull: this.#queueFull,
+              writeFailed: this.#writeFailed,
+              first: this.#first,
+              last: this.#last,
+            };
+            this.#queueFull = 0;
+            this.#writeFailed = 0;
+            this.#onRecovered(summary);
+          }
+        } catch (error) {
+          this.#failed++;
+          this.#drop('writeFailed', batch.length);
+          this.#onError(
+            new PlumblineError(
+              'PLB_AUDIT_WRITE_FAILED',
+              `best-effort audit sink "${this.#sink.name}" failed; ${batch.length} events dropped`,
+              {
+                cause: error,
+                details: { sink: this.#sink.name, dropped: batch.length },
+              },
+            ),
+          );
+          if (this.#stopped) continue;
+          const wait = Math.min(
+            this.#maxBackoff,
+            this.#backoff * 2 ** Math.min(this.#failures, 30),
+          );
+          this.#failures++;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            this.#wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#wake = undefined;
+        }
+      }
+      this.#queue = [];
+      this.#head = 0;
+    } finally {
+      this.#running = undefined;
+    }
+  }
+}
+
+function int(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new PlumblineError(
+      'PLB_AUDIT_CONFIG',
+      `best-effort queue ${name} must be a positive integer`,
+      {
+        details: { option: name },
+      },
+    );
+  }
+  return value;
+}

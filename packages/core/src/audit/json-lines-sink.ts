@@ -1,0 +1,65 @@
+import { PlumblineError } from '../errors.js';
+import type { AuditRecord, AuditSink } from './sink.js';
+
+const encoder = new TextEncoder();
+
+/**
+ * Options of {@link createJsonLinesSink}.
+ *
+ * @public
+ */
+export interface JsonLinesSinkOptions {
+  /** Where lines go: a WHATWG `WritableStream` of bytes (in Node: `Writable.toWeb(stream)`). */
+  readonly stream: WritableStream<Uint8Array>;
+  /** Sink name for metrics. Default `json-lines`. */
+  readonly name?: string;
+  /** Close the stream when the sink closes. Default `true`. */
+  readonly closeStream?: boolean;
+}
+
+/**
+ * A sink writing each event as one JSON line (`\n`-terminated) to a byte stream. `write` resolves
+ * when the stream accepted the bytes (durability is the stream's: use the file sink from
+ * `@plumbline/core/node` for fsync).
+ *
+ * @example
+ * ```ts
+ * import { Writable } from 'node:stream';
+ * import { createJsonLinesSink } from '@plumbline/core/audit';
+ * const sink = createJsonLinesSink({ stream: Writable.toWeb(process.stdout), closeStream: false });
+ * ```
+ * @public
+ */
+export function createJsonLinesSink(options: JsonLinesSinkOptions): AuditSink {
+  const writer = options.stream.getWriter();
+  const name = options.name ?? 'json-lines';
+  let closed = false;
+  let last: Promise<void> = Promise.resolve();
+  return {
+    name,
+    write(records) {
+      if (closed)
+        return Promise.reject(
+          new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
+        );
+      if (records.length === 0) return last;
+      const text =
+        records.length === 1
+          ? `${records[0]!.json}\n`
+          : `${records.map((r: AuditRecord) => r.json).join('\n')}\n`;
+      const p = writer.write(encoder.encode(text));
+      last = p.catch(() => undefined);
+      return p;
+    },
+    flush() {
+      return writer.ready.then(() => last);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await last;
+      if (options.closeStream === false) writer.releaseLock();
+      else await writer.close();
+    },
+  };
+}

@@ -1,0 +1,332 @@
+import { PlumblineError } from '../errors.js';
+import { toHex } from '../encoding/hex.js';
+import { createSha256 } from '../hash/select.js';
+import { utf8 } from '../encoding/utf8.js';
+
+/**
+ * The text that replaces a redacted value.
+ *
+ * @public
+ */
+export const REDACTED = '[REDACTED]';
+
+/**
+ * Key names whose values are always redacted (compared after lowercasing and removing `-`, `_`,
+ * `.` and spaces, so `Private-Key`, `private_key` and `privateKey` all match). A key matches when
+ * its normalized form equals an entry or ends with one (`db_password`, `x-api-key`).
+ *
+ * @public
+ */
+export const DEFAULT_DENIED_KEYS: readonly string[] = [
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'secret',
+  'clientsecret',
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'authorization',
+  'proxyauthorization',
+  'auth',
+  'cookie',
+  'setcookie',
+  'privatekey',
+  'apikey',
+  'accesskey',
+  'secretkey',
+  'credential',
+  'credentials',
+  'signingkey',
+  'sessionid',
+  'bearer',
+  'jwt',
+  'dsn',
+  'connectionstring',
+];
+
+/**
+ * Options of {@link createRedactor}. Every limit has a finite default.
+ *
+ * @public
+ */
+export interface RedactionOptions {
+  /** Key names to redact in addition to {@link DEFAULT_DENIED_KEYS}. */
+  readonly deniedKeys?: readonly string[];
+  /** Key names exempted from the deny-list (normalized like it), such as `token_name`. */
+  readonly allowedKeys?: readonly string[];
+  /**
+   * When set, redacted values become `[REDACTED:hmac:<16 hex>]`, an HMAC-SHA256 fingerprint under
+   * this key, so equal secrets can be correlated across events without being revealed. Keep the
+   * key secret and at least 32 random bytes.
+   */
+  readonly fingerprintKey?: Uint8Array;
+  /** Deepest nesting kept; deeper values become `"[TRUNCATED]"`. Default 16. */
+  readonly maxDepth?: number;
+  /** Longest string kept (UTF-16 units); longer ones are cut and marked. Default 8192. */
+  readonly maxStringLength?: number;
+  /** Most keys per object or items per array kept. Default 1000. */
+  readonly maxEntries?: number;
+  /** Extra value detectors (a global regular expression each): matches are replaced. */
+  readonly patterns?: readonly RegExp[];
+}
+
+/**
+ * Redacts secrets from any value and returns a JSON-safe copy (plain objects, arrays, strings,
+ * finite numbers, booleans, null).
+ *
+ * @public
+ */
+export type Redactor = (value: unknown) => unknown;
+
+// Value detectors. Each is global; matches are replaced (the text around them is kept so error
+// messages stay readable).
+const VALUE_PATTERNS: readonly RegExp[] = [
+  // PEM private keys (any flavour), including a torn one without its END line.
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  // JSON Web Tokens (JWS compact: header.payload.signature, header starts with {").
+  /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g,
+  // Authorization schemes followed by credentials.
+  /\b(?:Bearer|Basic|Digest|Token|Bot)\s+[A-Za-z0-9._~+/=:-]{6,}/gi,
+  // AWS access key ids and secret keys in key=value form.
+  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+  /\baws_?secret_?access_?key\s*[=:]\s*\S+/gi,
+  // Google API keys, GitHub, GitLab, Slack, Stripe and npm tokens.
+  /\bAIza[0-9A-Za-z_-]{35}\b/g,
+  /\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}\b/g,
+  /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
+  /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b/g,
+  /\bnpm_[A-Za-z0-9]{36}\b/g,
+  // Azure storage account keys in connection strings.
+  /\bAccountKey=[^;\s]+/gi,
+];
+
+// user:password@ in any URL-like text (scheme://user:pass@host).
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(?::[^\s/@]*)?@/gi;
+// Query, fragment or matrix parameters (?token=..., &sig=..., #access_token=...); the name is
+// checked in the callback (no backtracking on long names).
+const URL_PARAM = /([?&#;])([a-z0-9_.-]{1,64})=([^&#\s"']*)/gi;
+const SENSITIVE_PARAM = /token|secret|password|passwd|pwd|key|sig|auth|credential|session/i;
+
+// key=value and key: value pairs with a sensitive key inside free text (error messages, reasons).
+const TEXT_PAIR =
+  /(password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization|cookie|credentials?)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}\]]+)/gi;
+
+// One test per string: strings no detector could match skip the replacements entirely.
+const DETECT = new RegExp(
+  [
+    ...VALUE_PATTERNS.filter((p) => !p.ignoreCase).map((p) => p.source),
+    '[?&#;][a-zA-Z0-9_.-]{1,64}=',
+  ].join('|'),
+);
+const DETECT_CI = new RegExp(
+  [
+    ...VALUE_PATTERNS.filter((p) => p.ignoreCase).map((p) => p.source),
+    URL_USERINFO.source,
+    TEXT_PAIR.source,
+  ].join('|'),
+  'i',
+);
+
+function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/[-_.\s]/g, '');
+}
+
+function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
+  let k = key;
+  if (k.length > 64) k = createSha256().update(k).digest();
+  const ipad = new Uint8Array(64);
+  const opad = new Uint8Array(64);
+  for (let i = 0; i < 64; i++) {
+    const b = k[i] ?? 0;
+    ipad[i] = b ^ 0x36;
+    opad[i] = b ^ 0x5c;
+  }
+  const inner = createSha256().update(ipad).update(message).digest();
+  return createSha256().update(opad).update(inner).digest();
+}
+
+/**
+ * Builds a redactor: a key deny-list (case- and separator-insensitive) and value detectors for
+ * JWTs, bearer/basic credentials, PEM private keys, cloud access keys and credentials inside URLs
+ * (user info and sensitive query parameters). `Error` objects become `{ name, message, code }`
+ * with the message redacted; `Date`s become ISO strings; bytes become `"[N bytes]"`; functions,
+ * symbols, `undefined` and cycles are dropped or marked. Keys that look like secrets are renamed.
+ *
+ * @example
+ * ```ts
+ * import { createRedactor } from '@plumbline/core/audit';
+ * const redact = createRedactor();
+ * redact({ password: 'hunter2', url: 'https://u:p@example.com/x?token=abc' });
+ * // { password: '[REDACTED]', url: 'https://[REDACTED]@example.com/x?token=[REDACTED]' }
+ * ```
+ * @throws {@link PlumblineError} `PLB_AUDIT_CONFIG` for a limit that is not a positive integer.
+ * @public
+ */
+export function createRedactor(options: RedactionOptions = {}): Redactor {
+  const maxDepth = limit(options.maxDepth, 16, 'maxDepth');
+  const maxString = limit(options.maxStringLength, 8192, 'maxStringLength');
+  const maxEntries = limit(options.maxEntries, 1000, 'maxEntries');
+  const denied = new Set([...DEFAULT_DENIED_KEYS, ...(options.deniedKeys ?? [])].map(normalizeKey));
+  const allowed = new Set((options.allowedKeys ?? []).map(normalizeKey));
+  const patterns = [...VALUE_PATTERNS, ...(options.patterns ?? [])].map((p) =>
+    p.global ? p : new RegExp(p.source, `${p.flags}g`),
+  );
+  const fpKey = options.fingerprintKey;
+  const fastPath = (options.patterns ?? []).length === 0;
+  const keyCache = new Map<string, boolean>();
+
+  const mask = (secret: string): string => {
+    if (fpKey === undefined) return REDACTED;
+    return `[REDACTED:hmac:${toHex(hmacSha256(fpKey, utf8(secret))).slice(0, 16)}]`;
+  };
+
+  const isDeniedKey = (key: string): boolean => {
+    let hit = keyCache.get(key);
+    if (hit !== undefined) return hit;
+    const n = normalizeKey(key);
+    hit = false;
+    if (!allowed.has(n)) {
+      if (denied.has(n)) hit = true;
+      else for (const d of denied) if (d.length >= 4 && n.endsWith(d)) hit = true;
+    }
+    if (keyCache.size < 10_000) keyCache.set(key, hit);
+    return hit;
+  };
+
+  // Short strings found clean before (node ids, paths, digests recur in every event). Only clean
+  // strings are remembered, so the cache never holds a secret.
+  const clean = new Set<string>();
+
+  const scrub = (text: string): string => {
+    if (text.length <= 256 && clean.has(text)) return text;
+    let s = text.length > maxString ? `${text.slice(0, maxString)}…[TRUNCATED]` : text;
+    // Fast path: most strings hold nothing that could match.
+    if (fastPath && !DETECT.test(s) && !DETECT_CI.test(s)) {
+      if (s.length <= 256) {
+        if (clean.size >= 4096) clean.clear();
+        clean.add(s);
+      }
+      return s;
+    }
+    for (const p of patterns) {
+      p.lastIndex = 0;
+      s = s.replace(p, (m) => mask(m));
+    }
+    URL_USERINFO.lastIndex = 0;
+    s = s.replace(URL_USERINFO, (m, scheme: string, user: string) =>
+      m.includes(':', scheme.length) || user.length > 0 ? `${scheme}${mask(m)}@` : m,
+    );
+    TEXT_PAIR.lastIndex = 0;
+    s = s.replace(TEXT_PAIR, (m, k: string, sep: string, v: string) =>
+      v.startsWith('[REDACTED') || v.startsWith('"[REDACTED') ? m : `${k}${sep}${mask(v)}`,
+    );
+    URL_PARAM.lastIndex = 0;
+    s = s.replace(URL_PARAM, (m, sep: string, k: string, v: string) =>
+      v.length === 0 || v.startsWith('[REDACTED') || !SENSITIVE_PARAM.test(k)
+        ? m
+        : `${sep}${k}=${mask(v)}`,
+    );
+    return s;
+  };
+
+  const walk = (value: unknown, depth: number, seen: Set<object>): unknown => {
+    switch (typeof value) {
+      case 'string':
+        return scrub(value);
+      case 'number':
+        return Number.isFinite(value) ? value : String(value);
+      case 'boolean':
+        return value;
+      case 'bigint':
+        return value.toString();
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return undefined;
+    }
+    if (value === null) return null;
+    const obj = value as object;
+    if (depth >= maxDepth) return '[TRUNCATED]';
+    if (seen.has(obj)) return '[CIRCULAR]';
+    if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
+    if (obj instanceof Uint8Array || obj instanceof ArrayBuffer) return `[${obj.byteLength} bytes]`;
+    seen.add(obj);
+    try {
+      if (Array.isArray(obj)) {
+        const out: unknown[] = [];
+        const n = Math.min(obj.length, maxEntries);
+        for (let i = 0; i < n; i++) {
+          const v = walk(obj[i], depth + 1, seen);
+          out.push(v === undefined ? null : v);
+        }
+        if (obj.length > maxEntries) out.push(`[${obj.length - maxEntries} more]`);
+        return out;
+      }
+      if (obj instanceof Error) {
+        const e = obj as Error & { code?: unknown };
+        const out: Record<string, unknown> = {
+          name: scrub(String(e.name)),
+          message: scrub(String(e.message)),
+        };
+        if (typeof e.code === 'string' || typeof e.code === 'number')
+          out['code'] = scrub(String(e.code));
+        return out;
+      }
+      if (obj instanceof Map) return walk(Object.fromEntries(obj), depth, seen);
+      if (obj instanceof Set) return walk([...obj], depth, seen);
+      const out: Record<string, unknown> = {};
+      let n = 0;
+      let more = 0;
+      for (const key of Object.keys(obj)) {
+        if (n >= maxEntries) {
+          more++;
+          continue;
+        }
+        const raw = (obj as Record<string, unknown>)[key];
+        let safeKey = scrub(key);
+        if (safeKey !== key) {
+          // A key that itself holds a secret: rename it, keeping keys unique.
+          let i = n;
+          while (Object.hasOwn(out, `${safeKey}#${i}`)) i++;
+          safeKey = `${safeKey}#${i}`;
+        }
+        if (isDeniedKey(key)) {
+          if (raw === undefined || raw === null || raw === '') out[safeKey] = raw ?? null;
+          else out[safeKey] = typeof raw === 'string' ? mask(raw) : mask(stableText(raw));
+        } else {
+          const v = walk(raw, depth + 1, seen);
+          if (v !== undefined) out[safeKey] = v;
+        }
+        n++;
+      }
+      if (more > 0) out['[TRUNCATED]'] = `${more} more keys`;
+      return out;
+    } finally {
+      seen.delete(obj);
+    }
+  };
+
+  return (value) => walk(value, 0, new Set());
+}
+
+function stableText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function limit(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new PlumblineError('PLB_AUDIT_CONFIG', `${name} must be a positive integer`, {
+      details: { option: name },
+    });
+  }
+  return value;
+}

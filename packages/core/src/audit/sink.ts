@@ -1,0 +1,54 @@
+import type { AuditEvent } from './envelope.js';
+
+/**
+ * One event as sinks receive it: the (already redacted and validated) envelope and its JSON
+ * serialization (no trailing newline). Sinks write `json` as is, so every sink stores the same bytes.
+ *
+ * @public
+ */
+export interface AuditRecord {
+  readonly event: AuditEvent;
+  readonly json: string;
+}
+
+/**
+ * Where audit events go (`sink.ts` in DESIGN.md terms). Implement it for your own destination and
+ * prove it with `runAuditSinkConformance` from `@plumbline/core/testing`.
+ *
+ * Contract:
+ * - `write` resolves only once the records are as durable as the sink promises (a file sink after
+ *   fsync, an HTTP sink after a 2xx), and rejects if they are not. It may be called again before an
+ *   earlier call settled; records of earlier calls are written before those of later ones.
+ * - `write` never mutates the records.
+ * - After `close` resolved, `write` rejects with `PLB_AUDIT_SINK_CLOSED`.
+ *
+ * Whether a failed write fails the audited action is not the sink's choice: the logger's delivery
+ * mode (`must-write` or `best-effort`) decides.
+ *
+ * @public
+ */
+export interface AuditSink {
+  /** A name for metrics and `audit.events_dropped` summaries (no secrets, such as `file`). */
+  readonly name: string;
+  /** Writes records in order; resolves when they are durable. */
+  write(
+    records: readonly AuditRecord[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<void>;
+  /** Waits until everything accepted so far is durable. */
+  flush?(): Promise<void>;
+  /** Flushes and releases resources. Idempotent. */
+  close?(): Promise<void>;
+}
+
+/**
+ * How the logger delivers to a sink.
+ * - `must-write`: `emit` waits for the sink; if the write fails, `emit` rejects with
+ *   `PLB_AUDIT_WRITE_FAILED` and the caller must fail the action (fail closed).
+ * - `best-effort`: events go into a bounded queue drained in the background; `emit` never waits
+ *   for or fails because of this sink. Drops (queue full, write failure) are counted and reported
+ *   by an `audit.events_dropped` event once the sink accepts writes again.
+ *
+ * @public
+ */
+export type AuditDelivery = 'must-write' | 'best-effort';

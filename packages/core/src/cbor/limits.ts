@@ -1,0 +1,41 @@
+/**
+ * Limits applied while decoding deterministic CBOR. Every limit is checked against the length a
+ * CBOR head claims, before anything of that length is allocated.
+ *
+ * @public
+ */
+export interface CborLimits {
+  /** Largest encoded document, in bytes. Default 64 MiB. */
+  readonly maxBytes?: number;
+  /** Largest number of items in one array or pairs in one map. Default 1,000,000. */
+  readonly maxEntries?: number;
+  /** Largest number of data items in the whole document. Default 16,000,000. */
+  readonly maxItems?: number;
+  /** Largest text or byte string, in bytes. Default 1 MiB. */
+  readonly maxStringLength?: number;
+  /** Deepest nesting of arrays and maps (the top level is depth 1). Default 32. */
+  readonly maxDepth?: number;
+}
+
+/** Resolved limits with every field present. @internal */
+export type ResolvedCborLimits = Required<CborLimits>;
+
+/** The default decoding limits. @public */
+export const DEFAULT_CBOR_LIMITS: ResolvedCborLimits = Object.freeze({
+  maxBytes: 64 * 1024 * 1024,
+  maxEntries: 1_000_000,
+  maxItems: 16_000_000,
+  maxStringLength: 1024 * 1024,
+  maxDepth: 32,
+});
+
+/** Fills in defaults. @internal */
+export function resolveCborLimits(limits: CborLimits = {}): ResolvedCborLimits {
+  return {
+    maxBytes: limits.maxBytes ?? DEFAULT_CBOR_LIMITS.maxBytes,
+    maxEntries: limits.maxEntries ?? DEFAULT_CBOR_LIMITS.maxEntries,
+    maxItems: limits.maxItems ?? DEFAULT_CBOR_LIMITS.maxItems,
+    maxStringLength: limits.maxStringLength ?? DEFAULT_CBOR_LIMITS.maxStringLength,
+    maxDepth: limits.maxDepth ?? DEFAULT_CBOR_LIMITS.maxDepth,
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * Fleet states and the typed events the {@link FleetMonitor} emits.
+ *
+ * @packageDocumentation
+ */
+import type { DigestString } from '../hash/digest.js';
+import type { LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
+import type { Rollout } from './store.js';
+
+/**
+ * The state of one node (DESIGN.md "Fleet states per node"):
+ * - `in_sync`: runs the desired artifact (every worker);
+ * - `drift`: runs something else (emits `drift.detected`, a.k.a. {@link ConfigurationDrift});
+ * - `pending`: a rollout is in progress, before its deadline, and the node still runs the previous artifact;
+ * - `rejected`: the node failed to load the desired artifact (`last_load_error`);
+ * - `unknown`: its cluster has no desired state;
+ * - `stale`: connected, but no heartbeat for `staleAfterIntervals` intervals;
+ * - `disconnected`: its session ended;
+ * - `never_seen`: expected, but never connected.
+ *
+ * @public
+ */
+export type NodeState =
+  | 'in_sync'
+  | 'drift'
+  | 'pending'
+  | 'rejected'
+  | 'unknown'
+  | 'stale'
+  | 'disconnected'
+  | 'never_seen';
+
+/**
+ * Every {@link NodeState}, in a fixed order (used for summaries and metrics).
+ *
+ * @public
+ */
+export const NODE_STATES: readonly NodeState[] = [
+  'in_sync',
+  'drift',
+  'pending',
+  'rejected',
+  'unknown',
+  'stale',
+  'disconnected',
+  'never_seen',
+];
+
+/**
+ * Fields every fleet event carries.
+ *
+ * @public
+ */
+export interface FleetEventBase {
+  /** Unique event id; webhooks send it as the idempotency key (`Plumbline-Event-Id`). */
+  readonly id: string;
+  /** When the event happened (RFC 3339, the monitor's clock). */
+  readonly at: string;
+}
+
+/**
+ * Fields of events about one node.
+ *
+ * @public
+ */
+export interface NodeEventFields extends FleetEventBase {
+  readonly node_id: string;
+  readonly cluster: string;
+  /** The node's state after the event. */
+  readonly state: NodeState;
+  /** The artifact the node reports (`null` when it loaded none or was never seen). */
+  readonly reported_hash: DigestString | null;
+  /** The artifact it should run (`null` when there is no desired state). */
+  readonly desired_hash: DigestString | null;
+  readonly instance_id: string | null;
+}
+
+/**
+ * Every state change of a node, exactly once (also while flapping; not sent to alert sinks).
+ *
+ * @public
+ */
+export interface NodeStateChangedEvent extends NodeEventFields {
+  readonly type: 'node.state_changed';
+  readonly from: NodeState;
+}
+
+/**
+ * A node runs something other than its desired artifact: the `ConfigurationDrift` event.
+ *
+ * @public
+ */
+export interface DriftDetectedEvent extends NodeEventFields {
+  readonly type: 'drift.detected';
+  readonly from: NodeState;
+  /** The provenance the node sent for what it runs. */
+  readonly provenance: ReportedProvenance | null;
+  readonly workers: readonly WorkerReport[] | null;
+}
+
+/**
+ * The `ConfigurationDrift` event of DESIGN.md (an alias of {@link DriftDetectedEvent}).
+ *
+ * @public
+ */
+export type ConfigurationDrift = DriftDetectedEvent;
+
+/**
+ * A drifted node no longer drifts (it runs the desired artifact, or a rollout now allows it).
+ *
+ * @public
+ */
+export interface DriftResolvedEvent extends NodeEventFields {
+  readonly type: 'drift.resolved';
+  /** When the drift began (RFC 3339). */
+  readonly drift_since: string;
+}
+
+/**
+ * A node failed to load its desired artifact.
+ *
+ * @public
+ */
+export interface NodeRejectedEvent extends NodeEventFields {
+  readonly type: 'node.rejected';
+  readonly from: NodeState;
+  readonly last_load_error: LoadError | null;
+}
+
+/**
+ * A connected node stopped sending heartbeats.
+ *
+ * @public
+ */
+export interface NodeStaleEvent extends NodeEventFields {
+  readonly type: 'node.stale';
+  readonly from: NodeState;
+  readonly last_seen: string | null;
+}
+
+/**
+ * A node's session ended.
+ *
+ * @public
+ */
+export interface NodeDisconnectedEvent extends NodeEventFields {
+  readonly type: 'node.disconnected';
+  readonly from: NodeState;
+  readonly last_seen: string | null;
+  /** The close code the transport reported. */
+  readonly close_code: number | null;
+}
+
+/**
+ * An expected node has never connected (emitted when it becomes expected).
+ *
+ * @public
+ */
+export interface NodeNeverSeenEvent extends NodeEventFields {
+  readonly type: 'node.never_seen';
+}
+
+/**
+ * A node changes state too often: alerts about it are held back until it settles.
+ *
+ * @public
+ */
+export interface NodeFlappingEvent extends NodeEventFields {
+  readonly type: 'node.flapping';
+  /** The decayed number of recent transitions that crossed the threshold. */
+  readonly score: number;
+}
+
+/**
+ * A flapping node settled; `state` is where it settled.
+ *
+ * @public
+ */
+export interface NodeFlappingEndedEvent extends NodeEventFields {
+  readonly type: 'node.flapping_ended';
+}
+
+/**
+ * Fields of events about a cluster's rollout.
+ *
+ * @public
+ */
+export interface RolloutEventFields extends FleetEventBase {
+  readonly cluster: string;
+  readonly artifact_hash: DigestString;
+  readonly version: number;
+  readonly rollout: Rollout;
+}
+
+/**
+ * Every reporting node of the cluster runs the new artifact before the deadline.
+ *
+ * @public
+ */
+export interface RolloutCompletedEvent extends RolloutEventFields {
+  readonly type: 'rollout.completed';
+}
+
+/**
+ * The deadline passed with nodes still on another artifact (they are now `drift` or `rejected`).
+ *
+ * @public
+ */
+export interface RolloutDeadlineExceededEvent extends RolloutEventFields {
+  readonly type: 'rollout.deadline_exceeded';
+  /** How many nodes were not in sync at the deadline. */
+  readonly lagging: number;
+  /** Up to 100 of their node ids, sorted. */
+  readonly lagging_nodes: readonly string[];
+}
+
+/**
+ * A cluster's desired state changed (set or cleared).
+ *
+ * @public
+ */
+export interface DesiredStateChangedEvent extends FleetEventBase {
+  readonly type: 'desired_state.changed';
+  readonly cluster: string;
+  /** The new desired hash; `null` when cleared. */
+  readonly artifact_hash: DigestString | null;
+  readonly previous_hash: DigestString | null;
+  /** The new version (0 when cleared). */
+  readonly version: number;
+  readonly actor: string;
+  readonly reason: string;
+  readonly rollout: Rollout | null;
+}
+
+/**
+ * Every event the fleet monitor emits.
+ *
+ * @public
+ */
+export type FleetEvent =
+  | NodeStateChangedEvent
+  | DriftDetectedEvent
+  | DriftResolvedEvent
+  | NodeRejectedEvent
+  | NodeStaleEvent
+  | NodeDisconnectedEvent
+  | NodeNeverSeenEvent
+  | NodeFlappingEvent
+  | NodeFlappingEndedEvent
+  | RolloutCompletedEvent
+  | RolloutDeadlineExceededEvent
+  | DesiredStateChangedEvent;
+
+/**
+ * The `type` of a {@link FleetEvent}.
+ *
+ * @public
+ */
+export type FleetEventType = FleetEvent['type'];
+
+/**
+ * The event of a given type.
+ *
+ * @public
+ */
+export type FleetEventOf<T extends FleetEventType> = Extract<FleetEvent, { type: T }>;
+
+/**
+ * The events alert sinks receive by default: every type but `node.state_changed`.
+ *
+ * @public
+ */
+export const ALERT_EVENT_TYPES: readonly FleetEventType[] = [
+  'drift.detected',
+  'drift.resolved',
+  'node.rejected',
+  'node.stale',
+  'node.disconnected',
+  'node.never_seen',
+  'node.flapping',
+  'node.flapping_ended',
+  'rollout.completed',
+  'rollout.deadline_exceeded',
+  'desired_state.changed',
+];

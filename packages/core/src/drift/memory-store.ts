@@ -1,0 +1,252 @@
+import { PlumblineError } from '../errors.js';
+import type {
+  DesiredState,
+  ExpectedNodes,
+  FleetChange,
+  FleetChangeListener,
+  FleetSnapshot,
+  FleetStore,
+  NodePin,
+  ObservedNode,
+  SetDesiredInput,
+} from './store.js';
+
+/**
+ * The in-memory {@link FleetStore}: everything is lost when the process ends. The default store of
+ * the fleet monitor, and the base of `FileFleetStore`.
+ *
+ * Mutations are serialized: each one runs after the previous has been persisted, so
+ * compare-and-set is exact and the change feed is in revision order.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryFleetStore();
+ * const monitor = await FleetMonitor.create({ store });
+ * ```
+ * @public
+ */
+export class MemoryFleetStore implements FleetStore {
+  /** @internal */
+  protected revision = 0;
+  /** @internal */
+  protected readonly desired = new Map<string, DesiredState>();
+  /** @internal */
+  protected readonly pins = new Map<string, NodePin>();
+  /** @internal */
+  protected readonly expected = new Map<string, ExpectedNodes>();
+  /** @internal */
+  protected readonly observed = new Map<string, ObservedNode>();
+  readonly #listeners = new Set<FleetChangeListener>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  /**
+   * @param snapshot - initial contents (used by stores that load from somewhere).
+   */
+  constructor(snapshot?: FleetSnapshot) {
+    if (snapshot !== undefined) this.replace(snapshot);
+  }
+
+  /** @internal Replaces every table with a snapshot's contents. */
+  protected replace(snapshot: FleetSnapshot): void {
+    this.revision = snapshot.revision;
+    this.desired.clear();
+    this.pins.clear();
+    this.expected.clear();
+    this.observed.clear();
+    for (const d of snapshot.desired) this.desired.set(d.cluster, d);
+    for (const p of snapshot.pins) this.pins.set(p.node_id, p);
+    for (const e of snapshot.expected) this.expected.set(e.cluster, e);
+    for (const o of snapshot.observed) this.observed.set(o.node_id, o);
+  }
+
+  /** @internal The current contents, sorted for stable output. */
+  protected snapshot(): FleetSnapshot {
+    const byKey = <T>(map: Map<string, T>): T[] =>
+      [...map.keys()].sort().map((key) => map.get(key) as T);
+    return {
+      revision: this.revision,
+      desired: byKey(this.desired),
+      pins: byKey(this.pins),
+      expected: byKey(this.expected),
+      observed: byKey(this.observed),
+    };
+  }
+
+  /**
+   * @internal Makes the current tables durable. The memory store has nothing to do; the file
+   * store writes its file. A rejection fails the mutation that caused it.
+   */
+  protected persist(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new PlumblineError('PLB_STORE_CLOSED', 'the fleet store is closed');
+    }
+  }
+
+  /** Runs one mutation after the previous one, persists, then publishes its changes. */
+  #mutate<T>(apply: () => { result: T; changes: FleetChange[]; dirty: boolean }): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.#checkOpen();
+      const before = this.snapshot();
+      const { result, changes, dirty } = apply();
+      if (dirty) {
+        try {
+          await this.persist();
+        } catch (error) {
+          this.replace(before);
+          throw error;
+        }
+      }
+      for (const change of changes) this.#publish(change);
+      return result;
+    };
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #publish(change: FleetChange): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch {
+        // Listeners never throw into the store.
+      }
+    }
+  }
+
+  /** {@inheritDoc FleetStore.load} */
+  async load(): Promise<FleetSnapshot> {
+    this.#checkOpen();
+    await this.#queue;
+    return this.snapshot();
+  }
+
+  /** {@inheritDoc FleetStore.setDesired} */
+  setDesired(input: SetDesiredInput): Promise<DesiredState> {
+    return this.#mutate(() => {
+      const current = this.desired.get(input.cluster);
+      const version = current?.version ?? 0;
+      if (input.expected_version !== undefined && input.expected_version !== version) {
+        throw new PlumblineError(
+          'PLB_STORE_CONFLICT',
+          `the desired state of cluster "${input.cluster}" is at version ${version}, not ${input.expected_version}`,
+          {
+            details: {
+              cluster: input.cluster,
+              version,
+              expected_version: input.expected_version,
+            },
+          },
+        );
+      }
+      const desired: DesiredState = {
+        cluster: input.cluster,
+        artifact_hash: input.artifact_hash,
+        version: version + 1,
+        actor: input.actor,
+        reason: input.reason,
+        changed_at: input.changed_at,
+        rollout: input.rollout,
+      };
+      this.desired.set(input.cluster, desired);
+      this.revision++;
+      return {
+        result: desired,
+        changes: [{ kind: 'desired', revision: this.revision, desired }],
+        dirty: true,
+      };
+    });
+  }
+
+  /** {@inheritDoc FleetStore.clearDesired} */
+  clearDesired(cluster: string, actor: string): Promise<void> {
+    return this.#mutate(() => {
+      if (!this.desired.delete(cluster)) return { result: undefined, changes: [], dirty: false };
+      this.revision++;
+      return {
+        result: undefined,
+        changes: [{ kind: 'desired_cleared', revision: this.revision, cluster, actor }],
+        dirty: true,
+      };
+    });
+  }
+
+  /** {@inheritDoc FleetStore.setPin} */
+  setPin(pin: NodePin): Promise<void> {
+    return this.#mutate(() => {
+      this.pins.set(pin.node_id, pin);
+      this.revision++;
+      return {
+        result: undefined,
+        changes: [{ kind: 'pin', revision: this.revision, pin }],
+        dirty: true,
+      };
+    });
+  }
+
+  /** {@inheritDoc FleetStore.removePin} */
+  removePin(node_id: string, actor: string): Promise<void> {
+    return this.#mutate(() => {
+      if (!this.pins.delete(node_id)) return { result: undefined, changes: [], dirty: false };
+      this.revision++;
+      return {
+        result: undefined,
+        changes: [{ kind: 'pin_removed', revision: this.revision, node_id, actor }],
+        dirty: true,
+      };
+    });
+  }
+
+  /** {@inheritDoc FleetStore.setExpected} */
+  setExpected(expected: ExpectedNodes): Promise<void> {
+    return this.#mutate(() => {
+      const nodes = [...new Set(expected.nodes)].sort();
+      const record: ExpectedNodes = { ...expected, nodes };
+      this.expected.set(expected.cluster, record);
+      this.revision++;
+      return {
+        result: undefined,
+        changes: [{ kind: 'expected', revision: this.revision, expected: record }],
+        dirty: true,
+      };
+    });
+  }
+
+  /** {@inheritDoc FleetStore.saveObserved} */
+  saveObserved(nodes: readonly ObservedNode[]): Promise<void> {
+    return this.#mutate(() => {
+      for (const node of nodes) this.observed.set(node.node_id, node);
+      return { result: undefined, changes: [], dirty: nodes.length > 0 };
+    });
+  }
+
+  /** {@inheritDoc FleetStore.deleteObserved} */
+  deleteObserved(node_id: string): Promise<void> {
+    return this.#mutate(() => ({
+      result: undefined,
+      changes: [],
+      dirty: this.observed.delete(node_id),
+    }));
+  }
+
+  /** {@inheritDoc FleetStore.subscribe} */
+  subscribe(listener: FleetChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** {@inheritDoc FleetStore.close} */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#queue;
+    this.#closed = true;
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Public option, input and query types of the {@link FleetMonitor}.
+ *
+ * @packageDocumentation
+ */
+import type { Meter } from '@opentelemetry/api';
+import type { AuditLogger } from '../audit/index.js';
+import type { DigestString } from '../hash/digest.js';
+import type { Clock } from './clock.js';
+import type { NodeState } from './events.js';
+import type { LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
+import type { AlertSink } from './sink.js';
+import type { DesiredState, FleetStore, Rollout } from './store.js';
+
+/**
+ * Flap damping: every state change of a node adds 1 to its flap score, which halves every
+ * `halfLifeMs`. When the score reaches `threshold` the node is reported as flapping
+ * (`node.flapping`) and its alerts are held back; when the score decays below `threshold / 2`
+ * it is reported settled (`node.flapping_ended`) with an alert for where it settled.
+ *
+ * @public
+ */
+export interface FlapDampingOptions {
+  /** Score at which a node is flapping. Default 5. */
+  readonly threshold?: number;
+  /** Half-life of the score in milliseconds. Default 60,000. */
+  readonly halfLifeMs?: number;
+}
+
+/**
+ * A minimal logger for errors the monitor catches (store failures, throwing listeners).
+ * Messages never hold secrets.
+ *
+ * @public
+ */
+export interface MonitorLogger {
+  warn(message: string, details?: Readonly<Record<string, unknown>>): void;
+}
+
+/**
+ * Options of {@link FleetMonitor.create}.
+ *
+ * @public
+ */
+export interface FleetMonitorOptions {
+  /** Where desired state, pins, inventory and observed state persist. Default: a new `MemoryFleetStore`. */
+  readonly store?: FleetStore;
+  /** Time source and timers. Default `systemClock`. */
+  readonly clock?: Clock;
+  /** The heartbeat interval announced in `welcome`. Default 5,000 ms. */
+  readonly heartbeatIntervalMs?: number;
+  /** A connected node is `stale` after this many intervals without a heartbeat. Default 3. */
+  readonly staleAfterIntervals?: number;
+  /** Flap damping, or `false` to report every transition. Default `{ threshold: 5, halfLifeMs: 60000 }`. */
+  readonly flapDamping?: FlapDampingOptions | false;
+  /** Most nodes the monitor tracks; a `hello` from a new node beyond it is refused. Default 250,000. */
+  readonly maxNodes?: number;
+  /** Most expected nodes per cluster in `setExpectedNodes`. Default 100,000. */
+  readonly maxExpectedPerCluster?: number;
+  /** Alert sinks; each receives the events in `ALERT_EVENT_TYPES`. */
+  readonly sinks?: readonly AlertSink[];
+  /** How long `close()` waits for the sinks to flush. Default 5,000 ms. */
+  readonly sinkFlushTimeoutMs?: number;
+  /** OpenTelemetry meter for fleet metrics (see docs/protocol.md "Metrics"). Default: none. */
+  readonly meter?: Meter;
+  /** How often observed state is written to the store. Default 1,000 ms. */
+  readonly persistIntervalMs?: number;
+  /** Event id generator. Default `crypto.randomUUID()`. */
+  readonly newEventId?: () => string;
+  /** Where caught errors are reported. Default: nowhere (they are counted). */
+  readonly logger?: MonitorLogger;
+  /**
+   * The audit trail. The monitor emits `desired_state.changed` and
+   * `fleet.expected_nodes_changed` for configuration changes made through it (awaited: a failed
+   * must-write sink fails the call), and `fleet.node_state_changed`, `drift.detected` and
+   * `drift.resolved` for announced transitions (flap-damped, fire-and-forget, failures counted).
+   */
+  readonly audit?: AuditLogger;
+}
+
+/**
+ * Rollout window of {@link SetDesiredOptions}: an absolute `deadline` or a `graceMs` from now.
+ *
+ * @public
+ */
+export interface RolloutOptions {
+  /** Absolute deadline (RFC 3339 text, a `Date`, or milliseconds since the epoch). */
+  readonly deadline?: string | Date | number;
+  /** Deadline relative to now, in milliseconds. */
+  readonly graceMs?: number;
+}
+
+/**
+ * Input of {@link FleetMonitor.setDesired}.
+ *
+ * @public
+ */
+export interface SetDesiredOptions {
+  readonly cluster: string;
+  readonly artifact_hash: DigestString;
+  /** Who makes the change (the authenticated caller). */
+  readonly actor: string;
+  /** The kind of caller, for the audit trail. Default `user`. */
+  readonly actor_type?: 'user' | 'service' | 'system';
+  /** Why. */
+  readonly reason: string;
+  /** A rollout window during which the previous and the new hash are both allowed. */
+  readonly rollout?: RolloutOptions;
+  /** Compare-and-set against the current `version` (0 when none). */
+  readonly expected_version?: number;
+}
+
+/**
+ * One node as the monitor sees it (the node objects of `GET /v1/fleet`).
+ *
+ * @public
+ */
+export interface NodeStatus {
+  readonly node_id: string;
+  readonly cluster: string;
+  readonly state: NodeState;
+  /** When the node entered `state` (RFC 3339). */
+  readonly since: string;
+  readonly reported_hash: DigestString | null;
+  readonly desired_hash: DigestString | null;
+  /** The last hello or heartbeat (RFC 3339), `null` if never seen. */
+  readonly last_seen: string | null;
+  readonly instance_id: string | null;
+  readonly provenance: ReportedProvenance | null;
+  readonly loaded_at: string | null;
+  readonly workers: readonly WorkerReport[] | null;
+  readonly last_load_error: LoadError | null;
+  /** Whether the desired hash comes from a per-node pin. */
+  readonly pinned: boolean;
+  /** Whether the node is flapping (alerts held back). */
+  readonly flapping: boolean;
+  /** Whether the node has an open session on this monitor. */
+  readonly connected: boolean;
+}
+
+/**
+ * The state of a cluster's rollout.
+ *
+ * @public
+ */
+export interface RolloutStatus extends Rollout {
+  readonly status: 'in_progress' | 'completed' | 'deadline_exceeded';
+}
+
+/**
+ * One cluster in the fleet summary.
+ *
+ * @public
+ */
+export interface ClusterSummary {
+  readonly cluster: string;
+  readonly desired_hash: DigestString | null;
+  /** The desired-state version (0 when none). */
+  readonly desired_version: number;
+  readonly rollout: RolloutStatus | null;
+  /** Nodes per state (every state present, zero when none). */
+  readonly counts: Readonly<Record<NodeState, number>>;
+  readonly total: number;
+}
+
+/**
+ * Query of {@link FleetMonitor.nodes}.
+ *
+ * @public
+ */
+export interface NodeQuery {
+  readonly cluster?: string;
+  readonly state?: NodeState;
+  /** At most this many nodes (default: all). */
+  readonly limit?: number;
+}
+
+/**
+ * Result of {@link FleetMonitor.connect}.
+ *
+ * @public
+ */
+export type ConnectResult =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      /** The `error` frame code. */
+      readonly code: string;
+      readonly message: string;
+      /** The close code to close the session with. */
+      readonly close_code: number;
+    };
+
+/**
+ * Counters of the monitor (also exported as metrics).
+ *
+ * @public
+ */
+export interface MonitorCounters {
+  /** Heartbeats accepted. */
+  readonly heartbeats: number;
+  /** Heartbeats dropped because their `seq` was not above the last one (replays). */
+  readonly replayed: number;
+  /** Frames refused, by reason (`malformed`, `too_big`, `identity_mismatch`, `protocol`, `out_of_order`, `unauthenticated`, `fleet_full`). */
+  readonly rejected: Readonly<Record<string, number>>;
+  /** State transitions. */
+  readonly transitions: number;
+  /** Store writes that failed (retried on the next flush). */
+  readonly storeErrors: number;
+  /** Listeners that threw (caught). */
+  readonly listenerErrors: number;
+  /** Fire-and-forget audit events that failed (caught). */
+  readonly auditErrors: number;
+}
+
+/**
+ * A desired state as returned by the monitor.
+ *
+ * @public
+ */
+export type DesiredStateRecord = DesiredState;

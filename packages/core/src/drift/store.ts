@@ -1,0 +1,208 @@
+/**
+ * The `FleetStore` interface: where a control plane keeps desired state, per-node pins, the
+ * expected inventory and the last observed state of every node, so a restart forgets nothing and
+ * several replicas converge. Embedded implementations: {@link MemoryFleetStore} (here) and
+ * `FileFleetStore` (`@plumbline/core/node`); `@plumbline/postgres` adds a shared store.
+ *
+ * @packageDocumentation
+ */
+import type { DigestString } from '../hash/digest.js';
+import type { LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
+
+/**
+ * A rollout window: until `deadline`, nodes of the cluster may run `previous_hash` as well as
+ * the desired hash (they are `pending`, not `drift`).
+ *
+ * @public
+ */
+export interface Rollout {
+  /** The hash desired before this change (allowed until the deadline); `null` if none. */
+  readonly previous_hash: DigestString | null;
+  /** When the rollout started (RFC 3339). */
+  readonly started_at: string;
+  /** When the rollout must be complete (RFC 3339). */
+  readonly deadline: string;
+}
+
+/**
+ * The desired state of one cluster.
+ *
+ * @public
+ */
+export interface DesiredState {
+  readonly cluster: string;
+  /** The artifact every node of the cluster should run. */
+  readonly artifact_hash: DigestString;
+  /** Starts at 1 and rises by one with every change of this cluster's desired state (for compare-and-set). */
+  readonly version: number;
+  /** Who changed it (the authenticated caller). */
+  readonly actor: string;
+  /** Why. */
+  readonly reason: string;
+  /** When (RFC 3339). */
+  readonly changed_at: string;
+  /** The rollout window, or `null` for an immediate change. */
+  readonly rollout: Rollout | null;
+}
+
+/**
+ * A per-node override of the cluster's desired hash (a canary, or a node held back).
+ *
+ * @public
+ */
+export interface NodePin {
+  readonly node_id: string;
+  readonly cluster: string;
+  readonly artifact_hash: DigestString;
+  readonly actor: string;
+  readonly reason: string;
+  /** When (RFC 3339). */
+  readonly pinned_at: string;
+}
+
+/**
+ * The nodes a cluster is expected to have (those never seen are `never_seen`).
+ *
+ * @public
+ */
+export interface ExpectedNodes {
+  readonly cluster: string;
+  /** Node ids, sorted, without duplicates. */
+  readonly nodes: readonly string[];
+  readonly actor: string;
+  /** When (RFC 3339). */
+  readonly changed_at: string;
+}
+
+/**
+ * The last observed state of a node, persisted so a restarted control plane still knows every
+ * node it has seen (they come back as `disconnected` until they reconnect).
+ *
+ * @public
+ */
+export interface ObservedNode {
+  readonly node_id: string;
+  readonly cluster: string;
+  readonly instance_id: string | null;
+  readonly reported_hash: DigestString | null;
+  readonly workers: readonly WorkerReport[] | null;
+  readonly provenance: ReportedProvenance | null;
+  readonly loaded_at: string | null;
+  readonly last_load_error: LoadError | null;
+  /** The last heartbeat or hello (RFC 3339); `null` for a node never seen. */
+  readonly last_seen: string | null;
+  /** The highest `seq` accepted from `instance_id`. */
+  readonly last_seq: number;
+}
+
+/**
+ * A change recorded by a store, delivered through {@link FleetStore.subscribe} to every
+ * subscriber (every control-plane replica), in `revision` order.
+ *
+ * @public
+ */
+export type FleetChange =
+  | { readonly kind: 'desired'; readonly revision: number; readonly desired: DesiredState }
+  | {
+      readonly kind: 'desired_cleared';
+      readonly revision: number;
+      readonly cluster: string;
+      readonly actor: string;
+    }
+  | { readonly kind: 'pin'; readonly revision: number; readonly pin: NodePin }
+  | {
+      readonly kind: 'pin_removed';
+      readonly revision: number;
+      readonly node_id: string;
+      readonly actor: string;
+    }
+  | { readonly kind: 'expected'; readonly revision: number; readonly expected: ExpectedNodes };
+
+/**
+ * Input of {@link FleetStore.setDesired}.
+ *
+ * @public
+ */
+export interface SetDesiredInput {
+  readonly cluster: string;
+  readonly artifact_hash: DigestString;
+  readonly actor: string;
+  readonly reason: string;
+  /** When the change is made (RFC 3339); the caller's clock. */
+  readonly changed_at: string;
+  readonly rollout: Rollout | null;
+  /**
+   * Compare-and-set: the `version` the caller read (0 when the cluster had no desired state).
+   * When given and the stored version differs, the store throws `PLB_STORE_CONFLICT`.
+   */
+  readonly expected_version?: number;
+}
+
+/**
+ * Everything a store holds, as returned by {@link FleetStore.load}.
+ *
+ * @public
+ */
+export interface FleetSnapshot {
+  /** The revision of the last change included (0 for an empty store). */
+  readonly revision: number;
+  readonly desired: readonly DesiredState[];
+  readonly pins: readonly NodePin[];
+  readonly expected: readonly ExpectedNodes[];
+  readonly observed: readonly ObservedNode[];
+}
+
+/**
+ * A change-feed listener. Called once per change, in revision order, after the change is
+ * durable. Listeners never throw (a store catches and ignores what they throw).
+ *
+ * @public
+ */
+export type FleetChangeListener = (change: FleetChange) => void;
+
+/**
+ * Persistent state of a fleet. Writes of configuration (desired state, pins, expected nodes)
+ * are durable when their promise resolves and appear on the change feed of every replica;
+ * observed state is written in batches and is not on the feed (each replica observes its own
+ * sessions).
+ *
+ * Implementations run the conformance suite `describeFleetStoreConformance` from
+ * `@plumbline/core/testing`.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryFleetStore();
+ * const desired = await store.setDesired({ cluster: 'prod', artifact_hash, actor: 'alice', reason: 'release 42',
+ *   changed_at: new Date().toISOString(), rollout: null, expected_version: 0 });
+ * ```
+ * @public
+ */
+export interface FleetStore {
+  /** Everything the store holds (used once at start-up). */
+  load(): Promise<FleetSnapshot>;
+  /**
+   * Sets a cluster's desired state, assigning `version = previous version + 1`.
+   *
+   * @throws `PLB_STORE_CONFLICT` when `expected_version` is given and differs from the stored one.
+   */
+  setDesired(input: SetDesiredInput): Promise<DesiredState>;
+  /** Removes a cluster's desired state (its nodes become `unknown`). No-op when absent. */
+  clearDesired(cluster: string, actor: string): Promise<void>;
+  /** Pins one node to a hash (replacing an earlier pin). */
+  setPin(pin: NodePin): Promise<void>;
+  /** Removes a node's pin. No-op when absent. */
+  removePin(node_id: string, actor: string): Promise<void>;
+  /** Replaces a cluster's expected inventory. */
+  setExpected(expected: ExpectedNodes): Promise<void>;
+  /** Upserts observed state for a batch of nodes (last write per node wins). */
+  saveObserved(nodes: readonly ObservedNode[]): Promise<void>;
+  /** Forgets a node's observed state. No-op when absent. */
+  deleteObserved(node_id: string): Promise<void>;
+  /**
+   * Subscribes to the change feed; returns the unsubscribe function. Changes made through
+   * any replica sharing the store are delivered, including this replica's own.
+   */
+  subscribe(listener: FleetChangeListener): () => void;
+  /** Flushes pending writes and releases resources. Further calls throw `PLB_STORE_CLOSED`. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { PlumblineError } from '../errors.js';
+import { fromHex, toHex } from '../encoding/hex.js';
+import { formatDigest, parseDigest, type DigestString } from '../hash/digest.js';
+import { verifyInclusionOfInput } from '../merkle/verify.js';
+import { leafInputOf, manifestTree } from './from-entries.js';
+import type { Manifest } from './types.js';
+
+/**
+ * A self-contained proof that one file belongs to a manifest: the entry, its position, the RFC 9162
+ * audit path (lowercase hex, leaf to root) and the root. Anyone can check it without the manifest.
+ *
+ * @public
+ */
+export interface EntryProof {
+  readonly path: string;
+  readonly digest: DigestString;
+  readonly leaf_index: number;
+  readonly tree_size: number;
+  readonly audit_path: readonly string[];
+  readonly root: DigestString;
+}
+
+/** Longest audit path accepted (enough for 2^64 entries). @public */
+export const MAX_AUDIT_PATH = 64;
+
+/**
+ * The zod schema of an {@link EntryProof} document (strict: no unknown fields).
+ *
+ * @public
+ */
+export const entryProofSchema = z.strictObject({
+  path: z.string().min(1).max(4096),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  leaf_index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  tree_size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  audit_path: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(MAX_AUDIT_PATH),
+  root: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+});
+
+/**
+ * Produces the inclusion proof of the entry at `path` in `manifest`. To prove many entries, build
+ * {@link manifestTree} once and call `inclusionProof` on it (O(log n) each).
+ *
+ * @example
+ * ```ts
+ * import { proveEntry } from '@plumbline/core/manifest';
+ * const proof = proveEntry(manifest, 'plugins/rate-limit.wasm');
+ * console.log(proof.leaf_index, proof.audit_path.length);
+ * ```
+ * @throws {@link PlumblineError} `PLB_ENTRY_NOT_FOUND` when the manifest has no entry at `path`.
+ * @public
+ */
+export function proveEntry(manifest: Pick<Manifest, 'entries'>, path: string): EntryProof {
+  const wanted = path.normalize('NFC');
+  const index = manifest.entries.findIndex((e) => e.path === wanted);
+  if (index < 0) {
+    throw new PlumblineError(
+      'PLB_ENTRY_NOT_FOUND',
+      `the manifest has no entry ${JSON.stringify(path)}`,
+      {
+        details: { path },
+      },
+    );
+  }
+  const tree = manifestTree(manifest);
+  const entry = manifest.entries[index]!;
+  return {
+    path: entry.path,
+    digest: entry.digest,
+    leaf_index: index,
+    tree_size: tree.size,
+    audit_path: tree.inclusionProof(index).map(toHex),
+    root: formatDigest(tree.root),
+  };
+}
+
+/**
+ * Checks an entry proof document's shape (strict schema, bounded audit path) and returns it typed.
+ *
+ * @example
+ * ```ts
+ * import { parseEntryProof, verifyEntryProof } from '@plumbline/core/manifest';
+ * const ok = verifyEntryProof(parseEntryProof(JSON.parse(text)));
+ * ```
+ * @throws {@link PlumblineError} `PLB_PROOF_INVALID` naming the first offending field.
+ * @public
+ */
+export function parseEntryProof(document: unknown): EntryProof {
+  const result = entryProofSchema.safeParse(document);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const at = issue.path.map(String).join('.');
+    throw new PlumblineError(
+      'PLB_PROOF_INVALID',
+      `invalid proof${at ? ` at ${at}` : ''}: ${issue.message}`,
+      {
+        details: { at },
+      },
+    );
+  }
+  return result.data as EntryProof;
+}
+
+/**
+ * Options for {@link verifyEntryProof}.
+ *
+ * @public
+ */
+export interface VerifyEntryProofOptions {
+  /** The root the caller trusts. Default: the proof's own `root` (which only shows consistency). */
+  readonly root?: DigestString;
+}
+
+/**
+ * Verifies an entry proof: recomputes the leaf (digest bytes, then the UTF-8 path) and checks the
+ * audit path up to the root. Never throws: anything malformed or hostile is `false`. Pass the root
+ * you trust in `options.root`; a proof whose own `root` differs from it is `false`.
+ *
+ * @example
+ * ```ts
+ * import { verifyEntryProof } from '@plumbline/core/manifest';
+ * verifyEntryProof(proof, { root: 'sha256:…' }); // true or false
+ * ```
+ * @public
+ */
+export function verifyEntryProof(
+  proof: EntryProof,
+  options: VerifyEntryProofOptions = {},
+): boolean {
+  try {
+    const checked = entryProofSchema.safeParse(proof);
+    if (!checked.success) return false;
+    if (options.root !== undefined && options.root !== proof.root) return false;
+    return verifyInclusionOfInput({
+      leafInput: leafInputOf({ path: proof.path, digest: proof.digest }),
+      index: proof.leaf_index,
+      treeSize: proof.tree_size,
+      path: proof.audit_path.map(fromHex),
+      root: parseDigest(proof.root),
+    });
+  } catch {
+    return false;
+  }
+}

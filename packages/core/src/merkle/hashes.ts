@@ -1,0 +1,50 @@
+import { createSha256, sha256 } from '../hash/select.js';
+
+const NODE_PREFIX = new Uint8Array([0x01]);
+
+/**
+ * RFC 9162 leaf hash: `SHA-256(0x00 || leafInput)`.
+ *
+ * @public
+ */
+export function leafHash(leafInput: Uint8Array): Uint8Array {
+  // One contiguous buffer and a one-shot hash: cheaper than an incremental hasher per leaf.
+  const data = new Uint8Array(1 + leafInput.length);
+  data[0] = 0x00;
+  data.set(leafInput, 1);
+  return sha256(data);
+}
+
+/**
+ * RFC 9162 interior node hash: `SHA-256(0x01 || left || right)`.
+ *
+ * @public
+ */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (left.length !== 32 || right.length !== 32) {
+    return createSha256().update(NODE_PREFIX).update(left).update(right).digest();
+  }
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return sha256(NODE_INPUT);
+}
+
+/** Scratch input of interior node hashes: 0x01 || left || right (hashing copies it out). */
+const NODE_INPUT = new Uint8Array(65);
+NODE_INPUT[0] = 0x01;
+
+/**
+ * The root of the empty tree: `SHA-256("")`.
+ *
+ * @public
+ */
+export function emptyRoot(): Uint8Array {
+  return sha256(new Uint8Array(0));
+}
+
+/** The largest power of two strictly smaller than `n` (n >= 2). @internal */
+export function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}

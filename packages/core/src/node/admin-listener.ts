@@ -1,0 +1,446 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { PlumblineError } from '../errors.js';
+import { adminFastPathOf, type AdminHandler } from '../admin/handler.js';
+import type { AdminRequestContext, ClientCertificateInfo } from '../admin/auth.js';
+import { bodyBytesOf, SECURITY_HEADERS } from '../admin/responses.js';
+import { uriSubjectAltNames } from './subject-alt-name.js';
+
+/**
+ * TLS settings of the admin listener (PEM strings or buffers).
+ *
+ * @public
+ */
+export interface AdminListenerTlsOptions {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+  /** CA certificates client certificates must chain to (mTLS). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  /**
+   * `none`: no client certificates. `optional` (default when `ca` is set): asked for; a missing,
+   * unverified or expired one is passed to the handler as unverified (answered 401 unless a token
+   * authenticates). `required`: the TLS handshake fails without a valid one.
+   */
+  readonly clientCertificates?: 'none' | 'optional' | 'required';
+  /** Lowest TLS version. Default `TLSv1.2`. */
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/**
+ * Options for {@link startAdminListener}.
+ *
+ * @public
+ */
+export interface AdminListenerOptions {
+  /** The handler to serve, usually from `createAdminHandler`. */
+  readonly handler: AdminHandler;
+  /** Bind address. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Port; `0` picks a free one. Default `0`. */
+  readonly port?: number;
+  readonly tls?: AdminListenerTlsOptions;
+  /** Allow a non-loopback bind without TLS. Default `false`: such a bind is refused. */
+  readonly allowInsecureBind?: boolean;
+  /** Largest request head (request line and headers) in bytes. Default 8192; more answers 431. */
+  readonly maxHeaderSize?: number;
+  /** Largest request body accepted (admin routes read none). Default 0; more answers 413. */
+  readonly maxBodyBytes?: number;
+  /** Most simultaneous connections. Default 256. */
+  readonly maxConnections?: number;
+  /** Time to receive the request head. Default 10 000 ms. */
+  readonly headersTimeoutMs?: number;
+  /** Time to receive a whole request. Default 30 000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Idle keep-alive time. Default 5 000 ms. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Closes the listener (gracefully) when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A running admin listener.
+ *
+ * @public
+ */
+export interface AdminListener {
+  /** `http://127.0.0.1:port` or `https://…`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs` (default 5 000), then closes. */
+  close(options?: { readonly graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).
+ *
+ * @example
+ * ```ts
+ * isLoopbackHost('127.0.0.1'); // true
+ * isLoopbackHost('0.0.0.0'); // false
+ * ```
+ * @public
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (h.startsWith('::ffff:') && isIP(h.slice(7)) === 4) return h.slice(7).startsWith('127.');
+  return false;
+}
+
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+/**
+ * Whether a request target is a plain origin-form path the admin routes can match: no dot
+ * segments, no percent-encoding, no backslashes, no empty segments.
+ *
+ * @internal
+ */
+export function isCanonicalTarget(target: string): boolean {
+  if (!target.startsWith('/')) return false;
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  if (path.includes('%') || path.includes('\\') || path.includes('//')) return false;
+  if (target.includes('#')) return false;
+  for (const segment of path.split('/')) {
+    if (segment === '.' || segment === '..') return false;
+  }
+  return true;
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) {
+    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', `${name} must be an integer >= ${min}`);
+  }
+  return v;
+}
+
+function writeRaw(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  code: string,
+  message: string,
+): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code, message } });
+  const headers = Object.entries({
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${headers}\r\n${body}`);
+}
+
+function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+): void {
+  const body = JSON.stringify({ error: { code, message } });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    ...extra,
+  });
+  res.end(body);
+}
+
+const certificates = new WeakMap<Socket, ClientCertificateInfo | null>();
+
+function clientCertificate(socket: Socket): ClientCertificateInfo | undefined {
+  const known = certificates.get(socket);
+  if (known !== undefined) return known ?? undefined;
+  const tls = socket as TLSSocket;
+  let info: ClientCertificateInfo | null = null;
+  const peer = tls.getPeerCertificate?.(false);
+  if (peer !== undefined && peer !== null && Object.keys(peer).length > 0) {
+    const error = tls.authorizationError;
+    info = {
+      verified: tls.authorized === true,
+      uris: uriSubjectAltNames(peer.subjectaltname),
+      ...(error === undefined || error === null
+        ? {}
+        : { error: String((error as Error).message ?? error) }),
+      ...(peer.fingerprint256 ? { fingerprint256: peer.fingerprint256 } : {}),
+    };
+  }
+  certificates.set(socket, info);
+  return info ?? undefined;
+}
+
+async function writeResponse(
+  res: http.ServerResponse,
+  response: Response,
+  head: boolean,
+): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  const cookies = response.headers.getSetCookie?.() ?? [];
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  const bytes = bodyBytesOf(response);
+  if (bytes !== undefined || head || response.body === null) {
+    res.writeHead(response.status, headers);
+    res.end(head || bytes === undefined ? undefined : bytes);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await once(res, 'drain');
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  }
+}
+
+/**
+ * Starts the admin listener: its own port, separate from the gateway's public listener, bound to
+ * `127.0.0.1` by default. A non-loopback bind is refused unless TLS is configured or
+ * `allowInsecureBind: true` is given. With `tls.ca` the listener asks for client certificates,
+ * verifies them against that CA and hands the handler their URI SANs (the SPIFFE ID).
+ *
+ * Answers it gives itself, before the handler: 431 for a request head over `maxHeaderSize`, 400
+ * for an unparsable request, 404 for a non-canonical path (dot segments, percent-encoding,
+ * backslashes), 405 for `CONNECT`/`TRACE`/`TRACK`, 413 for a body over `maxBodyBytes`. All are
+ * JSON with the admin security headers.
+ *
+ * @example
+ * ```ts
+ * import { createAdminHandler } from '@plumbline/core/admin';
+ * import { startAdminListener } from '@plumbline/core/node';
+ * const admin = await startAdminListener({ handler: createAdminHandler({ source: registry, auth }), port: 9901 });
+ * console.log(admin.url); // http://127.0.0.1:9901
+ * process.on('SIGTERM', () => void admin.close());
+ * ```
+ * @throws {@link PlumblineError} `PLB_ADMIN_INSECURE_BIND` for a non-loopback host without TLS;
+ * `PLB_ADMIN_CONFIG_INVALID` for malformed options; `PLB_ADMIN_LISTEN_FAILED` when the port
+ * cannot be bound (in use, permission).
+ * @public
+ */
+export async function startAdminListener(options: AdminListenerOptions): Promise<AdminListener> {
+  if (typeof options?.handler !== 'function') {
+    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', 'startAdminListener needs a handler');
+  }
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', 'port must be an integer from 0 to 65535');
+  }
+  const tls = options.tls;
+  if (!isLoopbackHost(host) && tls === undefined && options.allowInsecureBind !== true) {
+    throw new PlumblineError(
+      'PLB_ADMIN_INSECURE_BIND',
+      `refusing to serve the admin endpoint on non-loopback address ${host} without TLS (configure tls, or pass allowInsecureBind: true)`,
+      { details: { host } },
+    );
+  }
+  const maxHeaderSize = positiveInt('maxHeaderSize', options.maxHeaderSize, 8192, 1024);
+  const maxBodyBytes = positiveInt('maxBodyBytes', options.maxBodyBytes, 0, 0);
+  const maxConnections = positiveInt('maxConnections', options.maxConnections, 256);
+  const headersTimeout = positiveInt('headersTimeoutMs', options.headersTimeoutMs, 10_000);
+  const requestTimeout = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
+  const keepAliveTimeout = positiveInt('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 5_000);
+  const clientCerts = tls?.clientCertificates ?? (tls?.ca === undefined ? 'none' : 'optional');
+  if (clientCerts !== 'none' && tls?.ca === undefined) {
+    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', 'client certificates need tls.ca');
+  }
+  const handler = options.handler;
+  const fastPath = adminFastPathOf(handler);
+  const serverOptions: http.ServerOptions = {
+    maxHeaderSize,
+    headersTimeout: Math.min(headersTimeout, requestTimeout),
+    requestTimeout,
+    keepAliveTimeout,
+    // Check the head and request deadlines often enough for short timeouts to hold.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
+    // The handler never reads Host (the origin is the bound address), so a request without one
+    // is answered like any other.
+    requireHostHeader: false,
+  };
+  const server =
+    tls === undefined
+      ? http.createServer(serverOptions)
+      : https.createServer({
+          ...serverOptions,
+          key: tls.key,
+          cert: tls.cert,
+          ...(tls.ca === undefined ? {} : { ca: tls.ca as string | Buffer | (string | Buffer)[] }),
+          requestCert: clientCerts !== 'none',
+          rejectUnauthorized: clientCerts === 'required',
+          minVersion: tls.minVersion ?? 'TLSv1.2',
+        });
+  server.maxConnections = maxConnections;
+  let origin = '';
+  let shuttingDown = false;
+
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'HPE_HEADER_OVERFLOW') {
+      writeRaw(
+        socket,
+        431,
+        'Request Header Fields Too Large',
+        'PLB_ADMIN_HEADERS_TOO_LARGE',
+        'the request head is too large',
+      );
+    } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      writeRaw(socket, 408, 'Request Timeout', 'PLB_ADMIN_TIMEOUT', 'the request took too long');
+    } else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+      socket.destroy();
+    } else {
+      writeRaw(
+        socket,
+        400,
+        'Bad Request',
+        'PLB_ADMIN_BAD_REQUEST',
+        'the request could not be parsed',
+      );
+    }
+  });
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    writeRaw(
+      socket,
+      405,
+      'Method Not Allowed',
+      'PLB_ADMIN_METHOD_NOT_ALLOWED',
+      'CONNECT is not allowed',
+    );
+  });
+  server.on('tlsClientError', (_error: Error, socket: Duplex) => {
+    socket.destroy();
+  });
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const target = req.url ?? '';
+    const method = req.method ?? 'GET';
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (req.headers['transfer-encoding'] !== undefined || !(length <= maxBodyBytes)) {
+      res.shouldKeepAlive = false;
+      sendJson(res, 413, 'PLB_ADMIN_BODY_TOO_LARGE', 'admin requests carry no body', {
+        connection: 'close',
+      });
+      req.resume();
+      return;
+    }
+    req.resume();
+    if (FORBIDDEN_METHODS.has(method)) {
+      sendJson(res, 405, 'PLB_ADMIN_METHOD_NOT_ALLOWED', 'this method is not allowed', {
+        allow: 'GET, HEAD',
+      });
+      return;
+    }
+    if (!isCanonicalTarget(target)) {
+      sendJson(res, 404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource');
+      return;
+    }
+    const socket = req.socket;
+    const cert = clientCerts === 'none' ? undefined : clientCertificate(socket);
+    const context: AdminRequestContext = {
+      ...(socket.remoteAddress === undefined ? {} : { remoteAddress: socket.remoteAddress }),
+      ...(cert === undefined ? {} : { clientCertificate: cert }),
+    };
+    if (shuttingDown) res.shouldKeepAlive = false;
+    if (fastPath !== undefined) {
+      // The admin handler's own core: same answers, without building WHATWG objects.
+      const q = target.indexOf('?');
+      const result = fastPath(
+        {
+          method,
+          pathname: q < 0 ? target : target.slice(0, q),
+          search: q < 0 ? '' : target.slice(q),
+          urlLength: origin.length + target.length,
+          header: (name) => req.headersDistinct[name]?.join(', ') ?? null,
+        },
+        context,
+      );
+      res.writeHead(result.status, result.headers);
+      res.end(method === 'HEAD' ? undefined : result.body);
+      if (shuttingDown) res.on('finish', () => server.closeIdleConnections());
+      return;
+    }
+    const headers = new Headers();
+    const raw = req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      try {
+        headers.append(raw[i]!, raw[i + 1]!);
+      } catch {
+        // A header the Fetch API refuses is dropped.
+      }
+    }
+    let request: Request;
+    try {
+      request = new Request(origin + target, { method, headers });
+    } catch {
+      sendJson(res, 400, 'PLB_ADMIN_BAD_REQUEST', 'the request could not be parsed');
+      return;
+    }
+    handler(request, context)
+      .then((response) => writeResponse(res, response, method === 'HEAD'))
+      .then(() => {
+        if (shuttingDown) server.closeIdleConnections();
+      })
+      .catch(() => {
+        if (!res.headersSent) sendJson(res, 500, 'PLB_INTERNAL', 'internal error');
+        else res.destroy();
+      });
+  });
+
+  try {
+    server.listen({ host, port });
+    await once(server, 'listening');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PlumblineError(
+      'PLB_ADMIN_LISTEN_FAILED',
+      `cannot listen on ${host}:${port}${code === undefined ? '' : ` (${code})`}`,
+      { cause: error, details: { host, port } },
+    );
+  }
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+  const boundHost = typeof address === 'object' && address !== null ? address.address : host;
+  const authority = isIP(boundHost) === 6 ? `[${boundHost}]` : boundHost;
+  origin = `${tls === undefined ? 'http' : 'https'}://${authority}:${boundPort}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (closeOptions: { readonly graceMs?: number } = {}): Promise<void> => {
+    shuttingDown = true;
+    closing ??= new Promise<void>((resolve) => {
+      const grace = closeOptions.graceMs ?? 5_000;
+      const timer = setTimeout(() => server.closeAllConnections(), grace);
+      timer.unref?.();
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+  if (options.signal !== undefined) {
+    if (options.signal.aborted) await close();
+    else options.signal.addEventListener('abort', () => void close(), { once: true });
+  }
+  return { url: origin, host: boundHost, port: boundPort, close };
+}

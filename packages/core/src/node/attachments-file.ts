@@ -1,0 +1,97 @@
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PlumblineError } from '../errors.js';
+import { encodeAttachments, type Attachments } from '../container/attachments.js';
+import { encodePrefix } from '../container/format.js';
+import { mergeAttachments, type AttachmentChanges } from '../container/rewrite.js';
+import type { ArtifactPrefix, ContainerLimits } from '../container/prefix.js';
+import { readHeader } from './container-file.js';
+
+/**
+ * Options of {@link updateAttachmentsFile}.
+ *
+ * @public
+ */
+export interface UpdateAttachmentsFileOptions extends ContainerLimits {
+  /** Where to write the new container. Default: replace the source file (atomically). */
+  readonly out?: string;
+  /** Stops the copy; the partial output is removed and the promise rejects with `PLB_ABORTED`. */
+  readonly signal?: AbortSignal;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Adds, replaces or removes attachments (signatures, bundles) of a container file. Only the prefix
+ * is rewritten: the new file has the same header bytes and the same payload bytes, so
+ * `artifact_hash`, the header digest and the artifact digest do not change. The result is written
+ * to a temporary file and renamed into place.
+ *
+ * @example
+ * ```ts
+ * import { updateAttachmentsFile } from '@plumbline/core/node';
+ * await updateAttachmentsFile('gateway.plb', { 'dev.plumbline.sigstore.bundle': bundleBytes });
+ * ```
+ * @throws {@link PlumblineError} as `readHeader`, `PLB_ATTACHMENT_INVALID`, `PLB_IO`, `PLB_ABORTED`.
+ * @public
+ */
+export async function updateAttachmentsFile(
+  path: string,
+  changes: AttachmentChanges,
+  options: UpdateAttachmentsFileOptions = {},
+): Promise<ArtifactPrefix & { readonly attachments: Attachments; readonly out: string }> {
+  const out = options.out ?? path;
+  const prefix = await readHeader(path, options);
+  const attachments = mergeAttachments(prefix.attachments, changes);
+  const newPrefix = encodePrefix(prefix.headerBytes, encodeAttachments(attachments));
+  const tmp = join(
+    dirname(resolve(out)),
+    `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  let input: FileHandle | undefined;
+  let output: FileHandle | undefined;
+  try {
+    input = await open(path, 'r');
+    output = await open(tmp, 'wx');
+    await output.write(newPrefix, 0, newPrefix.length, 0);
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    let from = prefix.payloadOffset;
+    let to = newPrefix.length;
+    for (;;) {
+      if (options.signal?.aborted) {
+        throw new PlumblineError('PLB_ABORTED', 'updating attachments was aborted');
+      }
+      const { bytesRead } = await input.read(buffer, 0, CHUNK, from);
+      if (bytesRead === 0) break;
+      let written = 0;
+      while (written < bytesRead) {
+        const r = await output.write(buffer, written, bytesRead - written, to + written);
+        written += r.bytesWritten;
+      }
+      from += bytesRead;
+      to += bytesRead;
+    }
+    await output.close();
+    output = undefined;
+    await rename(tmp, out);
+  } catch (error) {
+    if (output !== undefined) await output.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    if (PlumblineError.is(error)) throw error;
+    const code = (error as { code?: string }).code ?? 'EIO';
+    throw new PlumblineError('PLB_IO', `cannot write ${out} (${code})`, {
+      cause: error,
+      details: { path: out, errno: code },
+    });
+  } finally {
+    await input?.close().catch(() => undefined);
+  }
+  return {
+    ...prefix,
+    attachments,
+    attachmentsBytes: newPrefix.subarray(18 + prefix.headerBytes.length),
+    payloadOffset: newPrefix.length,
+    out,
+  };
+}

@@ -1,0 +1,136 @@
+import { PlumblineError } from '../errors.js';
+import type { AuditRecord, AuditSink } from '../audit/sink.js';
+import { DurableAppendFile, GroupCommit } from './audit-durable-file.js';
+
+const encoder = new TextEncoder();
+
+/**
+ * Options of {@link createAuditFileSink}. Every limit has a finite default.
+ *
+ * @public
+ */
+export interface AuditFileSinkOptions {
+  /** The log file; created with mode 0600 when missing, appended to otherwise. */
+  readonly path: string;
+  /** Sink name for metrics. Default `file`. */
+  readonly name?: string;
+  /**
+   * `batch` (default): `write` resolves after the batch it joined was `fdatasync`ed, so an
+   * acknowledged event survives a crash; concurrent writes share one fsync (group commit).
+   * `none`: resolves once the OS accepted the bytes (survives a process crash, not a power loss).
+   */
+  readonly fsync?: 'batch' | 'none';
+  /** Most `write` calls committed together. Default 4096. */
+  readonly maxBatch?: number;
+  /** Rotate when the file would grow past this many bytes. Default 100 MiB. */
+  readonly maxBytes?: number;
+  /** Rotate when the file is older than this. Default: never. */
+  readonly maxAgeMs?: number;
+  /** Rotated files kept (`<path>.<UTC time>`); older ones are deleted. Default 10. */
+  readonly maxFiles?: number;
+}
+
+/**
+ * The JSON-lines file sink, with what it repaired on open.
+ *
+ * @public
+ */
+export interface AuditFileSink extends AuditSink {
+  /** Bytes of a torn last line (an unacknowledged write cut by a crash) removed on open. */
+  readonly repairedBytes: number;
+  /** The file's path. */
+  readonly path: string;
+  /** Waits until every accepted write is on disk. */
+  flush(): Promise<void>;
+  /** Waits for pending writes, then closes the file. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a JSON-lines audit file sink: one event per line, batched `fdatasync` (group commit),
+ * size and time rotation. An event is acknowledged (its `write` resolves) only once it is on disk,
+ * so no acknowledged event is lost across a crash; a torn last line left by a crash is cut off
+ * when the file is opened again. After a failed write the sink refuses further writes
+ * (`PLB_AUDIT_SINK_FAILED`): reopen it.
+ *
+ * @example
+ * ```ts
+ * import { createAuditLogger } from '@plumbline/core/audit';
+ * import { createAuditFileSink } from '@plumbline/core/node';
+ * const sink = await createAuditFileSink({ path: '/var/log/plumbline/audit.log', maxBytes: 64 << 20 });
+ * const audit = createAuditLogger({ source: { component: 'control-plane' }, sinks: [{ sink, delivery: 'must-write' }] });
+ * ```
+ * @throws {@link PlumblineError} `PLB_IO` when the file cannot be opened, `PLB_AUDIT_CONFIG` for bad limits.
+ * @public
+ */
+export async function createAuditFileSink(options: AuditFileSinkOptions): Promise<AuditFileSink> {
+  const maxBytes = positive(options.maxBytes, 100 * 1024 * 1024, 'maxBytes');
+  const maxAge =
+    options.maxAgeMs === undefined ? Infinity : positive(options.maxAgeMs, 0, 'maxAgeMs');
+  const maxFiles = positive(options.maxFiles, 10, 'maxFiles');
+  const maxBatch = positive(options.maxBatch, 4096, 'maxBatch');
+  const name = options.name ?? 'file';
+  const file = await DurableAppendFile.open(options.path, {
+    fsync: (options.fsync ?? 'batch') === 'batch',
+  });
+  let failure: unknown;
+  let closed = false;
+  const group = new GroupCommit<readonly AuditRecord[]>(async (batches) => {
+    if (failure !== undefined) throw failed(name, failure);
+    let text = '';
+    for (const records of batches) for (const r of records) text += `${r.json}\n`;
+    const bytes = encoder.encode(text);
+    try {
+      if (
+        file.size > 0 &&
+        (file.size + bytes.length > maxBytes || Date.now() - file.created >= maxAge)
+      ) {
+        await file.rotate(maxFiles);
+      }
+      await file.append(bytes);
+    } catch (error) {
+      failure = error;
+      throw error;
+    }
+  }, maxBatch);
+  return {
+    name,
+    path: options.path,
+    repairedBytes: file.repairedBytes,
+    write(records) {
+      if (closed)
+        return Promise.reject(
+          new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
+        );
+      if (records.length === 0) return group.idle();
+      return group.submit(records);
+    },
+    flush() {
+      return group.idle();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await group.idle();
+      await file.close();
+    },
+  };
+}
+
+function failed(name: string, cause: unknown): PlumblineError {
+  return new PlumblineError(
+    'PLB_AUDIT_SINK_FAILED',
+    `audit sink "${name}" failed earlier and must be reopened`,
+    { cause },
+  );
+}
+
+function positive(value: number | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new PlumblineError('PLB_AUDIT_CONFIG', `${option} must be a positive integer`, {
+      details: { option },
+    });
+  }
+  return value;
+}

@@ -1,0 +1,148 @@
+import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
+import { PlumblineError } from '../errors.js';
+import type { Sha256Hasher } from '../hash/backend.js';
+import { createSha256, sha256 } from '../hash/select.js';
+
+/** Size of one read. Files up to this size are hashed with one synchronous read loop. */
+export const READ_CHUNK = 1024 * 1024;
+
+/** The digest and size of a file. @internal */
+export interface FileDigest {
+  /** The 32 raw SHA-256 bytes. */
+  readonly digest: Uint8Array;
+  readonly size: number;
+}
+
+/**
+ * A file whose first chunk was hashed synchronously and whose rest still has to be streamed.
+ *
+ * @internal
+ */
+export interface PendingFile {
+  readonly fd: number;
+  readonly hasher: Sha256Hasher;
+  readonly offset: number;
+}
+
+// O_NONBLOCK keeps a FIFO swapped in after the walk from blocking the open; regular files ignore it.
+const NOFOLLOW = (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/** Wraps a file-system error as a coded error naming the manifest path. @internal */
+export function readError(path: string, cause: unknown): PlumblineError {
+  const errno = (cause as { code?: unknown }).code;
+  return new PlumblineError(
+    'PLB_INPUT_READ',
+    `cannot read input ${JSON.stringify(path)}${typeof errno === 'string' ? ` (${errno})` : ''}`,
+    { cause, details: { path, ...(typeof errno === 'string' ? { errno } : {}) } },
+  );
+}
+
+/**
+ * Opens a regular file without following a final symbolic link and hashes it synchronously up to
+ * one chunk, reusing `buffer`. Small files (the usual configuration input) finish here with one
+ * open, fstat, read and close and a one-shot hash, with no thread-pool round trip; larger ones
+ * come back as a {@link PendingFile} to stream.
+ *
+ * @internal
+ */
+export function hashFileStart(
+  absolutePath: string,
+  manifestPath: string,
+  buffer: Uint8Array,
+): FileDigest | PendingFile {
+  let fd: number;
+  try {
+    fd = openSync(absolutePath, constants.O_RDONLY | NOFOLLOW);
+  } catch (cause) {
+    throw readError(manifestPath, cause);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      throw new PlumblineError(
+        'PLB_INPUT_UNSUPPORTED',
+        `input ${JSON.stringify(manifestPath)} is not a regular file`,
+        { details: { path: manifestPath } },
+      );
+    }
+    let offset = 0;
+    // Fill the buffer once. Reading exactly the size fstat reported, or reaching end of file,
+    // means the file was small: hash it in one shot.
+    while (offset < buffer.length) {
+      const n = readSync(fd, buffer, offset, buffer.length - offset, offset);
+      offset += n;
+      if (n === 0 || (offset === stat.size && offset < buffer.length)) {
+        closeSync(fd);
+        return { digest: sha256(buffer.subarray(0, offset)), size: offset };
+      }
+    }
+    return { fd, hasher: createSha256().update(buffer), offset };
+  } catch (error) {
+    closeQuietly(fd);
+    throw PlumblineError.is(error) ? error : readError(manifestPath, error);
+  }
+}
+
+function readAt(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buffer, 0, buffer.length, position, (error, bytesRead) => {
+      if (error) reject(error);
+      else resolve(bytesRead);
+    });
+  });
+}
+
+/**
+ * Streams the rest of a {@link PendingFile} with two alternating buffers (the next read runs in the
+ * thread pool while the current chunk is hashed), so memory per file is two chunks whatever its
+ * size. Closes the file descriptor in every case.
+ *
+ * @internal
+ */
+export async function hashFileRest(
+  pending: PendingFile,
+  manifestPath: string,
+  signal: AbortSignal | undefined,
+): Promise<FileDigest> {
+  const { fd, hasher } = pending;
+  const buffers = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
+  let position = pending.offset;
+  let which = 0;
+  try {
+    let next = readAt(fd, buffers[0]!, position);
+    for (;;) {
+      const n = await next;
+      if (n === 0) break;
+      const current = buffers[which]!;
+      position += n;
+      which ^= 1;
+      if (signal?.aborted) break;
+      next = readAt(fd, buffers[which]!, position);
+      hasher.update(n === current.length ? current : current.subarray(0, n));
+    }
+  } catch (cause) {
+    throw readError(manifestPath, cause);
+  } finally {
+    closeQuietly(fd);
+  }
+  throwIfAborted(signal);
+  return { digest: hasher.digest(), size: position };
+}
+
+/** Throws `PLB_ABORTED` when the signal has fired. @internal */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new PlumblineError('PLB_ABORTED', 'building the manifest was aborted', {
+      cause: signal.reason,
+    });
+  }
+}
+
+/** Closes a read-only descriptor; a failure to close cannot lose data, so it is not reported. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed or invalid: nothing was written through it.
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * @packageDocumentation
+ */
+export {};
+export { buildManifest, type BuildManifestOptions, type ManifestProgress } from './manifest-fs.js';
+export { mediaTypeOf } from './media-type.js';
+export {
+  startAdminListener,
+  isLoopbackHost,
+  type AdminListener,
+  type AdminListenerOptions,
+  type AdminListenerTlsOptions,
+} from './admin-listener.js';
+export { parseSubjectAltNames, type SubjectAltName } from './subject-alt-name.js';
+export {
+  createAuditFileSink,
+  type AuditFileSink,
+  type AuditFileSinkOptions,
+} from './audit-file-sink.js';
+export {
+  createAuditTransparencyLog,
+  type AuditTransparencyLog,
+  type AuditTransparencyLogOptions,
+} from './audit-transparency-log.js';
+export { FileFleetStore, FLEET_STATE_FORMAT, type FileFleetStoreOptions } from './file-store.js';
+export {
+  readHeader,
+  openArtifact,
+  verifyArtifact,
+  fileHandleSource,
+  type NodeArtifactSource,
+  type VerifyArtifactFileOptions,
+} from './container-file.js';
+export {
+  sealArtifactFile,
+  type SealArtifactFileOptions,
+  type SealFileResult,
+} from './seal-file.js';
+export { updateAttachmentsFile, type UpdateAttachmentsFileOptions } from './attachments-file.js';
+export { readLoadCandidate, type ReadLoadCandidateOptions } from './load-candidate-file.js';

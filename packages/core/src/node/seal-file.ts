@@ -1,0 +1,224 @@
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PlumblineError } from '../errors.js';
+import { formatDigest, type DigestString } from '../hash/digest.js';
+import { createSha256 } from '../hash/select.js';
+import { createHeader } from '../header/create.js';
+import { encodeHeader, headerDigest, parseHeader } from '../header/codec.js';
+import type { ProvenanceHeader } from '../header/types.js';
+import { encodeAttachments, type Attachments } from '../container/attachments.js';
+import { encodePrefix } from '../container/format.js';
+import type { SealHeaderFields } from '../container/seal.js';
+import { readHeader } from './container-file.js';
+
+/**
+ * Options of {@link sealArtifactFile}: the header fields (or a ready header), the payload file and
+ * the output file.
+ *
+ * @public
+ */
+export type SealArtifactFileOptions = (
+  (SealHeaderFields & { readonly header?: undefined }) | { readonly header: ProvenanceHeader }
+) & {
+  /** The payload file (the gateway's compiled bytes). */
+  readonly payload: string;
+  /** The container file to write (replaced atomically: written beside it, then renamed). */
+  readonly out: string;
+  /** Attachments to write in the prefix. Default none. */
+  readonly attachments?: Attachments;
+  /**
+   * Also compute the artifact digest, which takes a second read of the payload (the header, which
+   * precedes the payload, holds the payload digest, so one pass cannot give both). Default false;
+   * without it, and without attachments, the artifact digest is the output file's SHA-256.
+   */
+  readonly artifactDigest?: boolean;
+  /** Flush the output to stable storage before renaming it into place. Default false. */
+  readonly fsync?: boolean;
+  /** Stops sealing; the partial output is removed and the promise rejects with `PLB_ABORTED`. */
+  readonly signal?: AbortSignal;
+};
+
+/**
+ * What {@link sealArtifactFile} wrote.
+ *
+ * @public
+ */
+export interface SealFileResult {
+  readonly out: string;
+  readonly header: ProvenanceHeader;
+  readonly headerBytes: Uint8Array;
+  readonly headerDigest: DigestString;
+  /** Present when `artifactDigest: true` was given. */
+  readonly artifactDigest?: DigestString;
+  readonly payloadOffset: number;
+  readonly size: number;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+const PLACEHOLDER: DigestString = `sha256:${'0'.repeat(64)}`;
+
+async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+function aborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new PlumblineError('PLB_ABORTED', 'sealing was aborted', { cause: signal.reason });
+  }
+}
+
+/**
+ * Seals a payload file into an artifact container file in ONE pass over the payload: the header's
+ * length does not depend on the payload digest (a digest string has a fixed length), so the
+ * payload is copied to its final offset while it is hashed, and the prefix is written last. The
+ * output appears atomically (temporary file, then rename). Memory stays flat for any payload size.
+ *
+ * @example
+ * ```ts
+ * import { buildManifest, sealArtifactFile } from '@plumbline/core/node';
+ * const manifest = await buildManifest(['config/']);
+ * const result = await sealArtifactFile({
+ *   manifest,
+ *   provenance: { commit: process.env.GITHUB_SHA, builder: { id: 'acme-build', version: '1.0.0' } },
+ *   payload: 'dist/gateway.bin',
+ *   out: 'dist/gateway.plb',
+ * });
+ * console.log(result.header.artifact_hash);
+ * ```
+ * @throws {@link PlumblineError} header errors, `PLB_IO`, `PLB_PAYLOAD_MISMATCH` (the payload
+ *   changed while it was read, or differs from a given header), `PLB_ABORTED`.
+ * @public
+ */
+export async function sealArtifactFile(options: SealArtifactFileOptions): Promise<SealFileResult> {
+  const { signal } = options;
+  aborted(signal);
+  let size: number;
+  try {
+    size = (await stat(options.payload)).size;
+  } catch (cause) {
+    throw new PlumblineError('PLB_IO', `cannot read the payload file: ${options.payload}`, {
+      cause,
+      details: { path: options.payload },
+    });
+  }
+  const draft: ProvenanceHeader =
+    options.header ??
+    createHeader({
+      ...options,
+      payload: { digest: PLACEHOLDER, size, media_type: options.mediaType },
+    });
+  if (draft.payload.size !== size) {
+    throw new PlumblineError(
+      'PLB_PAYLOAD_MISMATCH',
+      `the payload file has ${size} bytes, the header says ${draft.payload.size}`,
+    );
+  }
+  const draftBytes = encodeHeader(draft);
+  const attachmentsBytes = encodeAttachments(options.attachments ?? {});
+  const payloadOffset = 18 + draftBytes.length + attachmentsBytes.length;
+  const tmp = join(
+    dirname(options.out),
+    `.${basename(options.out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  let input: FileHandle | undefined;
+  let output: FileHandle | undefined;
+  try {
+    input = await open(options.payload, 'r');
+    output = await open(tmp, 'wx');
+    const hasher = createSha256();
+    // Three buffers in rotation: while chunk k is hashed on this thread, chunk k+1 is read and
+    // chunk k-1 is written by the I/O threads, so hashing, reading and writing overlap.
+    const buffers = [
+      Buffer.allocUnsafe(CHUNK),
+      Buffer.allocUnsafe(CHUNK),
+      Buffer.allocUnsafe(CHUNK),
+    ];
+    const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
+    const source = input;
+    const sink = output;
+    let position = 0;
+    let index = 0;
+    let reading = source.read(buffers[0]!, 0, CHUNK, 0);
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      aborted(signal);
+      const chunk = buffers[index]!.subarray(0, bytesRead);
+      const next = (index + 1) % 3;
+      await writes[next];
+      reading = source.read(buffers[next]!, 0, CHUNK, position + bytesRead);
+      hasher.update(chunk);
+      writes[index] = writeAll(sink, chunk, payloadOffset + position);
+      position += bytesRead;
+      index = next;
+      if (position > size) {
+        await reading;
+        break;
+      }
+    }
+    await Promise.all(writes);
+    const digest = formatDigest(hasher.digest());
+    if (position !== size) {
+      throw new PlumblineError(
+        'PLB_PAYLOAD_MISMATCH',
+        'the payload file changed size while it was sealed',
+        { details: { path: options.payload, expected: size, read: position } },
+      );
+    }
+    let header: ProvenanceHeader;
+    if (options.header !== undefined) {
+      if (options.header.payload.digest !== digest) {
+        throw new PlumblineError(
+          'PLB_PAYLOAD_MISMATCH',
+          'the payload digest differs from the given header',
+          { details: { expected: options.header.payload.digest, actual: digest } },
+        );
+      }
+      header = options.header;
+    } else {
+      header = parseHeader({ ...draft, payload: { ...draft.payload, digest } });
+    }
+    const headerBytes = encodeHeader(header);
+    if (headerBytes.length !== draftBytes.length) {
+      throw new PlumblineError(
+        'PLB_INTERNAL',
+        'the header length changed after hashing the payload',
+      );
+    }
+    await writeAll(output, encodePrefix(headerBytes, attachmentsBytes), 0);
+    if (options.fsync === true) await output.datasync();
+    await output.close();
+    output = undefined;
+    await rename(tmp, options.out);
+    const result: SealFileResult = {
+      out: options.out,
+      header,
+      headerBytes,
+      headerDigest: headerDigest(headerBytes),
+      payloadOffset,
+      size: payloadOffset + size,
+    };
+    if (options.artifactDigest !== true) return result;
+    const info = await readHeader(options.out, {
+      artifactDigest: true,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    return { ...result, artifactDigest: info.artifactDigest! };
+  } catch (error) {
+    if (output !== undefined) await output.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    if (PlumblineError.is(error)) throw error;
+    const code = (error as { code?: string }).code ?? 'EIO';
+    throw new PlumblineError('PLB_IO', `sealing failed (${code}): ${options.out}`, {
+      cause: error,
+      details: { path: options.out, errno: code },
+    });
+  } finally {
+    await input?.close().catch(() => undefined);
+  }
+}

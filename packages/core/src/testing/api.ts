@@ -1,0 +1,79 @@
+/**
+ * The slice of a test framework the conformance suites use. Vitest, Jest and Mocha all fit;
+ * when none is passed, the suites import `vitest` lazily.
+ *
+ * @public
+ */
+export interface ConformanceTestApi {
+  describe(name: string, body: () => void): void;
+  it(name: string, body: () => Promise<void>, timeout?: number): void;
+}
+
+/**
+ * Options shared by the conformance suites.
+ *
+ * @public
+ */
+export interface ConformanceOptions {
+  /** The test framework; default: `vitest`, imported lazily. */
+  readonly api?: ConformanceTestApi;
+  /** Per-test timeout and the longest wait for an asynchronous condition. Default 10,000 ms. */
+  readonly timeoutMs?: number;
+}
+
+/** @internal */
+export async function resolveApi(api: ConformanceTestApi | undefined): Promise<ConformanceTestApi> {
+  if (api !== undefined) return api;
+  const vitest = (await import('vitest')) as unknown as ConformanceTestApi;
+  return { describe: vitest.describe, it: vitest.it };
+}
+
+/** @internal A failed conformance check. */
+export class ConformanceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConformanceError';
+  }
+}
+
+/** @internal */
+export function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new ConformanceError(message);
+}
+
+/** @internal */
+export function checkEqual<T>(actual: T, expected: T, what: string): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new ConformanceError(`${what}: expected ${e}, got ${a}`);
+}
+
+/** @internal Polls `condition` until it holds or `timeoutMs` passes. */
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new ConformanceError(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** @internal Expects `run` to reject with a PlumblineError-shaped error of `code`. */
+export async function rejectsWith(
+  run: () => Promise<unknown>,
+  code: string,
+  what: string,
+): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    const actual = (error as { code?: unknown } | null)?.code;
+    if (actual !== code)
+      throw new ConformanceError(`${what}: expected ${code}, got ${String(actual)}`);
+    return;
+  }
+  throw new ConformanceError(`${what}: expected a rejection with ${code}`);
+}

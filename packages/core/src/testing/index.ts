@@ -1,0 +1,11 @@
+/**
+ * `@plumbline/core/testing`: conformance suites that integrators run against their own
+ * implementations of the extension interfaces (drift transports, fleet stores, sinks).
+ * The suites register tests with the framework given (Vitest by default, imported lazily).
+ *
+ * @packageDocumentation
+ */
+export type { ConformanceOptions, ConformanceTestApi } from './api.js';
+export * from './transport-conformance.js';
+export * from './store-conformance.js';
+export * from './sink-conformance.js';

@@ -1,0 +1,237 @@
+import type { AuditRecord, AuditSink } from '../audit/sink.js';
+import { createAuditLogger } from '../audit/logger.js';
+import { MemoryAuditSink } from '../audit/memory-sink.js';
+import { sessionRejected } from '../audit/catalogue.js';
+import { check, checkEqual, rejectsWith, resolveApi, type ConformanceOptions } from './api.js';
+
+/**
+ * An audit sink under test, built by the factory passed to {@link describeAuditSinkConformance}.
+ *
+ * @public
+ */
+export interface AuditSinkHarness {
+  /** A fresh sink over empty storage. */
+  readonly sink: AuditSink;
+  /**
+   * The JSON of every event the storage holds, in order (for a file: the lines). Without it, the
+   * suite checks the contract of `write`, `flush` and `close` only.
+   */
+  read?(): Promise<string[]>;
+  /** Opens the sink again over the same storage (to check durability after `close`). */
+  reopen?(): Promise<AuditSink>;
+  /** Removes the storage. */
+  dispose?(): Promise<void>;
+}
+
+/**
+ * Builds a fresh sink for one test.
+ *
+ * @public
+ */
+export type AuditSinkFactory = () => Promise<AuditSinkHarness>;
+
+async function sampleRecords(
+  n: number,
+  extra: Record<string, unknown> = {},
+): Promise<AuditRecord[]> {
+  const memory = new MemoryAuditSink();
+  const logger = createAuditLogger({
+    source: { component: 'sink-conformance' },
+    sinks: [{ sink: memory, delivery: 'must-write' }],
+    rateLimit: false,
+  });
+  for (let i = 0; i < n; i++) {
+    const input = sessionRejected({
+      actor: { type: 'anonymous', id: `peer-${i}` },
+      details: { reason_code: 'timeout' },
+      reason: i % 3 === 0 ? `ünïcödé ✓ line ${i}` : `line ${i}`,
+    });
+    await logger.emit({ ...input, details: { ...input.details, ...extra } } as typeof input);
+  }
+  await logger.close();
+  return memory.records;
+}
+
+/**
+ * Registers the audit sink conformance suite: ordering of one and of concurrent writes, exact
+ * bytes, no mutation of records, empty writes, `flush` and idempotent `close`,
+ * `PLB_AUDIT_SINK_CLOSED` after close, large and non-ASCII events, use as a must-write sink of an
+ * `AuditLogger`, and (with `reopen`) durability across a close.
+ *
+ * @example
+ * ```ts
+ * import { describeAuditSinkConformance } from '@plumbline/core/testing';
+ * await describeAuditSinkConformance('my SIEM sink', async () => ({ sink: createMySink(), read: () => fetchStored() }));
+ * ```
+ * @public
+ */
+export async function describeAuditSinkConformance(
+  name: string,
+  factory: AuditSinkFactory,
+  options: ConformanceOptions = {},
+): Promise<void> {
+  const api = await resolveApi(options.api);
+  const timeout = options.timeoutMs ?? 10_000;
+
+  async function withSink(body: (harness: AuditSinkHarness) => Promise<void>): Promise<void> {
+    const harness = await factory();
+    try {
+      await body(harness);
+    } finally {
+      try {
+        await harness.sink.close?.();
+      } finally {
+        await harness.dispose?.();
+      }
+    }
+  }
+
+  api.describe(`audit sink conformance: ${name}`, () => {
+    api.it(
+      'stores the exact JSON of every record of one write, in order',
+      () =>
+        withSink(async ({ sink, read }) => {
+          const records = await sampleRecords(25);
+          await sink.write(records);
+          await sink.flush?.();
+          if (read)
+            checkEqual(
+              await read(),
+              records.map((r) => r.json),
+              'stored events',
+            );
+        }),
+      timeout,
+    );
+
+    api.it(
+      'keeps call order across concurrent writes and accepts empty writes',
+      () =>
+        withSink(async ({ sink, read }) => {
+          const records = await sampleRecords(30);
+          await Promise.all([...records.map((r) => sink.write([r])), sink.write([])]);
+          await sink.flush?.();
+          if (read)
+            checkEqual(
+              await read(),
+              records.map((r) => r.json),
+              'stored events',
+            );
+        }),
+      timeout,
+    );
+
+    api.it(
+      'never mutates the records it is given',
+      () =>
+        withSink(async ({ sink }) => {
+          const records = await sampleRecords(3);
+          const before = JSON.stringify(records);
+          const frozen = records.map((r) =>
+            Object.freeze({ event: deepFreeze(r.event), json: r.json }),
+          );
+          await sink.write(Object.freeze(frozen));
+          check(JSON.stringify(records) === before, 'records were modified');
+        }),
+      timeout,
+    );
+
+    api.it(
+      'stores large and non-ASCII events byte for byte',
+      () =>
+        withSink(async ({ sink, read }) => {
+          const records = await sampleRecords(2, { claimed_node_id: `gw-ß-😀-${'x'.repeat(400)}` });
+          const big = await sampleRecords(1, { claimed_cluster: 'y'.repeat(500) });
+          await sink.write([...records, ...big]);
+          await sink.flush?.();
+          if (read)
+            checkEqual(
+              await read(),
+              [...records, ...big].map((r) => r.json),
+              'stored events',
+            );
+        }),
+      timeout,
+    );
+
+    api.it(
+      'serves as a must-write sink: an emitted event is stored when emit resolves',
+      () =>
+        withSink(async ({ sink, read }) => {
+          const logger = createAuditLogger({
+            source: { component: 'sink-conformance' },
+            sinks: [{ sink, delivery: 'must-write' }],
+            rateLimit: false,
+          });
+          const result = await logger.emit(
+            sessionRejected({
+              actor: { type: 'anonymous', id: 'x' },
+              details: { reason_code: 'malformed' },
+            }),
+          );
+          check(result.event !== undefined, 'emit returned no event');
+          if (read) {
+            const stored = await read();
+            check(
+              stored.some((s) => s.includes(result.event!.id)),
+              'the emitted event is not stored',
+            );
+          }
+        }),
+      timeout,
+    );
+
+    api.it(
+      'flushes, closes idempotently and refuses writes after close with PLB_AUDIT_SINK_CLOSED',
+      () =>
+        withSink(async ({ sink }) => {
+          await sink.write(await sampleRecords(2));
+          await sink.flush?.();
+          await sink.close?.();
+          await sink.close?.();
+          if (sink.close) {
+            const records = await sampleRecords(1);
+            await rejectsWith(
+              () => sink.write(records),
+              'PLB_AUDIT_SINK_CLOSED',
+              'write after close',
+            );
+          }
+        }),
+      timeout,
+    );
+
+    api.it(
+      'keeps everything written across a close and reopen',
+      () =>
+        withSink(async ({ sink, read, reopen }) => {
+          if (!reopen || !read) return;
+          const first = await sampleRecords(5);
+          await sink.write(first);
+          await sink.close?.();
+          const again = await reopen();
+          try {
+            const second = await sampleRecords(2);
+            await again.write(second);
+            await again.flush?.();
+            checkEqual(
+              await read(),
+              [...first, ...second].map((r) => r.json),
+              'stored events after reopen',
+            );
+          } finally {
+            await again.close?.();
+          }
+        }),
+      timeout,
+    );
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,458 @@
+import type { DigestString } from '../hash/digest.js';
+import type {
+  DesiredState,
+  FleetChange,
+  FleetStore,
+  ObservedNode,
+  SetDesiredInput,
+} from '../drift/store.js';
+import {
+  check,
+  checkEqual,
+  rejectsWith,
+  resolveApi,
+  waitFor,
+  type ConformanceOptions,
+} from './api.js';
+
+/**
+ * A store under test, built by the factory passed to {@link describeFleetStoreConformance}.
+ *
+ * @public
+ */
+export interface FleetStoreHarness {
+  /** A fresh, empty store. */
+  readonly store: FleetStore;
+  /**
+   * Opens another store over the same backing data (same file, same database). With it the suite
+   * checks durability: after `store.close()`, `reopen()` sees everything.
+   */
+  reopen?(): Promise<FleetStore>;
+  /**
+   * Opens a second, concurrent replica over the same backing data. With it the suite checks that
+   * compare-and-set holds across replicas and that the change feed reaches the other replica.
+   */
+  replica?(): Promise<FleetStore>;
+  /** Removes the backing data. Optional. */
+  dispose?(): Promise<void>;
+}
+
+/**
+ * Builds a fresh, empty store for one test.
+ *
+ * @public
+ */
+export type FleetStoreFactory = () => Promise<FleetStoreHarness>;
+
+const H1 = `sha256:${'1'.repeat(64)}` as DigestString;
+const H2 = `sha256:${'2'.repeat(64)}` as DigestString;
+const H3 = `sha256:${'3'.repeat(64)}` as DigestString;
+const AT = '2026-01-01T00:00:00.000Z';
+
+function desiredInput(
+  cluster: string,
+  hash: DigestString,
+  extra: Partial<SetDesiredInput> = {},
+): SetDesiredInput {
+  return {
+    cluster,
+    artifact_hash: hash,
+    actor: 'alice',
+    reason: 'test',
+    changed_at: AT,
+    rollout: null,
+    ...extra,
+  };
+}
+
+function observed(node_id: string, cluster: string, seq: number): ObservedNode {
+  return {
+    node_id,
+    cluster,
+    instance_id: 'inst-1',
+    reported_hash: H1,
+    workers: [{ id: 'w1', artifact_hash: H1 }],
+    provenance: { commit: 'a'.repeat(40), builder: { id: 'b', version: '1' } },
+    loaded_at: AT,
+    last_load_error: { artifact_hash: H2, code: 'PLB_X', message: 'failed: ünïcode', at: AT },
+    last_seen: AT,
+    last_seq: seq,
+  };
+}
+
+/**
+ * Registers the {@link FleetStore} conformance suite: compare-and-set of desired state (also
+ * under concurrency and across replicas), pins, expected inventory, observed state, the change
+ * feed (order, revisions, unsubscribe), durability across reopen, and `PLB_STORE_CLOSED`.
+ *
+ * @example
+ * ```ts
+ * import { describeFleetStoreConformance } from '@plumbline/core/testing';
+ * await describeFleetStoreConformance('postgres', async () => {
+ *   const schema = await freshSchema();
+ *   return { store: await PostgresFleetStore.open({ schema }),
+ *            reopen: () => PostgresFleetStore.open({ schema }),
+ *            replica: () => PostgresFleetStore.open({ schema }) };
+ * });
+ * ```
+ * @public
+ */
+export async function describeFleetStoreConformance(
+  name: string,
+  factory: FleetStoreFactory,
+  options: ConformanceOptions = {},
+): Promise<void> {
+  const api = await resolveApi(options.api);
+  const timeout = options.timeoutMs ?? 10_000;
+
+  async function withStore(body: (harness: FleetStoreHarness) => Promise<void>): Promise<void> {
+    const harness = await factory();
+    try {
+      await body(harness);
+    } finally {
+      try {
+        await harness.store.close();
+      } finally {
+        await harness.dispose?.();
+      }
+    }
+  }
+
+  api.describe(`fleet store conformance: ${name}`, () => {
+    api.it(
+      'starts empty at revision 0',
+      () =>
+        withStore(async ({ store }) => {
+          const snapshot = await store.load();
+          checkEqual(
+            snapshot,
+            { revision: 0, desired: [], pins: [], expected: [], observed: [] },
+            'empty snapshot',
+          );
+        }),
+      timeout,
+    );
+
+    api.it(
+      'sets desired state with rising versions and compare-and-set',
+      () =>
+        withStore(async ({ store }) => {
+          const first = await store.setDesired(desiredInput('prod', H1, { expected_version: 0 }));
+          checkEqual(first.version, 1, 'first version');
+          checkEqual(first.artifact_hash, H1, 'hash');
+          const rollout = {
+            previous_hash: H1,
+            started_at: AT,
+            deadline: '2026-01-01T01:00:00.000Z',
+          };
+          const second = await store.setDesired(
+            desiredInput('prod', H2, { expected_version: 1, rollout }),
+          );
+          checkEqual(second.version, 2, 'second version');
+          checkEqual(second.rollout, rollout, 'rollout');
+          await rejectsWith(
+            () => store.setDesired(desiredInput('prod', H3, { expected_version: 1 })),
+            'PLB_STORE_CONFLICT',
+            'a stale expected_version',
+          );
+          await rejectsWith(
+            () => store.setDesired(desiredInput('staging', H3, { expected_version: 5 })),
+            'PLB_STORE_CONFLICT',
+            'an expected_version on a cluster without desired state',
+          );
+          const third = await store.setDesired(desiredInput('prod', H3));
+          checkEqual(third.version, 3, 'version without compare-and-set');
+          const snapshot = await store.load();
+          checkEqual(snapshot.desired, [third], 'stored desired state');
+        }),
+      timeout,
+    );
+
+    api.it(
+      'lets exactly one of two concurrent compare-and-set writers win',
+      () =>
+        withStore(async ({ store }) => {
+          const results = await Promise.allSettled([
+            store.setDesired(desiredInput('prod', H1, { expected_version: 0 })),
+            store.setDesired(desiredInput('prod', H2, { expected_version: 0 })),
+          ]);
+          const won = results.filter((r) => r.status === 'fulfilled');
+          const lost = results.filter((r) => r.status === 'rejected');
+          checkEqual([won.length, lost.length], [1, 1], 'winners and losers');
+          checkEqual(
+            ((lost[0] as PromiseRejectedResult).reason as { code?: string }).code,
+            'PLB_STORE_CONFLICT',
+            'loser code',
+          );
+          const snapshot = await store.load();
+          checkEqual(snapshot.desired.length, 1, 'desired states');
+          checkEqual(snapshot.desired[0]?.version, 1, 'version');
+        }),
+      timeout,
+    );
+
+    api.it(
+      'clears desired state (and ignores clearing an absent one)',
+      () =>
+        withStore(async ({ store }) => {
+          await store.setDesired(desiredInput('prod', H1));
+          await store.clearDesired('prod', 'bob');
+          await store.clearDesired('absent', 'bob');
+          checkEqual((await store.load()).desired, [], 'desired after clear');
+          const again = await store.setDesired(desiredInput('prod', H2, { expected_version: 0 }));
+          check(again.version >= 1, 'version after clear');
+        }),
+      timeout,
+    );
+
+    api.it(
+      'stores, replaces and removes pins and expected inventories',
+      () =>
+        withStore(async ({ store }) => {
+          await store.setPin({
+            node_id: 'n1',
+            cluster: 'prod',
+            artifact_hash: H1,
+            actor: 'a',
+            reason: 'canary',
+            pinned_at: AT,
+          });
+          await store.setPin({
+            node_id: 'n1',
+            cluster: 'prod',
+            artifact_hash: H2,
+            actor: 'a',
+            reason: 'canary 2',
+            pinned_at: AT,
+          });
+          await store.setPin({
+            node_id: 'n0',
+            cluster: 'prod',
+            artifact_hash: H3,
+            actor: 'a',
+            reason: 'hold',
+            pinned_at: AT,
+          });
+          await store.setExpected({
+            cluster: 'prod',
+            nodes: ['n3', 'n1', 'n2', 'n1'],
+            actor: 'a',
+            changed_at: AT,
+          });
+          await store.setExpected({ cluster: 'edge', nodes: [], actor: 'a', changed_at: AT });
+          let snapshot = await store.load();
+          checkEqual(
+            snapshot.pins.map((p) => [p.node_id, p.artifact_hash]),
+            [
+              ['n0', H3],
+              ['n1', H2],
+            ],
+            'pins',
+          );
+          checkEqual(
+            snapshot.expected.map((e) => [e.cluster, e.nodes]),
+            [
+              ['edge', []],
+              ['prod', ['n1', 'n2', 'n3']],
+            ],
+            'expected',
+          );
+          await store.removePin('n1', 'a');
+          await store.removePin('absent', 'a');
+          await store.setExpected({ cluster: 'prod', nodes: ['n9'], actor: 'a', changed_at: AT });
+          snapshot = await store.load();
+          checkEqual(
+            snapshot.pins.map((p) => p.node_id),
+            ['n0'],
+            'pins after removal',
+          );
+          checkEqual(
+            snapshot.expected.find((e) => e.cluster === 'prod')?.nodes,
+            ['n9'],
+            'replaced inventory',
+          );
+        }),
+      timeout,
+    );
+
+    api.it(
+      'upserts and deletes observed state in batches',
+      () =>
+        withStore(async ({ store }) => {
+          await store.saveObserved([observed('n2', 'prod', 1), observed('n1', 'prod', 1)]);
+          await store.saveObserved([observed('n1', 'prod', 9)]);
+          await store.saveObserved([]);
+          let snapshot = await store.load();
+          checkEqual(
+            snapshot.observed,
+            [observed('n1', 'prod', 9), observed('n2', 'prod', 1)],
+            'observed',
+          );
+          await store.deleteObserved('n2');
+          await store.deleteObserved('absent');
+          snapshot = await store.load();
+          checkEqual(
+            snapshot.observed.map((o) => o.node_id),
+            ['n1'],
+            'observed after delete',
+          );
+          const never: ObservedNode = {
+            ...observed('n3', 'edge', 0),
+            instance_id: null,
+            reported_hash: null,
+            workers: null,
+            provenance: null,
+            loaded_at: null,
+            last_load_error: null,
+            last_seen: null,
+          };
+          await store.saveObserved([never]);
+          checkEqual(
+            (await store.load()).observed.find((o) => o.node_id === 'n3'),
+            never,
+            'nulls round-trip',
+          );
+        }),
+      timeout,
+    );
+
+    api.it(
+      'publishes every configuration change on the feed, in revision order',
+      () =>
+        withStore(async ({ store }) => {
+          const changes: FleetChange[] = [];
+          const off = store.subscribe((c) => changes.push(c));
+          const throwing = store.subscribe(() => {
+            throw new Error('a listener that throws must not break the store');
+          });
+          await store.setDesired(desiredInput('prod', H1));
+          await store.setPin({
+            node_id: 'n1',
+            cluster: 'prod',
+            artifact_hash: H2,
+            actor: 'a',
+            reason: 'r',
+            pinned_at: AT,
+          });
+          await store.setExpected({ cluster: 'prod', nodes: ['n1'], actor: 'a', changed_at: AT });
+          await store.removePin('n1', 'a');
+          await store.clearDesired('prod', 'a');
+          await store.saveObserved([observed('n1', 'prod', 1)]);
+          await waitFor(() => changes.length >= 5, 'five changes', timeout);
+          checkEqual(
+            changes.map((c) => c.kind),
+            ['desired', 'pin', 'expected', 'pin_removed', 'desired_cleared'],
+            'kinds',
+          );
+          for (let i = 1; i < changes.length; i++) {
+            check(
+              (changes[i] as FleetChange).revision > (changes[i - 1] as FleetChange).revision,
+              'revisions rise',
+            );
+          }
+          checkEqual(
+            (await store.load()).revision,
+            changes[changes.length - 1]?.revision,
+            'snapshot revision',
+          );
+          off();
+          throwing();
+          await store.setDesired(desiredInput('prod', H3));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          checkEqual(changes.length, 5, 'no change after unsubscribe');
+        }),
+      timeout,
+    );
+
+    api.it(
+      'refuses calls after close with PLB_STORE_CLOSED',
+      () =>
+        withStore(async ({ store }) => {
+          await store.close();
+          await store.close();
+          await rejectsWith(() => store.load(), 'PLB_STORE_CLOSED', 'load after close');
+          await rejectsWith(
+            () => store.setDesired(desiredInput('prod', H1)),
+            'PLB_STORE_CLOSED',
+            'setDesired after close',
+          );
+        }),
+      timeout,
+    );
+
+    api.it(
+      'keeps everything across close and reopen (when the harness can reopen)',
+      () =>
+        withStore(async (harness) => {
+          if (harness.reopen === undefined) return;
+          const { store } = harness;
+          const desired: DesiredState = await store.setDesired(
+            desiredInput('prod', H1, {
+              rollout: { previous_hash: null, started_at: AT, deadline: AT },
+            }),
+          );
+          await store.setPin({
+            node_id: 'n1',
+            cluster: 'prod',
+            artifact_hash: H2,
+            actor: 'a',
+            reason: 'r',
+            pinned_at: AT,
+          });
+          await store.setExpected({
+            cluster: 'prod',
+            nodes: ['n1', 'n2'],
+            actor: 'a',
+            changed_at: AT,
+          });
+          await store.saveObserved([observed('n1', 'prod', 4)]);
+          const before = await store.load();
+          await store.close();
+          const reopened = await harness.reopen();
+          try {
+            const after = await reopened.load();
+            checkEqual(after, before, 'snapshot after reopen');
+            checkEqual(after.desired[0], desired, 'desired after reopen');
+            const next = await reopened.setDesired(
+              desiredInput('prod', H3, { expected_version: 1 }),
+            );
+            checkEqual(next.version, 2, 'version continues after reopen');
+          } finally {
+            await reopened.close();
+          }
+        }),
+      timeout,
+    );
+
+    api.it(
+      'converges replicas: the feed reaches the other replica and compare-and-set holds across them',
+      () =>
+        withStore(async (harness) => {
+          if (harness.replica === undefined) return;
+          const { store } = harness;
+          const other = await harness.replica();
+          try {
+            const seen: FleetChange[] = [];
+            other.subscribe((c) => seen.push(c));
+            await store.setDesired(desiredInput('prod', H1, { expected_version: 0 }));
+            await waitFor(
+              () => seen.some((c) => c.kind === 'desired'),
+              'the change on the other replica',
+              timeout,
+            );
+            await rejectsWith(
+              () => other.setDesired(desiredInput('prod', H2, { expected_version: 0 })),
+              'PLB_STORE_CONFLICT',
+              'a stale compare-and-set on the other replica',
+            );
+            const next = await other.setDesired(desiredInput('prod', H2, { expected_version: 1 }));
+            checkEqual(next.version, 2, 'version set through the other replica');
+            checkEqual((await store.load()).desired[0]?.artifact_hash, H2, 'first replica sees it');
+          } finally {
+            await other.close();
+          }
+        }),
+      timeout,
+    );
+  });
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { RateLimiter } from '../../src/admin/rate-limit.js';
+
+describe('RateLimiter', () => {
+  it('never allows more than burst + rate x elapsed requests per client', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2000 }), fc.constantFrom('a', 'b', 'c')), {
+          maxLength: 200,
+        }),
+        (rate, burst, steps) => {
+          let clock = 0;
+          const limiter = new RateLimiter(
+            { requestsPerSecond: rate, burst, maxClients: 10 },
+            () => clock,
+          );
+          const allowed = new Map<string, number>();
+          for (const [advance, client] of steps) {
+            clock += advance;
+            const wait = limiter.take(client);
+            expect(wait === 0 || (Number.isInteger(wait) && wait >= 1)).toBe(true);
+            if (wait === 0) allowed.set(client, (allowed.get(client) ?? 0) + 1);
+          }
+          for (const count of allowed.values()) {
+            expect(count).toBeLessThanOrEqual(burst + Math.ceil((rate * clock) / 1000));
+          }
+        },
+      ),
+    );
+  });
+
+  it('lets a refused client in again after the Retry-After it was given', () => {
+    let clock = 0;
+    const limiter = new RateLimiter({ requestsPerSecond: 0.5, burst: 1 }, () => clock);
+    expect(limiter.take('x')).toBe(0);
+    const wait = limiter.take('x');
+    expect(wait).toBe(2);
+    clock += wait * 1000;
+    expect(limiter.take('x')).toBe(0);
+  });
+});

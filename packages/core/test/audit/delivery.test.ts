@@ -1,0 +1,240 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  MemoryAuditSink,
+  createAuditLogger,
+  createJsonLinesSink,
+  sessionRejected,
+  provenanceRead,
+  type AuditSink,
+  type AuditRecord,
+} from '@plumbline/core/audit';
+
+const reject = (id: string) =>
+  sessionRejected({
+    actor: { type: 'anonymous', id },
+    details: { reason_code: 'unauthenticated' },
+  });
+
+describe('deny-storm limiting', () => {
+  it('suppresses a storm per (type, actor, outcome) and summarises it with suppressed_count', async () => {
+    let now = Date.parse('2026-01-01T00:00:00.000Z');
+    const sink = new MemoryAuditSink();
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [{ sink, delivery: 'must-write' }],
+      rateLimit: { burst: 5, perSecond: 1 },
+      now: () => now,
+    });
+    const results = [];
+    for (let i = 0; i < 105; i++) results.push(await logger.emit(reject('attacker')));
+    expect(results.filter((r) => !r.suppressed)).toHaveLength(5);
+    expect(results.filter((r) => r.suppressed)).toHaveLength(100);
+    // Another actor and successes are not affected.
+    expect((await logger.emit(reject('someone-else'))).suppressed).toBe(false);
+    const ok = provenanceRead({
+      actor: { type: 'user', id: 'attacker' },
+      details: { artifact_hash: null, path: '/', status: 200 },
+    });
+    for (let i = 0; i < 20; i++) expect((await logger.emit(ok)).suppressed).toBe(false);
+    // A second later the key gets a token: the summary is written before the admitted event.
+    now += 1000;
+    await logger.emit(reject('attacker'));
+    const types = sink.events.map((e) => e.type);
+    const summaryAt = types.indexOf('audit.events_suppressed');
+    expect(summaryAt).toBeGreaterThan(0);
+    expect(types[summaryAt + 1]).toBe('session.rejected');
+    expect(sink.events[summaryAt]!.details).toMatchObject({
+      suppressed_type: 'session.rejected',
+      suppressed_outcome: 'deny',
+      suppressed_actor: 'attacker',
+      suppressed_count: 100,
+      window_start: '2026-01-01T00:00:00.000Z',
+      window_end: '2026-01-01T00:00:00.000Z',
+    });
+    expect(logger.metrics().suppressed).toBe(100);
+    // Pending suppressions are summarised on flush, so nothing is dropped silently.
+    for (let i = 0; i < 10; i++) await logger.emit(reject('attacker'));
+    await logger.flush();
+    const summaries = sink.events.filter((e) => e.type === 'audit.events_suppressed');
+    expect(summaries).toHaveLength(2);
+    expect(summaries[1]!.details['suppressed_count']).toBe(10);
+    await logger.close();
+  });
+
+  it('bounds the number of keys by folding new actors into a shared bucket', async () => {
+    const sink = new MemoryAuditSink();
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [{ sink, delivery: 'must-write' }],
+      rateLimit: { burst: 1, perSecond: 0.001, maxKeys: 3 },
+      now: () => 0,
+    });
+    for (let i = 0; i < 50; i++) await logger.emit(reject(`peer-${i}`));
+    await logger.close();
+    // Three actors got their own bucket, one shared '*' bucket admitted one more.
+    expect(sink.events.filter((e) => e.type === 'session.rejected')).toHaveLength(4);
+    const summary = sink.events.find((e) => e.type === 'audit.events_suppressed')!;
+    expect(summary.details).toMatchObject({ suppressed_actor: '*', suppressed_count: 46 });
+  });
+
+  it('writes summaries on its interval timer and validates its options', async () => {
+    const sink = new MemoryAuditSink();
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [{ sink, delivery: 'must-write' }],
+      rateLimit: { burst: 1, perSecond: 0.001, summaryIntervalMs: 20 },
+    });
+    await logger.emit(reject('a'));
+    await logger.emit(reject('a'));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sink.events.some((e) => e.type === 'audit.events_suppressed')).toBe(true);
+    await logger.close();
+    expect(() =>
+      createAuditLogger({
+        source: { component: 't' },
+        sinks: [{ sink, delivery: 'must-write' }],
+        rateLimit: { burst: 0 },
+      }),
+    ).toThrow(/burst/);
+  });
+});
+
+describe('best-effort delivery', () => {
+  it('drops and counts when the queue is full, and reports the drops once the sink catches up', async () => {
+    let release: () => void = () => {};
+    const written: AuditRecord[] = [];
+    let calls = 0;
+    const slow: AuditSink = {
+      name: 'slow',
+      write(records) {
+        calls++;
+        written.push(...records);
+        if (calls === 1) return new Promise<void>((r) => (release = r));
+        return Promise.resolve();
+      },
+    };
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [{ sink: slow, delivery: 'best-effort', queue: { maxEvents: 5, maxBatch: 2 } }],
+      rateLimit: false,
+    });
+    // Never awaits the sink: all 20 emits resolve at once.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => logger.emit(reject(`p${i}`))));
+    expect(logger.metrics().sinks['slow']).toMatchObject({ dropped: 15, queued: 3 });
+    release();
+    await logger.flush();
+    const summary = written.find((r) => r.event.type === 'audit.events_dropped')!;
+    expect(summary.event.details).toMatchObject({
+      sink: 'slow',
+      dropped_count: 15,
+      queue_full_count: 15,
+      write_failed_count: 0,
+    });
+    expect(written.filter((r) => r.event.type === 'session.rejected')).toHaveLength(5);
+    await logger.close();
+  });
+
+  it('backs off while a sink fails and tells other sinks about the drops', async () => {
+    const flaky = new MemoryAuditSink({ name: 'flaky' });
+    const audit = new MemoryAuditSink({ name: 'main' });
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [
+        { sink: audit, delivery: 'must-write' },
+        { sink: flaky, delivery: 'best-effort', queue: { backoffMs: 5, maxBackoffMs: 10 } },
+      ],
+      rateLimit: false,
+    });
+    flaky.failWith(new Error('503'));
+    for (let i = 0; i < 3; i++) await logger.emit(reject(`p${i}`));
+    await logger.flush();
+    flaky.failWith(undefined);
+    await logger.emit(reject('after'));
+    await logger.flush();
+    expect(audit.events.find((e) => e.type === 'audit.events_dropped')?.details).toMatchObject({
+      sink: 'flaky',
+      write_failed_count: 3,
+    });
+    expect(flaky.events.find((e) => e.type === 'audit.events_dropped')).toBeDefined();
+    await logger.close();
+  });
+
+  it('refuses bad configuration', () => {
+    const sink = new MemoryAuditSink();
+    expect(() => createAuditLogger({ source: { component: 't' }, sinks: [] })).toThrow(
+      /at least one sink/,
+    );
+    expect(() =>
+      createAuditLogger({
+        source: { component: 't' },
+        sinks: [
+          { sink, delivery: 'must-write' },
+          { sink, delivery: 'best-effort' },
+        ],
+      }),
+    ).toThrow(/two sinks/);
+    expect(() =>
+      createAuditLogger({
+        source: { component: 't' },
+        sinks: [{ sink, delivery: 'best-effort', queue: { maxEvents: 0 } }],
+      }),
+    ).toThrow(/maxEvents/);
+  });
+});
+
+describe('JSON-lines stream sink', () => {
+  it('writes one line per event to a WritableStream and closes it', async () => {
+    let text = '';
+    let closed = false;
+    const stream = new WritableStream<Uint8Array>({
+      write(chunk) {
+        text += new TextDecoder().decode(chunk);
+      },
+      close() {
+        closed = true;
+      },
+    });
+    const sink = createJsonLinesSink({ stream });
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [{ sink, delivery: 'must-write' }],
+    });
+    await logger.emit(reject('a'));
+    await sink.write([]);
+    await logger.close();
+    expect(closed).toBe(true);
+    await expect(sink.write([])).rejects.toMatchObject({ code: 'PLB_AUDIT_SINK_CLOSED' });
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'session.rejected' });
+  });
+
+  it('writes batches to a Node stream through Writable.toWeb and can leave it open', async () => {
+    const chunks: string[] = [];
+    const node = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
+    const sink = createJsonLinesSink({
+      stream: Writable.toWeb(node) as WritableStream<Uint8Array>,
+      closeStream: false,
+      name: 'stdout',
+    });
+    const m = new MemoryAuditSink();
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [{ sink: m, delivery: 'must-write' }],
+    });
+    await logger.emit(reject('a'));
+    await logger.emit(reject('b'));
+    await sink.write(m.records);
+    await sink.flush!();
+    await sink.close!();
+    await sink.close!();
+    expect(chunks.join('').split('\n')).toHaveLength(3);
+    expect(node.writableEnded).toBe(false);
+  });
+});

@@ -1,0 +1,29 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    hash: 'src/hash/index.ts',
+    manifest: 'src/manifest/index.ts',
+    merkle: 'src/merkle/index.ts',
+    header: 'src/header/index.ts',
+    container: 'src/container/index.ts',
+    verify: 'src/verify/index.ts',
+    admin: 'src/admin/index.ts',
+    drift: 'src/drift/index.ts',
+    audit: 'src/audit/index.ts',
+    attest: 'src/attest/index.ts',
+    signer: 'src/signer/index.ts',
+    testing: 'src/testing/index.ts',
+    node: 'src/node/index.ts',
+  },
+  format: ['esm'],
+  target: 'node20',
+  platform: 'neutral',
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  splitting: true,
+  treeshake: true,
+  external: [/^node:/, 'vitest', 'fast-check'],
+});
