@@ -1,0 +1,47 @@
+/**
+ * Limits for reading an OCI image layout. Each is checked before the bytes are read or allocated.
+ *
+ * @public
+ */
+export interface OciLayoutLimits {
+  /** Largest `index.json` (bytes). Default 1 MiB. */
+  readonly maxIndexBytes: number;
+  /** Largest image manifest or nested image index blob (bytes). Default 4 MiB. */
+  readonly maxManifestBytes: number;
+  /** Largest image configuration blob (bytes). Default 8 MiB. */
+  readonly maxConfigBytes: number;
+  /** Most descriptors in one index or layers in one manifest. Default 1024. */
+  readonly maxDescriptors: number;
+  /** Deepest chain of nested indexes. Default 4. */
+  readonly maxIndexDepth: number;
+  /** Largest compressed layer blob (bytes). Default 64 GiB. */
+  readonly maxLayerBytes: number;
+  /** Largest uncompressed layer (bytes), against decompression bombs. Default 256 GiB. */
+  readonly maxUncompressedLayerBytes: number;
+  /** Most tar entries in one layer. Default 4,000,000. */
+  readonly maxLayerEntries: number;
+}
+
+/** The default {@link OciLayoutLimits}. @public */
+export const DEFAULT_OCI_LAYOUT_LIMITS: OciLayoutLimits = Object.freeze({
+  maxIndexBytes: 1024 * 1024,
+  maxManifestBytes: 4 * 1024 * 1024,
+  maxConfigBytes: 8 * 1024 * 1024,
+  maxDescriptors: 1024,
+  maxIndexDepth: 4,
+  maxLayerBytes: 64 * 1024 ** 3,
+  maxUncompressedLayerBytes: 256 * 1024 ** 3,
+  maxLayerEntries: 4_000_000,
+});
+
+/** Merges user limits over the defaults, refusing non-finite or negative values. @internal */
+export function resolveLimits(
+  limits: Partial<OciLayoutLimits> | undefined,
+  fail: (key: string) => never,
+): OciLayoutLimits {
+  const merged = { ...DEFAULT_OCI_LAYOUT_LIMITS, ...limits };
+  for (const [key, value] of Object.entries(merged)) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(key);
+  }
+  return merged;
+}
