@@ -1,0 +1,405 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { bundleFromJSON, isBundleWithDsseEnvelope, type Bundle } from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
+import {
+  toSignedEntity,
+  toTrustMaterial,
+  Verifier as SigstoreVerifier,
+  type VerifierOptions,
+} from '@sigstore/verify';
+import { PlumblineError, type PlumblineErrorCode } from '@plumbline/core';
+import {
+  checkStatementSubject,
+  parseStatement,
+  type StatementLimits,
+} from '@plumbline/core/attest';
+import {
+  createKeySignatureVerifier,
+  DSSE_ENVELOPE_ATTACHMENT,
+  IN_TOTO_PAYLOAD_TYPE,
+  SIGSTORE_BUNDLE_ATTACHMENT,
+  toDsseEnvelope,
+  verifyDsseEnvelope,
+  type KeyInput,
+  type KeySignatureVerifier,
+  type SignatureSubject,
+  type SignatureVerdict,
+  type Verifier,
+} from '@plumbline/core/signer';
+import { checkIdentity, checkPolicies, type IdentityPolicy } from './identity.js';
+import { emptyTrustedRoot, parseTrustedRoot, type TrustedRootLimits } from './trust.js';
+
+/**
+ * Options for {@link createSigstoreVerifier}. Give `publicKeys` (key-based bundles), a
+ * `trustedRoot` with `identities` (keyless bundles), or both.
+ *
+ * @public
+ */
+export interface SigstoreVerifierOptions extends StatementLimits, TrustedRootLimits {
+  /** Trusted public keys for key-based bundles (PEM, JWK, KeyObject, …). */
+  readonly publicKeys?: readonly KeyInput[];
+  /** A `trusted_root.json` (bytes, text or parsed) with the Fulcio CAs, Rekor logs, CT logs and TSAs to trust. */
+  readonly trustedRoot?: Uint8Array | string | object;
+  /** Who may sign keylessly (any one policy must match). Required with `trustedRoot`. */
+  readonly identities?: readonly IdentityPolicy[];
+  /** Transparency-log entries required: default 1 for certificates, 0 for keys. */
+  readonly tlogThreshold?: number;
+  /** Signed certificate timestamps required: default 1. */
+  readonly ctlogThreshold?: number;
+  /** Verified timestamps required (log entries and RFC 3161): default 1 for certificates, 0 for keys. */
+  readonly timestampThreshold?: number;
+  /** Largest bundle in bytes (default 64 MiB). */
+  readonly maxBundleBytes?: number;
+  /** Attachment keys to look at, in order (default: the Sigstore bundle, then a bare DSSE envelope). */
+  readonly attachmentKeys?: readonly string[];
+}
+
+/**
+ * What a bundle must be about.
+ *
+ * @public
+ */
+export interface BundleExpectation {
+  readonly artifactDigest: string;
+  readonly artifactHash?: string;
+  readonly headerDigest?: string;
+}
+
+/**
+ * The artifact-level Sigstore verifier: a core {@link Verifier} with a bundle-level entry point.
+ *
+ * @public
+ */
+export interface SigstoreArtifactVerifier extends Verifier {
+  /** Verifies one bundle's bytes against what it must be about. Never throws for a bad bundle. */
+  verifyBundle(bytes: Uint8Array, expected: BundleExpectation): Promise<SignatureVerdict>;
+}
+
+type Failure = { code: PlumblineErrorCode; reason: string };
+
+const SIGSTORE_CODES: Record<string, PlumblineErrorCode> = {
+  CERTIFICATE_ERROR: 'PLB_SIGSTORE_CERTIFICATE',
+  TLOG_ERROR: 'PLB_SIGSTORE_TLOG',
+  TLOG_INCLUSION_PROOF_ERROR: 'PLB_SIGSTORE_TLOG',
+  TLOG_INCLUSION_PROMISE_ERROR: 'PLB_SIGSTORE_TLOG',
+  TLOG_MISSING_INCLUSION_ERROR: 'PLB_SIGSTORE_TLOG',
+  TLOG_BODY_ERROR: 'PLB_SIGSTORE_TLOG',
+  TIMESTAMP_ERROR: 'PLB_SIGSTORE_TIMESTAMP',
+  SIGNATURE_ERROR: 'PLB_SIGNATURE_INVALID',
+  PUBLIC_KEY_ERROR: 'PLB_SIGNATURE_UNKNOWN_KEY',
+  UNTRUSTED_SIGNER_ERROR: 'PLB_SIGSTORE_IDENTITY',
+};
+
+function fromSigstoreError(error: unknown): Failure {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && code in SIGSTORE_CODES) {
+    return {
+      code: SIGSTORE_CODES[code]!,
+      reason: `${code.toLowerCase().replace(/_/g, ' ')}: ${message}`,
+    };
+  }
+  return { code: 'PLB_SIGSTORE_VERIFICATION', reason: message };
+}
+
+function leafCertificate(bundle: Bundle): X509Certificate | undefined {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case === 'x509CertificateChain') {
+    const first = material.x509CertificateChain.certificates[0];
+    return first ? X509Certificate.parse(Buffer.from(first.rawBytes)) : undefined;
+  }
+  if (material.$case === 'certificate')
+    return X509Certificate.parse(Buffer.from(material.certificate.rawBytes));
+  return undefined;
+}
+
+function countTimestamps(bundle: Bundle): number {
+  const tsa = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+  const logs = bundle.verificationMaterial.tlogEntries.filter(
+    (e) => e.integratedTime !== '0' && e.inclusionPromise,
+  ).length;
+  return tsa + logs;
+}
+
+/**
+ * Creates the offline Sigstore verifier. It checks, in this order: the bundle's shape, the DSSE
+ * payload type, the DSSE signature (with the trusted key, or the leaf certificate's key), the
+ * certificate chain, SCTs, transparency-log entries and timestamps against the trust material
+ * (`@sigstore/verify`), the signer's identity and issuer, and finally that the signed in-toto
+ * statement names this artifact. Each failure has its own code.
+ *
+ * @example
+ * ```ts
+ * import { createSigstoreVerifier } from '@plumbline/sigstore';
+ * const verifier = await createSigstoreVerifier({
+ *   trustedRoot: await readFile('trusted_root.json'),
+ *   identities: [{ subjectAlternativeName: 'https://github.com/acme/gw/.github/workflows/build.yml@refs/heads/main',
+ *                  issuer: 'https://token.actions.githubusercontent.com' }],
+ * });
+ * const result = await verifyOnLoad(artifact, { mode: 'enforce', requireSignature: true, verifier });
+ * ```
+ * @throws {@link PlumblineError} `PLB_VERIFIER_CONFIG` without keys or trust root, or a trust
+ *   root without identity policies; `PLB_SIGSTORE_TRUST_ROOT`; `PLB_KEY_INVALID`.
+ * @public
+ */
+export async function createSigstoreVerifier(
+  options: SigstoreVerifierOptions,
+): Promise<SigstoreArtifactVerifier> {
+  const publicKeys = options.publicKeys ?? [];
+  if (publicKeys.length === 0 && options.trustedRoot === undefined) {
+    throw new PlumblineError(
+      'PLB_VERIFIER_CONFIG',
+      'a Sigstore verifier needs publicKeys or a trustedRoot',
+    );
+  }
+  const identities = options.identities ?? [];
+  if (options.trustedRoot !== undefined && identities.length === 0) {
+    throw new PlumblineError(
+      'PLB_VERIFIER_CONFIG',
+      'keyless verification needs an identity policy (certificate identity and OIDC issuer)',
+    );
+  }
+  checkPolicies(identities);
+  const root: TrustedRoot =
+    options.trustedRoot === undefined
+      ? emptyTrustedRoot()
+      : parseTrustedRoot(options.trustedRoot, options);
+  const hasRoot = options.trustedRoot !== undefined;
+  const keyVerifiers: KeySignatureVerifier[] = [];
+  for (const key of publicKeys)
+    keyVerifiers.push(await createKeySignatureVerifier({ publicKey: key }));
+  const keyObjects = new Map(
+    keyVerifiers.map((v) => [v.keyId, createPublicKey(v.publicKeyPem)] as const),
+  );
+  const maxBundleBytes = options.maxBundleBytes ?? 64 * 1024 * 1024;
+  const dsseLimits = {
+    maxEnvelopeBytes: maxBundleBytes,
+    maxPayloadBytes: options.maxBytes ?? 32 * 1024 * 1024,
+  };
+  const attachmentKeys = options.attachmentKeys ?? [
+    SIGSTORE_BUNDLE_ATTACHMENT,
+    DSSE_ENVELOPE_ATTACHMENT,
+  ];
+
+  // Any unexpected error while reading a bundle (an RSA certificate key, a malformed envelope the
+  // bundle schema let through) becomes a verdict: a bad bundle never throws into the host.
+  async function verifyBundle(
+    bytes: Uint8Array,
+    expected: BundleExpectation,
+  ): Promise<SignatureVerdict> {
+    try {
+      return await verifyBundleUnchecked(bytes, expected);
+    } catch (error) {
+      const coded = PlumblineError.is(error) ? error : undefined;
+      return {
+        present: true,
+        valid: false,
+        code: coded?.code ?? 'PLB_SIGSTORE_VERIFICATION',
+        reason: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  async function verifyBundleUnchecked(
+    bytes: Uint8Array,
+    expected: BundleExpectation,
+  ): Promise<SignatureVerdict> {
+    const fail = (failure: Failure, extra: Partial<SignatureVerdict> = {}): SignatureVerdict => ({
+      present: true,
+      valid: false,
+      code: failure.code,
+      reason: failure.reason,
+      ...extra,
+    });
+    if (bytes.byteLength > maxBundleBytes) {
+      return fail({
+        code: 'PLB_DSSE_TOO_LARGE',
+        reason: `the bundle is larger than ${maxBundleBytes} bytes`,
+      });
+    }
+    let json: unknown;
+    let bundle: Bundle;
+    try {
+      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      bundle = bundleFromJSON(json);
+    } catch (error) {
+      return fail({
+        code: 'PLB_BUNDLE_MALFORMED',
+        reason: `not a Sigstore bundle: ${(error as Error).message}`,
+      });
+    }
+    if (!isBundleWithDsseEnvelope(bundle)) {
+      return fail({ code: 'PLB_BUNDLE_MALFORMED', reason: 'the bundle holds no DSSE envelope' });
+    }
+    const envelope = bundle.content.dsseEnvelope;
+    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+      return fail({
+        code: 'PLB_DSSE_PAYLOAD_TYPE',
+        reason: `the DSSE payload type is "${envelope.payloadType.slice(0, 100)}", not "${IN_TOTO_PAYLOAD_TYPE}"`,
+      });
+    }
+    const coreEnvelope = toDsseEnvelope(
+      (json as { dsseEnvelope: unknown }).dsseEnvelope,
+      dsseLimits,
+    );
+
+    // 1. The DSSE signature, with the key the bundle claims (certificate) or a trusted key.
+    let leaf: X509Certificate | undefined;
+    let signingKey: KeyObject | undefined;
+    let keyId: string | undefined;
+    try {
+      leaf = leafCertificate(bundle);
+    } catch (error) {
+      return fail({
+        code: 'PLB_SIGSTORE_CERTIFICATE',
+        reason: `the signing certificate cannot be read: ${(error as Error).message}`,
+      });
+    }
+    if (leaf) {
+      if (!hasRoot) {
+        return fail({
+          code: 'PLB_SIGSTORE_CERTIFICATE',
+          reason: 'a certificate-signed bundle needs a trusted root to verify',
+        });
+      }
+      const verifier = await createKeySignatureVerifier({
+        publicKey: new Uint8Array(leaf.publicKey),
+      });
+      const result = await verifyDsseEnvelope(coreEnvelope, {
+        verifiers: [{ algorithm: verifier.algorithm, verify: verifier.verify }],
+      });
+      if (!result.valid)
+        return fail({
+          code: 'PLB_SIGNATURE_INVALID',
+          reason: 'the DSSE signature does not verify with the certificate key',
+        });
+      if (countTimestamps(bundle) === 0) {
+        const now = new Date();
+        if (!leaf.validForDate(now)) {
+          return fail({
+            code: 'PLB_SIGSTORE_CERTIFICATE',
+            reason: `the signing certificate expired at ${leaf.notAfter.toISOString()} and no timestamp proves it was used while valid`,
+          });
+        }
+        return fail({
+          code: 'PLB_SIGSTORE_TIMESTAMP',
+          reason:
+            'a certificate-signed bundle needs a transparency-log entry or an RFC 3161 timestamp',
+        });
+      }
+    } else {
+      if (keyVerifiers.length === 0) {
+        return fail({
+          code: 'PLB_SIGNATURE_UNKNOWN_KEY',
+          reason: 'the bundle is signed with a key, and no public key is trusted',
+        });
+      }
+      const result = await verifyDsseEnvelope(coreEnvelope, {
+        verifiers: keyVerifiers,
+        ...options,
+      });
+      if (!result.valid) return fail({ code: result.code, reason: result.reason });
+      keyId = result.keyIds[0]!;
+      signingKey = keyObjects.get(keyId);
+    }
+
+    // 2. Chain, SCTs, log entries and timestamps against the trust material.
+    let identity: { subjectAlternativeName?: string; issuer?: string } = {};
+    try {
+      const material = toTrustMaterial(root, () => ({
+        publicKey: signingKey!,
+        validFor: () => true,
+      }));
+      let entity = toSignedEntity(bundle);
+      const thresholds: VerifierOptions = leaf
+        ? {
+            tlogThreshold: options.tlogThreshold ?? 1,
+            ctlogThreshold: options.ctlogThreshold ?? 1,
+            timestampThreshold: options.timestampThreshold ?? 1,
+          }
+        : {
+            tlogThreshold: options.tlogThreshold ?? 0,
+            ctlogThreshold: 0,
+            timestampThreshold: options.timestampThreshold ?? 0,
+          };
+      if (!leaf && !hasRoot) entity = { ...entity, tlogEntries: [], timestamps: [] };
+      const signer = new SigstoreVerifier(material, thresholds).verify(entity);
+      identity = {
+        ...(signer.identity?.subjectAlternativeName
+          ? { subjectAlternativeName: signer.identity.subjectAlternativeName }
+          : {}),
+        ...(signer.identity?.extensions?.issuer
+          ? { issuer: signer.identity.extensions.issuer }
+          : {}),
+      };
+    } catch (error) {
+      return fail(fromSigstoreError(error));
+    }
+
+    // 3. Who signed.
+    const who = leaf
+      ? {
+          ...(identity.subjectAlternativeName ? { identity: identity.subjectAlternativeName } : {}),
+          ...(identity.issuer ? { issuer: identity.issuer } : {}),
+        }
+      : keyId
+        ? { keyId }
+        : {};
+    if (leaf) {
+      const problem = checkIdentity(identities, identity);
+      if (problem) return fail({ code: 'PLB_SIGSTORE_IDENTITY', reason: problem }, { signer: who });
+    }
+
+    // 4. What was signed.
+    let statement;
+    try {
+      statement = parseStatement(new Uint8Array(envelope.payload), options);
+    } catch (error) {
+      const coded = PlumblineError.is(error)
+        ? error
+        : new PlumblineError('PLB_ATTESTATION_MALFORMED', String(error));
+      return fail({ code: coded.code, reason: coded.message }, { signer: who });
+    }
+    const mismatch = checkStatementSubject(statement, expected);
+    if (mismatch) return fail(mismatch, { signer: who, predicateType: statement.predicateType });
+    return { present: true, valid: true, signer: who, predicateType: statement.predicateType };
+  }
+
+  const kinds = [keyVerifiers.length > 0 ? 'key' : '', hasRoot ? 'keyless' : '']
+    .filter(Boolean)
+    .join('+');
+  return {
+    name: `sigstore:${kinds}`,
+    verifyBundle,
+    async verify(subject: SignatureSubject, verifyOptions = {}) {
+      const found: { bytes: Uint8Array; source: NonNullable<SignatureVerdict['source']> }[] = [];
+      for (const key of attachmentKeys) {
+        const bytes = subject.attachments[key];
+        if (bytes !== undefined) found.push({ bytes, source: { kind: 'attachment', key } });
+      }
+      if (subject.detached !== undefined)
+        found.push({ bytes: subject.detached, source: { kind: 'detached' } });
+      if (found.length === 0) {
+        return {
+          present: false,
+          valid: false,
+          code: 'PLB_SIGNATURE_MISSING',
+          reason: 'the artifact has no signature (no bundle attached or beside it)',
+        };
+      }
+      let first: SignatureVerdict | undefined;
+      for (const { bytes, source } of found) {
+        if (verifyOptions.signal?.aborted) {
+          throw new PlumblineError('PLB_ABORTED', 'verification was aborted', {
+            cause: verifyOptions.signal.reason,
+          });
+        }
+        const verdict = { ...(await verifyBundle(bytes, subject)), source };
+        if (verdict.valid) return verdict;
+        first ??= verdict;
+      }
+      return first!;
+    },
+  };
+}
