@@ -1,0 +1,410 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DigestString } from '@plumbline/core/hash';
+import {
+  FleetMonitor,
+  type AlertSink,
+  type FleetEvent,
+  type SinkStats,
+} from '@plumbline/core/drift';
+import { PostgresFleetStore, type PostgresFleetStoreOptions } from '../src/index.js';
+import { Client } from '../src/pg.js';
+import {
+  PG_URL,
+  dropSchema,
+  freshSchemaName,
+  startProxy,
+  terminateApp,
+  waitUntil,
+  type Proxy,
+} from './helpers.js';
+
+const A = `sha256:${'a'.repeat(64)}` as DigestString;
+const B = `sha256:${'b'.repeat(64)}` as DigestString;
+
+class CollectingSink implements AlertSink {
+  readonly name = 'collect';
+  readonly events: FleetEvent[] = [];
+  send(event: FleetEvent): void {
+    this.events.push(event);
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  stats(): SinkStats {
+    const n = this.events.length;
+    return { accepted: n, delivered: n, dropped: 0, failures: 0, queued: 0 };
+  }
+}
+
+interface Replica {
+  readonly store: PostgresFleetStore;
+  readonly monitor: FleetMonitor;
+  readonly events: FleetEvent[];
+  readonly sweepSink: CollectingSink;
+  readonly seqs: Map<string, number>;
+}
+
+let cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  cleanups = [];
+});
+
+async function fleet(
+  count: number,
+  extra: Partial<PostgresFleetStoreOptions> = {},
+): Promise<{ schema: string; app: string; replicas: Replica[] }> {
+  const schema = freshSchemaName();
+  const app = `plb-test-${schema}`;
+  cleanups.push(() => dropSchema(schema));
+  const replicas: Replica[] = [];
+  for (let i = 0; i < count; i++) {
+    const sweepSink = new CollectingSink();
+    const store = await PostgresFleetStore.open({
+      connectionString: PG_URL,
+      schema,
+      replicaId: `replica-${i}`,
+      applicationName: app,
+      poolSize: 2,
+      replicaHeartbeatMs: 100,
+      replicaTimeoutMs: 500,
+      sweepIntervalMs: 100,
+      pollIntervalMs: 200,
+      reconnectIntervalMs: 100,
+      sinks: [sweepSink],
+      ...extra,
+    });
+    const monitor = await FleetMonitor.create({
+      store,
+      heartbeatIntervalMs: 60_000,
+      persistIntervalMs: 50,
+      flapDamping: false,
+    });
+    const events: FleetEvent[] = [];
+    monitor.onAny((e) => events.push(e));
+    const replica = { store, monitor, events, sweepSink, seqs: new Map<string, number>() };
+    replicas.push(replica);
+    cleanups.push(async () => {
+      await monitor.close();
+      await store.close();
+    });
+  }
+  return { schema, app, replicas };
+}
+
+function hello(replica: Replica, node: string, hash: DigestString | null): void {
+  const result = replica.monitor.connect(
+    { node_id: node, cluster: 'prod', principal: `token:${node}` },
+    {
+      type: 'hello',
+      protocol: 'plumbline.drift/v1',
+      node_id: node,
+      cluster: 'prod',
+      instance_id: `inst-${node}`,
+      artifact_hash: hash,
+      provenance: { commit: 'c'.repeat(40), builder: { id: 'test', version: '1' } },
+      loaded_at: '2026-01-01T00:00:00Z',
+    },
+    `s-${node}`,
+  );
+  if (!result.ok) throw new Error(`hello refused: ${result.code}`);
+}
+
+function beat(replica: Replica, node: string, hash: DigestString | null): number {
+  const seq = (replica.seqs.get(node) ?? 0) + 1;
+  replica.seqs.set(node, seq);
+  replica.monitor.heartbeat(node, `s-${node}`, {
+    type: 'heartbeat',
+    seq,
+    artifact_hash: hash,
+    // A new load time makes every heartbeat an observed-state change the monitor persists.
+    loaded_at: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+  });
+  return seq;
+}
+
+async function observedSeqs(schema: string): Promise<Map<string, number>> {
+  const client = new Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const rows = await client.query<{ node_id: string; seq: number }>(
+      `SELECT node_id, (data->>'last_seq')::int AS seq FROM "${schema}".observed`,
+    );
+    return new Map(rows.rows.map((r) => [r.node_id, r.seq]));
+  } finally {
+    await client.end();
+  }
+}
+
+const ofType = (events: readonly FleetEvent[], type: FleetEvent['type']): FleetEvent[] =>
+  events.filter((e) => e.type === type);
+
+describe('several control-plane replicas on one PostgreSQL store', () => {
+  it('three replicas: a desired-state change on one reaches nodes on all, and each drift is alerted once', async () => {
+    const { replicas } = await fleet(3);
+    const nodes = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6'];
+    const home = (i: number): Replica => replicas[i % 3] as Replica;
+    await home(0).monitor.setDesired({
+      cluster: 'prod',
+      artifact_hash: A,
+      actor: 'alice',
+      reason: 'release 1',
+    });
+    nodes.forEach((n, i) => hello(home(i), n, A));
+    for (const r of replicas) {
+      await waitUntil(() => r.monitor.desired('prod')?.artifact_hash === A, 'first desired state');
+    }
+    nodes.forEach((n, i) => expect(home(i).monitor.node(n)?.state).toBe('in_sync'));
+
+    const changed = await home(1).monitor.setDesired({
+      cluster: 'prod',
+      artifact_hash: B,
+      actor: 'bob',
+      reason: 'release 2',
+      expected_version: 1,
+    });
+    expect(changed.version).toBe(2);
+    for (const r of replicas) {
+      await waitUntil(() => r.monitor.desired('prod')?.artifact_hash === B, 'second desired state');
+    }
+    nodes.forEach((n, i) => expect(home(i).monitor.node(n)?.state).toBe('drift'));
+    // Let any late duplicate surface before counting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const drifts = replicas.flatMap((r) => ofType(r.events, 'drift.detected'));
+    expect(drifts.map((e) => (e as { node_id: string }).node_id).sort()).toEqual(nodes);
+    replicas.forEach((r, i) => {
+      const own = ofType(r.events, 'drift.detected').map((e) => (e as { node_id: string }).node_id);
+      expect(own.sort()).toEqual(nodes.filter((_, j) => j % 3 === i));
+    });
+    // Actor and reason are recorded with every change.
+    const history = await replicas[2]!.store.desiredHistory('prod');
+    expect(history.map((h) => [h.version, h.actor, h.reason, h.replica_id])).toEqual([
+      [1, 'alice', 'release 1', 'replica-0'],
+      [2, 'bob', 'release 2', 'replica-1'],
+    ]);
+  });
+
+  it('two concurrent desired-state writes on two replicas: one wins, the other gets PLB_STORE_CONFLICT', async () => {
+    const { replicas } = await fleet(2, { sweep: false });
+    const [r0, r1] = replicas as [Replica, Replica];
+    for (let round = 0; round < 5; round++) {
+      const version = r0.monitor.desired('prod')?.version ?? 0;
+      await waitUntil(() => (r1.monitor.desired('prod')?.version ?? 0) === version, 'convergence');
+      const results = await Promise.allSettled([
+        r0.monitor.setDesired({
+          cluster: 'prod',
+          artifact_hash: round % 2 ? A : B,
+          actor: 'a',
+          reason: 'r',
+          expected_version: version,
+        }),
+        r1.monitor.setDesired({
+          cluster: 'prod',
+          artifact_hash: round % 2 ? B : A,
+          actor: 'b',
+          reason: 'r',
+          expected_version: version,
+        }),
+      ]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect((lost[0]!.reason as { code: string }).code).toBe('PLB_STORE_CONFLICT');
+      await waitUntil(() => r0.monitor.desired('prod')?.version === version + 1, 'winner applied');
+    }
+    expect((await r0.store.desiredHistory('prod')).map((h) => h.version)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('the sweep leader reports nodes of a dead replica once, and the leadership passes on when the leader dies', async () => {
+    const { replicas } = await fleet(3);
+    await waitUntil(() => replicas.filter((r) => r.store.isLeader).length === 1, 'one leader');
+    const leader = replicas.find((r) => r.store.isLeader) as Replica;
+    const others = replicas.filter((r) => r !== leader);
+    await leader.monitor.setDesired({ cluster: 'prod', artifact_hash: A, actor: 'a', reason: 'r' });
+    for (const n of ['l1', 'l2', 'l3']) {
+      hello(leader, n, A);
+      beat(leader, n, A);
+    }
+    hello(others[0]!, 'o1', B);
+    await leader.monitor.flush();
+    await others[0]!.monitor.flush();
+    // The leader dies: its monitor stops and its store releases the lock.
+    await leader.monitor.close();
+    await leader.store.close();
+    await waitUntil(() => others.some((r) => r.store.isLeader), 'a new leader');
+    const swept = (): FleetEvent[] => others.flatMap((r) => r.sweepSink.events);
+    await waitUntil(() => swept().length >= 3, 'the dead replica nodes swept');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const events = swept() as (FleetEvent & {
+      node_id: string;
+      from: string;
+      desired_hash: string;
+    })[];
+    expect(events.map((e) => e.node_id).sort()).toEqual(['l1', 'l2', 'l3']);
+    expect(
+      events.every(
+        (e) => e.type === 'node.disconnected' && e.from === 'in_sync' && e.desired_hash === A,
+      ),
+    ).toBe(true);
+    expect(others.filter((r) => r.store.isLeader)).toHaveLength(1);
+    // A node of a live replica is not swept.
+    expect(events.some((e) => e.node_id === 'o1')).toBe(false);
+  });
+
+  it('the leadership moves when the leader loses its connection', async () => {
+    const { replicas, app } = await fleet(2);
+    await waitUntil(() => replicas.filter((r) => r.store.isLeader).length === 1, 'one leader');
+    const before = replicas.findIndex((r) => r.store.isLeader);
+    await terminateApp(app);
+    await waitUntil(
+      () =>
+        replicas.filter((r) => r.store.isLeader).length === 1 &&
+        replicas.every((r) => r.store.stats().connected),
+      'a leader after the backends were terminated',
+    );
+    expect(before).toBeGreaterThanOrEqual(0);
+    expect(replicas.filter((r) => r.store.isLeader)).toHaveLength(1);
+  });
+
+  it('terminated backends mid-run: observed state and the change feed lose nothing', async () => {
+    const { schema, app, replicas } = await fleet(2);
+    const [r0, r1] = replicas as [Replica, Replica];
+    const nodes = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    nodes.forEach((n, i) => hello(i % 2 ? r1 : r0, n, A));
+    const last = new Map<string, number>();
+    for (let round = 0; round < 6; round++) {
+      nodes.forEach((n, i) => last.set(n, beat(i % 2 ? r1 : r0, n, A)));
+      if (round === 2) expect(await terminateApp(app)).toBeGreaterThan(0);
+      await r0.monitor.flush();
+      await r1.monitor.flush();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await waitUntil(
+      () =>
+        r0.store.stats().connected &&
+        r1.store.stats().connected &&
+        r0.store.stats().buffered + r1.store.stats().buffered === 0,
+      'reconnected and drained',
+    );
+    await r0.monitor.flush();
+    await r1.monitor.flush();
+    await waitUntil(async () => {
+      const seqs = await observedSeqs(schema);
+      return nodes.every((n) => seqs.get(n) === last.get(n));
+    }, 'every last heartbeat stored');
+    expect(r0.store.stats().dropped + r1.store.stats().dropped).toBe(0);
+    await r1.monitor.setDesired({ cluster: 'prod', artifact_hash: B, actor: 'a', reason: 'after' });
+    await waitUntil(
+      () => r0.monitor.desired('prod')?.artifact_hash === B,
+      'the feed after reconnect',
+    );
+  });
+
+  describe('a PostgreSQL outage', () => {
+    let proxy: Proxy;
+    it('keeps serving, buffers up to the bound, counts drops and reconciles on reconnect', async () => {
+      proxy = await startProxy();
+      cleanups.push(() => proxy.close());
+      const schema = freshSchemaName();
+      cleanups.push(() => dropSchema(schema));
+      const direct = await PostgresFleetStore.open({
+        connectionString: PG_URL,
+        schema,
+        sweep: false,
+        replicaId: 'direct',
+      });
+      cleanups.push(() => direct.close());
+      const store = await PostgresFleetStore.open({
+        connectionString: proxy.url,
+        schema,
+        replicaId: 'behind-proxy',
+        sweep: false,
+        maxBufferedNodes: 5,
+        reconnectIntervalMs: 50,
+        pollIntervalMs: 100,
+      });
+      const monitor = await FleetMonitor.create({
+        store,
+        heartbeatIntervalMs: 60_000,
+        persistIntervalMs: 10_000,
+        flapDamping: false,
+      });
+      cleanups.push(async () => {
+        await monitor.close();
+        await store.close();
+      });
+      const replica: Replica = {
+        store,
+        monitor,
+        events: [],
+        sweepSink: new CollectingSink(),
+        seqs: new Map(),
+      };
+      monitor.onAny((e) => replica.events.push(e));
+      await direct.setDesired({
+        cluster: 'prod',
+        artifact_hash: A,
+        actor: 'a',
+        reason: 'r',
+        changed_at: new Date().toISOString(),
+        rollout: null,
+      });
+      await waitUntil(
+        () => monitor.desired('prod')?.artifact_hash === A,
+        'desired state through the proxy',
+      );
+      const nodes = Array.from({ length: 8 }, (_, i) => `p${i}`);
+      for (const n of nodes) hello(replica, n, A);
+      await monitor.flush();
+
+      await proxy.cut();
+      const last = new Map<string, number>();
+      for (const n of nodes) last.set(n, beat(replica, n, n === 'p0' ? B : A));
+      await monitor.flush();
+      // The replica keeps serving its nodes from memory.
+      expect(monitor.node('p0')?.state).toBe('drift');
+      expect(monitor.node('p1')?.state).toBe('in_sync');
+      const stats = store.stats();
+      expect(stats.connected).toBe(false);
+      expect(stats.buffered).toBe(5);
+      expect(stats.dropped).toBe(3);
+      await expect(
+        store.setDesired({
+          cluster: 'prod',
+          artifact_hash: B,
+          actor: 'a',
+          reason: 'r',
+          changed_at: new Date().toISOString(),
+          rollout: null,
+        }),
+      ).rejects.toMatchObject({ code: 'PLB_PG_UNAVAILABLE' });
+      // A change made elsewhere during the outage arrives after it.
+      await direct.setDesired({
+        cluster: 'prod',
+        artifact_hash: B,
+        actor: 'b',
+        reason: 'during outage',
+        changed_at: new Date().toISOString(),
+        rollout: null,
+      });
+
+      await proxy.restore();
+      await waitUntil(
+        () => store.stats().connected && store.stats().buffered === 0,
+        'reconnected and drained',
+      );
+      await waitUntil(
+        () => monitor.desired('prod')?.artifact_hash === B,
+        'the change made during the outage',
+      );
+      const seqs = await observedSeqs(schema);
+      const kept = nodes.filter((n) => seqs.get(n) === last.get(n));
+      expect(kept).toHaveLength(5);
+      expect(store.stats().reconnects).toBeGreaterThanOrEqual(1);
+    });
+  });
+});
