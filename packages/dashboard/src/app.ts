@@ -1,0 +1,595 @@
+/**
+ * The fleet dashboard page (Preact, no JSX so the repository's TypeScript settings apply as is).
+ *
+ * @packageDocumentation
+ */
+import { h, type ComponentChildren } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import {
+  EMPTY_VIEW,
+  STATES,
+  SseParser,
+  applyEvent,
+  formatDuration,
+  fromSnapshot,
+  rolloutProgress,
+  shortHash,
+  sourceLink,
+  visibleNodes,
+  windowOf,
+  type Cluster,
+  type FleetEvent,
+  type FleetNode,
+  type FleetView,
+  type Filter,
+  type NodeState,
+  type Snapshot,
+  type Sort,
+  type SortKey,
+} from './model.js';
+
+/** Where the admin token is kept (session storage only: gone when the tab closes). */
+export const TOKEN_KEY = 'plumbline.adminToken';
+const ROW_HEIGHT = 34;
+const TABLE_HEIGHT = 480;
+
+type Connection = 'connecting' | 'live' | 'disconnected';
+
+const LABELS: Readonly<Record<NodeState, string>> = {
+  in_sync: 'in sync',
+  drift: 'drift',
+  pending: 'pending',
+  rejected: 'rejected',
+  unknown: 'unknown',
+  stale: 'stale',
+  disconnected: 'disconnected',
+  never_seen: 'never seen',
+};
+
+function StateBadge({ state }: { state: NodeState }) {
+  return h('span', { class: `badge state-${state}` }, LABELS[state]);
+}
+
+function time(iso: string | null): string {
+  if (iso === null) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+function ago(iso: string | null, now: number): string {
+  if (iso === null) return 'never';
+  return `${formatDuration(now - Date.parse(iso))} ago`;
+}
+
+/** Opens the event stream with the token and feeds the view; reconnects with backoff. */
+function useFleetStream(
+  token: string | null,
+  onUnauthorized: () => void,
+): { view: FleetView; connection: Connection; loaded: boolean } {
+  const [view, setView] = useState<FleetView>(EMPTY_VIEW);
+  const [connection, setConnection] = useState<Connection>('connecting');
+  const [loaded, setLoaded] = useState(false);
+  useEffect(() => {
+    if (token === null) return undefined;
+    const abort = new AbortController();
+    let lastEventId: string | null = null;
+    let failures = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async (): Promise<void> => {
+      setConnection('connecting');
+      let retry = 2000;
+      try {
+        const response = await fetch('/v1/fleet/events', {
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'text/event-stream',
+            ...(lastEventId === null ? {} : { 'last-event-id': lastEventId }),
+          },
+          cache: 'no-store',
+          signal: abort.signal,
+        });
+        if (response.status === 401) {
+          onUnauthorized();
+          return;
+        }
+        if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`);
+        const parser = new SseParser((message) => {
+          if (message.event === 'snapshot') {
+            setView(fromSnapshot(JSON.parse(message.data) as Snapshot));
+            setLoaded(true);
+          } else {
+            const event = JSON.parse(message.data) as FleetEvent;
+            setView((v) => applyEvent(v, event));
+          }
+        });
+        setConnection('live');
+        failures = 0;
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          parser.push(value);
+          lastEventId = parser.lastEventId;
+        }
+        retry = parser.retry ?? retry;
+      } catch {
+        if (abort.signal.aborted) return;
+      }
+      if (abort.signal.aborted) return;
+      setConnection('disconnected');
+      failures++;
+      timer = setTimeout(
+        () => void run(),
+        Math.min(30_000, retry * 2 ** Math.min(failures - 1, 4)),
+      );
+    };
+    void run();
+    return () => {
+      abort.abort();
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [token]);
+  return { view, connection, loaded };
+}
+
+function Login({ error, onToken }: { error: string | null; onToken: (t: string) => void }) {
+  const [value, setValue] = useState('');
+  const [local, setLocal] = useState<string | null>(null);
+  const message = local ?? error;
+  return h(
+    'main',
+    { class: 'login' },
+    h('h1', null, 'Plumbline fleet'),
+    h(
+      'form',
+      {
+        onSubmit: (e: Event) => {
+          e.preventDefault();
+          const token = value.trim();
+          if (token === '') {
+            setLocal('Enter the admin token.');
+            return;
+          }
+          setLocal(null);
+          onToken(token);
+        },
+      },
+      h('label', { for: 'token' }, 'Admin token'),
+      h('input', {
+        id: 'token',
+        type: 'password',
+        autocomplete: 'off',
+        value,
+        'aria-invalid': message === null ? 'false' : 'true',
+        'aria-describedby': message === null ? undefined : 'login-error',
+        onInput: (e: Event) => setValue((e.target as HTMLInputElement).value),
+      }),
+      h('button', { type: 'submit' }, 'Sign in'),
+      message === null
+        ? null
+        : h('p', { id: 'login-error', class: 'error', role: 'alert' }, message),
+    ),
+    h(
+      'p',
+      { class: 'hint' },
+      'The token is kept in this tab’s session storage only and sent as a bearer header.',
+    ),
+  );
+}
+
+function ClusterCard({ cluster, now }: { cluster: Cluster; now: number }) {
+  const progress = rolloutProgress(cluster, now);
+  return h(
+    'article',
+    { class: 'cluster', 'aria-labelledby': `cluster-${cluster.cluster}` },
+    h('h3', { id: `cluster-${cluster.cluster}` }, cluster.cluster),
+    h(
+      'p',
+      null,
+      'Desired ',
+      h('code', { title: cluster.desired_hash ?? 'none' }, shortHash(cluster.desired_hash)),
+    ),
+    h(
+      'table',
+      { class: 'counts' },
+      h('caption', { class: 'sr-only' }, `Nodes per state in ${cluster.cluster}`),
+      h(
+        'tbody',
+        null,
+        STATES.filter((s) => cluster.counts[s] > 0 || s === 'in_sync' || s === 'drift').map((s) =>
+          h(
+            'tr',
+            { key: s },
+            h('th', { scope: 'row' }, h(StateBadge, { state: s })),
+            h('td', { 'data-state': s }, String(cluster.counts[s])),
+          ),
+        ),
+      ),
+    ),
+    progress === null
+      ? null
+      : h(
+          'div',
+          { class: `rollout${progress.overdue ? ' overdue' : ''}` },
+          h('label', null, `Rollout ${progress.done}/${progress.total} in sync, ${progress.label}`),
+          h('progress', { max: Math.max(1, progress.total), value: progress.done }),
+        ),
+  );
+}
+
+const COLUMNS: readonly { key: SortKey | null; label: string }[] = [
+  { key: 'node_id', label: 'Node' },
+  { key: 'cluster', label: 'Cluster' },
+  { key: 'state', label: 'State' },
+  { key: 'since', label: 'Since' },
+  { key: null, label: 'Reported' },
+  { key: null, label: 'Desired' },
+  { key: 'last_seen', label: 'Last seen' },
+  { key: null, label: 'Commit' },
+];
+
+function CommitCell({ node }: { node: FleetNode }) {
+  const commit = node.provenance?.commit;
+  if (commit === undefined) return h('td', null, '—');
+  const href = sourceLink(node.provenance);
+  const text = commit.slice(0, 12);
+  return h(
+    'td',
+    null,
+    href === null
+      ? h('code', null, text)
+      : h('a', { href, rel: 'noopener noreferrer', target: '_blank' }, h('code', null, text)),
+  );
+}
+
+function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) => void }) {
+  const [sort, setSort] = useState<Sort>({ key: 'state', descending: false });
+  const [filter, setFilter] = useState<Filter>({});
+  const [scrollTop, setScrollTop] = useState(0);
+  const rows = useMemo(
+    () => visibleNodes(props.view.nodes.values(), filter, sort),
+    [props.view.nodes, filter, sort],
+  );
+  const { start, end } = windowOf({
+    total: rows.length,
+    rowHeight: ROW_HEIGHT,
+    height: TABLE_HEIGHT,
+    scrollTop,
+  });
+  const clusters = [...props.view.clusters.keys()].sort();
+  const header = COLUMNS.map((c) => {
+    if (c.key === null) return h('th', { scope: 'col', key: c.label }, c.label);
+    const key = c.key;
+    const active = sort.key === key;
+    return h(
+      'th',
+      {
+        scope: 'col',
+        key: c.label,
+        'aria-sort': active ? (sort.descending ? 'descending' : 'ascending') : 'none',
+      },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'sort',
+          onClick: () =>
+            setSort(active ? { key, descending: !sort.descending } : { key, descending: false }),
+        },
+        c.label,
+        active ? (sort.descending ? ' ▼' : ' ▲') : '',
+      ),
+    );
+  });
+  const body: ComponentChildren[] = [];
+  if (start > 0)
+    body.push(
+      h('tr', { key: 'top', 'aria-hidden': 'true', style: { height: `${start * ROW_HEIGHT}px` } }),
+    );
+  for (const node of rows.slice(start, end)) {
+    body.push(
+      h(
+        'tr',
+        { key: node.node_id, 'data-node': node.node_id, class: `row-${node.state}` },
+        h(
+          'th',
+          { scope: 'row' },
+          h(
+            'button',
+            { type: 'button', class: 'link', onClick: () => props.onOpen(node.node_id) },
+            node.node_id,
+          ),
+        ),
+        h('td', null, node.cluster),
+        h('td', null, h(StateBadge, { state: node.state })),
+        h('td', { title: time(node.since) }, ago(node.since, props.now)),
+        h(
+          'td',
+          null,
+          h('code', { title: node.reported_hash ?? '' }, shortHash(node.reported_hash)),
+        ),
+        h('td', null, h('code', { title: node.desired_hash ?? '' }, shortHash(node.desired_hash))),
+        h('td', { title: time(node.last_seen) }, ago(node.last_seen, props.now)),
+        h(CommitCell, { node }),
+      ),
+    );
+  }
+  if (end < rows.length)
+    body.push(
+      h('tr', {
+        key: 'bottom',
+        'aria-hidden': 'true',
+        style: { height: `${(rows.length - end) * ROW_HEIGHT}px` },
+      }),
+    );
+  return h(
+    'section',
+    { 'aria-labelledby': 'nodes-title' },
+    h('h2', { id: 'nodes-title' }, 'Nodes'),
+    h(
+      'div',
+      { class: 'filters', role: 'search' },
+      h('label', { for: 'filter-text' }, 'Search'),
+      h('input', {
+        id: 'filter-text',
+        type: 'search',
+        placeholder: 'node, cluster, hash, commit',
+        value: filter.text ?? '',
+        onInput: (e: Event) => setFilter({ ...filter, text: (e.target as HTMLInputElement).value }),
+      }),
+      h('label', { for: 'filter-cluster' }, 'Cluster'),
+      h(
+        'select',
+        {
+          id: 'filter-cluster',
+          value: filter.cluster ?? '',
+          onChange: (e: Event) => {
+            const v = (e.target as HTMLSelectElement).value;
+            const { cluster: _c, ...rest } = filter;
+            setFilter(v === '' ? rest : { ...rest, cluster: v });
+          },
+        },
+        h('option', { value: '' }, 'all'),
+        clusters.map((c) => h('option', { value: c, key: c }, c)),
+      ),
+      h('label', { for: 'filter-state' }, 'State'),
+      h(
+        'select',
+        {
+          id: 'filter-state',
+          value: filter.state ?? '',
+          onChange: (e: Event) => {
+            const v = (e.target as HTMLSelectElement).value as NodeState | '';
+            const { state: _s, ...rest } = filter;
+            setFilter(v === '' ? rest : { ...rest, state: v });
+          },
+        },
+        h('option', { value: '' }, 'all'),
+        STATES.map((s) => h('option', { value: s, key: s }, LABELS[s])),
+      ),
+      h(
+        'span',
+        { class: 'count', 'aria-live': 'polite' },
+        `${rows.length} of ${props.view.nodes.size} nodes`,
+      ),
+    ),
+    h(
+      'div',
+      {
+        class: 'table-scroll',
+        style: { maxHeight: `${TABLE_HEIGHT}px` },
+        tabIndex: 0,
+        'aria-label': 'Node table, scrollable',
+        onScroll: (e: Event) => setScrollTop((e.currentTarget as HTMLElement).scrollTop),
+      },
+      h(
+        'table',
+        { class: 'nodes', 'aria-rowcount': rows.length + 1 },
+        h('caption', { class: 'sr-only' }, 'Nodes of the fleet'),
+        h('thead', null, h('tr', null, header)),
+        h('tbody', null, body),
+      ),
+    ),
+  );
+}
+
+function NodeDetail(props: {
+  node: FleetNode;
+  timeline: readonly FleetEvent[];
+  now: number;
+  onClose: () => void;
+}) {
+  const { node } = props;
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => ref.current?.focus(), [node.node_id]);
+  const p = node.provenance;
+  const href = sourceLink(p);
+  const field = (label: string, value: ComponentChildren) => [
+    h('dt', { key: `${label}-t` }, label),
+    h('dd', { key: `${label}-d` }, value),
+  ];
+  return h(
+    'section',
+    {
+      class: 'detail',
+      'aria-labelledby': 'detail-title',
+      onKeyDown: (e: KeyboardEvent) => {
+        if (e.key === 'Escape') props.onClose();
+      },
+    },
+    h(
+      'div',
+      { class: 'detail-head' },
+      h('h2', { id: 'detail-title', tabIndex: -1, ref }, `Node ${node.node_id}`),
+      h('button', { type: 'button', onClick: props.onClose }, 'Close'),
+    ),
+    h(
+      'dl',
+      null,
+      field('State', [h(StateBadge, { state: node.state }), ` since ${time(node.since)}`]),
+      field('Cluster', node.cluster),
+      field('Reported', h('code', null, node.reported_hash ?? '—')),
+      field('Desired', h('code', null, node.desired_hash ?? '—')),
+      field('Instance', node.instance_id ?? '—'),
+      field('Last seen', `${time(node.last_seen)} (${ago(node.last_seen, props.now)})`),
+    ),
+    h('h3', null, 'Provenance'),
+    p === null
+      ? h('p', null, 'The node reported no provenance.')
+      : h(
+          'dl',
+          { class: 'provenance' },
+          field(
+            'Commit',
+            p.commit === undefined
+              ? '—'
+              : href === null
+                ? h('code', null, p.commit)
+                : h(
+                    'a',
+                    { href, rel: 'noopener noreferrer', target: '_blank' },
+                    h('code', null, p.commit),
+                  ),
+          ),
+          field('Source', p.source ?? '—'),
+          field('Ref', p.ref ?? '—'),
+          field('Built', p.build_timestamp === undefined ? '—' : time(p.build_timestamp)),
+          field('Builder', p.builder === undefined ? '—' : `${p.builder.id} ${p.builder.version}`),
+        ),
+    h('h3', null, 'Timeline'),
+    props.timeline.length === 0
+      ? h('p', null, 'No transitions since the dashboard connected.')
+      : h(
+          'table',
+          { class: 'timeline' },
+          h('caption', { class: 'sr-only' }, `Transitions of ${node.node_id}, newest first`),
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              h('th', { scope: 'col' }, 'When'),
+              h('th', { scope: 'col' }, 'Event'),
+              h('th', { scope: 'col' }, 'From'),
+              h('th', { scope: 'col' }, 'To'),
+              h('th', { scope: 'col' }, 'Reported'),
+            ),
+          ),
+          h(
+            'tbody',
+            null,
+            [...props.timeline]
+              .reverse()
+              .map((e) =>
+                h(
+                  'tr',
+                  { key: e.id },
+                  h('td', null, time(e.at)),
+                  h('td', null, e.type),
+                  h('td', null, e.from === undefined ? '—' : h(StateBadge, { state: e.from })),
+                  h('td', null, e.state === undefined ? '—' : h(StateBadge, { state: e.state })),
+                  h('td', null, h('code', null, shortHash(e.reported_hash))),
+                ),
+              ),
+          ),
+        ),
+  );
+}
+
+/**
+ * The dashboard: the login form until a token is known, then the live fleet.
+ *
+ * @example
+ * ```ts
+ * render(h(App, null), document.getElementById('app')!);
+ * ```
+ * @public
+ */
+export function App() {
+  const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
+  const [error, setError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  const unauthorized = useCallback(() => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setToken(null);
+    setError('The control plane refused this admin token.');
+  }, []);
+  const { view, connection, loaded } = useFleetStream(token, unauthorized);
+  if (token === null) {
+    return h(Login, {
+      error,
+      onToken: (t: string) => {
+        sessionStorage.setItem(TOKEN_KEY, t);
+        setError(null);
+        setToken(t);
+      },
+    });
+  }
+  const node = selected === null ? undefined : view.nodes.get(selected);
+  const clusters = [...view.clusters.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
+  return h(
+    'div',
+    { class: 'app' },
+    h(
+      'header',
+      null,
+      h('h1', null, 'Plumbline fleet'),
+      h(
+        'p',
+        { class: `connection ${connection}`, role: 'status', 'aria-live': 'polite' },
+        connection === 'live'
+          ? 'Live'
+          : connection === 'connecting'
+            ? 'Connecting…'
+            : 'Disconnected: reconnecting…',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          onClick: () => {
+            sessionStorage.removeItem(TOKEN_KEY);
+            setToken(null);
+          },
+        },
+        'Sign out',
+      ),
+    ),
+    h(
+      'main',
+      null,
+      !loaded
+        ? h('p', null, 'Loading the fleet…')
+        : [
+            h(
+              'section',
+              { 'aria-labelledby': 'clusters-title', key: 'clusters' },
+              h('h2', { id: 'clusters-title' }, 'Clusters'),
+              clusters.length === 0
+                ? h('p', null, 'No clusters yet.')
+                : h(
+                    'div',
+                    { class: 'clusters' },
+                    clusters.map((c) => h(ClusterCard, { cluster: c, now, key: c.cluster })),
+                  ),
+            ),
+            h(NodeTable, { view, now, onOpen: setSelected, key: 'nodes' }),
+            node === undefined
+              ? null
+              : h(NodeDetail, {
+                  key: 'detail',
+                  node,
+                  now,
+                  timeline: view.timelines.get(node.node_id) ?? [],
+                  onClose: () => setSelected(null),
+                }),
+          ],
+    ),
+  );
+}

@@ -1,0 +1,540 @@
+/**
+ * View model of the fleet dashboard: the fleet as the page knows it, the reducer applying the
+ * control plane's stream events to it, the node table's sorting and filtering, the rollout
+ * countdown, and an incremental Server-Sent Events parser. Pure functions, no DOM.
+ *
+ * @packageDocumentation
+ */
+
+/** A node state (DESIGN.md "Fleet states per node"). @public */
+export type NodeState =
+  | 'in_sync'
+  | 'drift'
+  | 'pending'
+  | 'rejected'
+  | 'unknown'
+  | 'stale'
+  | 'disconnected'
+  | 'never_seen';
+
+/** Every state, in the order the page shows them. @public */
+export const STATES: readonly NodeState[] = [
+  'in_sync',
+  'drift',
+  'pending',
+  'rejected',
+  'unknown',
+  'stale',
+  'disconnected',
+  'never_seen',
+];
+
+/** The provenance a node reported for what it runs. @public */
+export interface Provenance {
+  readonly commit?: string;
+  readonly source?: string;
+  readonly ref?: string;
+  readonly build_timestamp?: string;
+  readonly builder?: { readonly id: string; readonly version: string };
+}
+
+/** One node of `GET /v1/fleet`. @public */
+export interface FleetNode {
+  readonly node_id: string;
+  readonly cluster: string;
+  readonly state: NodeState;
+  readonly since: string;
+  readonly reported_hash: string | null;
+  readonly desired_hash: string | null;
+  readonly last_seen: string | null;
+  readonly instance_id: string | null;
+  readonly provenance: Provenance | null;
+}
+
+/** A cluster's rollout window. @public */
+export interface Rollout {
+  readonly previous_hash: string | null;
+  readonly started_at: string;
+  readonly deadline: string;
+  readonly status?: 'in_progress' | 'completed' | 'deadline_exceeded';
+}
+
+/** One cluster of `GET /v1/fleet`. @public */
+export interface Cluster {
+  readonly cluster: string;
+  readonly desired_hash: string | null;
+  readonly rollout: Rollout | null;
+  readonly counts: Readonly<Record<NodeState, number>>;
+}
+
+/** A fleet event as the stream sends it (the monitor's event JSON). @public */
+export interface FleetEvent {
+  readonly type: string;
+  readonly id: string;
+  readonly at: string;
+  readonly node_id?: string;
+  readonly cluster?: string;
+  readonly state?: NodeState;
+  readonly from?: NodeState;
+  readonly reported_hash?: string | null;
+  readonly desired_hash?: string | null;
+  readonly instance_id?: string | null;
+  readonly last_seen?: string | null;
+  readonly provenance?: Provenance | null;
+  readonly artifact_hash?: string | null;
+  readonly rollout?: Rollout | null;
+  readonly [key: string]: unknown;
+}
+
+/** The opening `snapshot` event of the stream. @public */
+export interface Snapshot {
+  readonly clusters: readonly Cluster[];
+  readonly nodes: readonly FleetNode[];
+  readonly recent: readonly FleetEvent[];
+}
+
+/** The fleet as the page knows it. @public */
+export interface FleetView {
+  readonly clusters: ReadonlyMap<string, Cluster>;
+  readonly nodes: ReadonlyMap<string, FleetNode>;
+  /** Recent events per node id, oldest first. */
+  readonly timelines: ReadonlyMap<string, readonly FleetEvent[]>;
+  /** Recent events of the whole fleet, newest first. */
+  readonly recent: readonly FleetEvent[];
+}
+
+/** Most events kept per node timeline and in the fleet's recent list. @public */
+export const TIMELINE_LIMIT = 200;
+
+/** An empty view (before the first snapshot). @public */
+export const EMPTY_VIEW: FleetView = {
+  clusters: new Map(),
+  nodes: new Map(),
+  timelines: new Map(),
+  recent: [],
+};
+
+function zeroCounts(): Record<NodeState, number> {
+  return Object.fromEntries(STATES.map((s) => [s, 0])) as Record<NodeState, number>;
+}
+
+function countsOf(
+  nodes: ReadonlyMap<string, FleetNode>,
+  cluster: string,
+): Record<NodeState, number> {
+  const counts = zeroCounts();
+  for (const node of nodes.values()) if (node.cluster === cluster) counts[node.state]++;
+  return counts;
+}
+
+function pushTimeline(
+  timelines: Map<string, readonly FleetEvent[]>,
+  nodeId: string,
+  event: FleetEvent,
+): void {
+  const list = timelines.get(nodeId) ?? [];
+  if (list.some((e) => e.id === event.id)) return;
+  const next = [...list, event];
+  timelines.set(nodeId, next.length > TIMELINE_LIMIT ? next.slice(-TIMELINE_LIMIT) : next);
+}
+
+/**
+ * Builds the view from the stream's `snapshot` event.
+ *
+ * @example
+ * ```ts
+ * const view = fromSnapshot(JSON.parse(event.data));
+ * ```
+ * @public
+ */
+export function fromSnapshot(snapshot: Snapshot): FleetView {
+  const nodes = new Map(snapshot.nodes.map((n) => [n.node_id, n]));
+  const clusters = new Map(snapshot.clusters.map((c) => [c.cluster, c]));
+  const timelines = new Map<string, readonly FleetEvent[]>();
+  for (const event of snapshot.recent) {
+    if (event.node_id !== undefined) pushTimeline(timelines, event.node_id, event);
+  }
+  return {
+    nodes,
+    clusters,
+    timelines,
+    recent: [...snapshot.recent].reverse().slice(0, TIMELINE_LIMIT),
+  };
+}
+
+/**
+ * Applies one fleet event to the view and returns the new view (the old one is untouched).
+ * Node events update the node (created when new), its timeline and its cluster's counts;
+ * `desired_state.changed` and `rollout.*` update the cluster.
+ *
+ * @example
+ * ```ts
+ * view = applyEvent(view, JSON.parse(message.data));
+ * ```
+ * @public
+ */
+export function applyEvent(view: FleetView, event: FleetEvent): FleetView {
+  const recent = [event, ...view.recent].slice(0, TIMELINE_LIMIT);
+  if (event.node_id !== undefined && event.cluster !== undefined && event.state !== undefined) {
+    const nodes = new Map(view.nodes);
+    const before = nodes.get(event.node_id);
+    const changed = before === undefined || before.state !== event.state;
+    const node: FleetNode = {
+      node_id: event.node_id,
+      cluster: event.cluster,
+      state: event.state,
+      since: changed ? event.at : (before?.since ?? event.at),
+      reported_hash: event.reported_hash ?? null,
+      desired_hash: event.desired_hash ?? null,
+      last_seen: event.last_seen !== undefined ? event.last_seen : (before?.last_seen ?? null),
+      instance_id: event.instance_id ?? null,
+      provenance: event.provenance !== undefined ? event.provenance : (before?.provenance ?? null),
+    };
+    nodes.set(event.node_id, node);
+    const timelines = new Map(view.timelines);
+    pushTimeline(timelines, event.node_id, event);
+    const clusters = new Map(view.clusters);
+    const cluster = clusters.get(event.cluster);
+    clusters.set(event.cluster, {
+      cluster: event.cluster,
+      desired_hash: cluster?.desired_hash ?? event.desired_hash ?? null,
+      rollout: cluster?.rollout ?? null,
+      counts: countsOf(nodes, event.cluster),
+    });
+    if (before !== undefined && before.cluster !== event.cluster) {
+      const old = clusters.get(before.cluster);
+      if (old) clusters.set(before.cluster, { ...old, counts: countsOf(nodes, before.cluster) });
+    }
+    return { nodes, clusters, timelines, recent };
+  }
+  if (event.cluster !== undefined) {
+    const clusters = new Map(view.clusters);
+    const cluster: Cluster = clusters.get(event.cluster) ?? {
+      cluster: event.cluster,
+      desired_hash: null,
+      rollout: null,
+      counts: zeroCounts(),
+    };
+    if (event.type === 'desired_state.changed') {
+      const rollout = event.rollout ?? null;
+      clusters.set(event.cluster, {
+        ...cluster,
+        desired_hash: event.artifact_hash ?? null,
+        rollout: rollout === null ? null : { ...rollout, status: 'in_progress' },
+      });
+    } else if (event.type === 'rollout.completed' || event.type === 'rollout.deadline_exceeded') {
+      const rollout = event.rollout ?? cluster.rollout;
+      clusters.set(event.cluster, {
+        ...cluster,
+        rollout:
+          rollout === null
+            ? null
+            : {
+                ...rollout,
+                status: event.type === 'rollout.completed' ? 'completed' : 'deadline_exceeded',
+              },
+      });
+    } else {
+      return { ...view, recent };
+    }
+    return { ...view, clusters, recent };
+  }
+  return { ...view, recent };
+}
+
+/** Sortable columns of the node table. @public */
+export type SortKey = 'node_id' | 'cluster' | 'state' | 'since' | 'last_seen';
+
+/** Sort order of the node table. @public */
+export interface Sort {
+  readonly key: SortKey;
+  readonly descending: boolean;
+}
+
+/** Filter of the node table: a cluster, a state, and free text matched against ids and hashes. @public */
+export interface Filter {
+  readonly cluster?: string;
+  readonly state?: NodeState;
+  readonly text?: string;
+}
+
+const STATE_RANK = new Map(STATES.map((s, i) => [s, i]));
+/** Worst first: the states that need attention. */
+const SEVERITY: readonly NodeState[] = [
+  'drift',
+  'rejected',
+  'stale',
+  'disconnected',
+  'never_seen',
+  'pending',
+  'unknown',
+  'in_sync',
+];
+const SEVERITY_RANK = new Map(SEVERITY.map((s, i) => [s, i]));
+
+function compare(a: FleetNode, b: FleetNode, key: SortKey): number {
+  switch (key) {
+    case 'state':
+      return (SEVERITY_RANK.get(a.state) ?? 0) - (SEVERITY_RANK.get(b.state) ?? 0);
+    case 'since':
+      return Date.parse(a.since) - Date.parse(b.since);
+    case 'last_seen':
+      return (
+        (a.last_seen === null ? -Infinity : Date.parse(a.last_seen)) -
+          (b.last_seen === null ? -Infinity : Date.parse(b.last_seen)) || 0
+      );
+    default:
+      return a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0;
+  }
+}
+
+/**
+ * The rows of the node table: the nodes matching `filter`, sorted by `sort` (ties broken by
+ * node id, so the order is stable across updates). States sort by severity (drift first).
+ *
+ * @example
+ * ```ts
+ * const rows = visibleNodes(view.nodes.values(), { state: 'drift' }, { key: 'since', descending: true });
+ * ```
+ * @public
+ */
+export function visibleNodes(nodes: Iterable<FleetNode>, filter: Filter, sort: Sort): FleetNode[] {
+  const text = filter.text?.trim().toLowerCase() ?? '';
+  const rows: FleetNode[] = [];
+  for (const node of nodes) {
+    if (filter.cluster !== undefined && node.cluster !== filter.cluster) continue;
+    if (filter.state !== undefined && node.state !== filter.state) continue;
+    if (
+      text !== '' &&
+      !node.node_id.toLowerCase().includes(text) &&
+      !node.cluster.toLowerCase().includes(text) &&
+      !(node.reported_hash ?? '').includes(text) &&
+      !(node.provenance?.commit ?? '').toLowerCase().includes(text)
+    )
+      continue;
+    rows.push(node);
+  }
+  const sign = sort.descending ? -1 : 1;
+  rows.sort(
+    (a, b) =>
+      sign * compare(a, b, sort.key) ||
+      (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0),
+  );
+  return rows;
+}
+
+/** The state ranks in display order (for tests and legends). @internal */
+export function stateRank(state: NodeState): number {
+  return STATE_RANK.get(state) ?? -1;
+}
+
+/**
+ * Shortens a digest for display: `sha256:` and the first 12 hex digits.
+ *
+ * @example
+ * ```ts
+ * shortHash('sha256:0123456789abcdef…'); // 'sha256:0123456789ab'
+ * ```
+ * @public
+ */
+export function shortHash(hash: string | null | undefined): string {
+  if (hash === null || hash === undefined) return '—';
+  const m = /^(sha256:)([0-9a-f]{12})[0-9a-f]*$/.exec(hash);
+  return m ? `${m[1]}${m[2]}` : hash.slice(0, 19);
+}
+
+/**
+ * A duration as short text: `45s`, `12m 5s`, `3h 20m`, `2d 4h`.
+ *
+ * @example
+ * ```ts
+ * formatDuration(3_725_000); // '1h 2m'
+ * ```
+ * @public
+ */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/** A rollout's progress as the cluster card shows it. @public */
+export interface RolloutProgress {
+  /** Nodes in sync out of the nodes counted (excluding `never_seen` and `unknown`). */
+  readonly done: number;
+  readonly total: number;
+  /** `in 4m 10s`, `overdue by 20s`, `completed` or `deadline exceeded`. */
+  readonly label: string;
+  readonly overdue: boolean;
+}
+
+/**
+ * The progress of a cluster's rollout at `now` (milliseconds since the epoch), or `null` when
+ * the cluster has no rollout.
+ *
+ * @example
+ * ```ts
+ * rolloutProgress(cluster, Date.now())?.label; // 'in 4m 10s'
+ * ```
+ * @public
+ */
+export function rolloutProgress(cluster: Cluster, now: number): RolloutProgress | null {
+  const rollout = cluster.rollout;
+  if (rollout === null) return null;
+  const c = cluster.counts;
+  const total = STATES.reduce(
+    (sum, s) => (s === 'never_seen' || s === 'unknown' ? sum : sum + c[s]),
+    0,
+  );
+  const done = c.in_sync;
+  const left = Date.parse(rollout.deadline) - now;
+  if (rollout.status === 'completed') return { done, total, label: 'completed', overdue: false };
+  if (rollout.status === 'deadline_exceeded')
+    return { done, total, label: 'deadline exceeded', overdue: true };
+  return left >= 0
+    ? { done, total, label: `in ${formatDuration(left)}`, overdue: false }
+    : { done, total, label: `overdue by ${formatDuration(-left)}`, overdue: true };
+}
+
+/**
+ * `href` of a provenance source when it is an http(s) URL (a commit is linked under it for
+ * GitHub- and GitLab-style hosts), otherwise `null` (never a `javascript:` or other URL).
+ *
+ * @example
+ * ```ts
+ * sourceLink({ source: 'https://github.com/o/r', commit: 'abc' }); // 'https://github.com/o/r/commit/abc'
+ * ```
+ * @public
+ */
+export function sourceLink(provenance: Provenance | null): string | null {
+  const source = provenance?.source;
+  if (source === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(source.replace(/^git\+/, '').replace(/\.git$/, ''));
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+  url.username = '';
+  url.password = '';
+  const commit = provenance?.commit;
+  if (commit !== undefined && /^[0-9a-f]{7,64}$/i.test(commit)) {
+    return `${url.origin}${url.pathname.replace(/\/$/, '')}/commit/${commit}`;
+  }
+  return url.href;
+}
+
+/** One parsed Server-Sent Event. @public */
+export interface SseMessage {
+  readonly event: string;
+  readonly data: string;
+  readonly id: string | null;
+}
+
+/**
+ * An incremental `text/event-stream` parser (the WHATWG algorithm: `event`, `data`, `id`,
+ * `retry` fields, comments, CR/LF/CRLF line ends). Feed it text chunks; it calls `onMessage` for
+ * each complete event. Lines longer than `maxLineLength` (default 8 MiB) fail the stream.
+ *
+ * @example
+ * ```ts
+ * const parser = new SseParser((m) => console.log(m.event, m.data));
+ * parser.push('event: snapshot\ndata: {}\n\n');
+ * ```
+ * @public
+ */
+export class SseParser {
+  #buffer = '';
+  #event = '';
+  #data: string[] = [];
+  #id: string | null = null;
+  /** The last event id seen (for `Last-Event-ID`). */
+  lastEventId: string | null = null;
+  /** The reconnection delay the server asked for, in milliseconds. */
+  retry: number | null = null;
+  readonly #onMessage: (message: SseMessage) => void;
+  readonly #maxLine: number;
+
+  constructor(onMessage: (message: SseMessage) => void, options: { maxLineLength?: number } = {}) {
+    this.#onMessage = onMessage;
+    this.#maxLine = options.maxLineLength ?? 8 * 1024 * 1024;
+  }
+
+  /**
+   * Feeds a chunk of text.
+   *
+   * @throws Error when a line exceeds `maxLineLength`.
+   */
+  push(chunk: string): void {
+    this.#buffer += chunk;
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(this.#buffer);
+      if (m === null) break;
+      // A lone CR at the end may be the first half of CRLF: wait for more.
+      if (m[0] === '\r' && m.index === this.#buffer.length - 1) break;
+      const line = this.#buffer.slice(0, m.index);
+      this.#buffer = this.#buffer.slice(m.index + m[0].length);
+      this.#line(line);
+    }
+    if (this.#buffer.length > this.#maxLine) {
+      throw new Error('event stream line too long');
+    }
+  }
+
+  #line(line: string): void {
+    if (line === '') {
+      if (this.#id !== null) this.lastEventId = this.#id;
+      if (this.#data.length > 0) {
+        this.#onMessage({
+          event: this.#event === '' ? 'message' : this.#event,
+          data: this.#data.join('\n'),
+          id: this.lastEventId,
+        });
+      }
+      this.#event = '';
+      this.#data = [];
+      this.#id = null;
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.#event = value;
+    else if (field === 'data') this.#data.push(value);
+    else if (field === 'id' && !value.includes('\0')) this.#id = value;
+    else if (field === 'retry' && /^[0-9]+$/.test(value)) this.retry = Number(value);
+  }
+}
+
+/**
+ * Which rows of a virtualized table to render: the first index and the count, for a viewport
+ * of `height` pixels scrolled to `scrollTop`, rows of `rowHeight`, with `overscan` extra rows on
+ * each side.
+ *
+ * @example
+ * ```ts
+ * windowOf({ total: 1000, rowHeight: 32, height: 640, scrollTop: 3200 }); // { start: 90, end: 130 }
+ * ```
+ * @public
+ */
+export function windowOf(options: {
+  total: number;
+  rowHeight: number;
+  height: number;
+  scrollTop: number;
+  overscan?: number;
+}): { start: number; end: number } {
+  const overscan = options.overscan ?? 10;
+  const first = Math.floor(Math.max(0, options.scrollTop) / options.rowHeight);
+  const visible = Math.ceil(options.height / options.rowHeight);
+  const start = Math.max(0, Math.min(options.total, first - overscan));
+  const end = Math.max(start, Math.min(options.total, first + visible + overscan));
+  return { start, end };
+}
