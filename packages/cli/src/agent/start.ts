@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { PlumblineError, type PlumblineErrorCode } from '@plumbline/core';
+import { createAdminHandler, hashAdminToken } from '@plumbline/core/admin';
+import { startAdminListener, type AdminListener } from '@plumbline/core/node';
+import {
+  candidateFromBytes,
+  LoadedArtifactRegistry,
+  verifyOnLoad,
+  type LoadedArtifact,
+  type LoadPolicy,
+} from '@plumbline/core/verify';
+import { connectDataPlane, type DataPlaneClient, type DataPlaneTlsOptions } from '@plumbline/ws';
+import type { CliWritable } from '../io.js';
+import { createJsonLogger, type JsonLogger, type LogLevel } from '../control-plane/log.js';
+import { watchFile } from './watch.js';
+
+/**
+ * Options of {@link startAgent}: the programmatic form of `plumbline agent`.
+ *
+ * @public
+ */
+export interface AgentOptions {
+  /** The artifact file the gateway runs. */
+  readonly artifact: string;
+  /** The control plane's data-plane endpoint (`ws://…/ws/data-plane` or `wss://…`). */
+  readonly controlPlane: string;
+  readonly nodeId: string;
+  readonly cluster: string;
+  /** The node token, or a file holding it (re-read on every connection attempt). */
+  readonly token?: string;
+  readonly tokenFile?: string;
+  /** TLS options for `wss://` (CA; client certificate for mTLS). */
+  readonly tls?: DataPlaneTlsOptions;
+  /** Serve `GET /_admin/provenance` on this loopback address (port 0 picks one). */
+  readonly adminListen?: { readonly host?: string; readonly port?: number };
+  /** The bearer token of the admin endpoint (required with `adminListen`). */
+  readonly adminToken?: string;
+  /** Heartbeat interval until the control plane's `welcome` sets it (default 5,000 ms). */
+  readonly heartbeatIntervalMs?: number;
+  /** How often the artifact is re-hashed to catch in-place edits (default 60,000 ms). */
+  readonly rehashIntervalMs?: number;
+  /** Verification policy of the artifact on disk (default `{ mode: 'warn' }`). */
+  readonly policy?: LoadPolicy;
+  /** Largest artifact read, in bytes (default 512 MiB). */
+  readonly maxArtifactBytes?: number;
+  /** Reconnect backoff (defaults 500 ms to 30 s, full jitter). */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Where structured JSON logs go (default `process.stderr`). */
+  readonly logOutput?: CliWritable;
+  readonly logLevel?: LogLevel;
+}
+
+/**
+ * A running agent.
+ *
+ * @public
+ */
+export interface RunningAgent {
+  /** The admin endpoint's base URL, when it serves one. */
+  readonly adminUrl: string | undefined;
+  /** What the agent reports (the verified artifact on disk). */
+  readonly registry: LoadedArtifactRegistry;
+  /** The data-plane connection. */
+  readonly client: DataPlaneClient;
+  /** Re-reads and re-verifies the artifact now. */
+  check(): Promise<void>;
+  /** Stops watching, closes the admin endpoint and the connection (1001). Idempotent. */
+  close(): Promise<void>;
+}
+
+async function readArtifact(path: string, maxBytes: number): Promise<Uint8Array> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (cause) {
+    throw new PlumblineError('PLB_IO', `cannot open artifact ${path}`, {
+      cause,
+      details: { path, errno: (cause as { code?: string }).code },
+    });
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) {
+      throw new PlumblineError(
+        'PLB_AGENT_ARTIFACT_TOO_LARGE',
+        `artifact ${path} is larger than ${maxBytes} bytes`,
+        {
+          details: { path, limit: maxBytes, size },
+        },
+      );
+    }
+    const bytes = Buffer.alloc(size);
+    let offset = 0;
+    while (offset < size) {
+      const { bytesRead } = await handle.read(bytes, offset, size - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return bytes.subarray(0, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Starts the data-plane agent, a sidecar for gateways not written in JavaScript: it verifies the
+ * artifact on disk and reports it to the control plane, watches it (and re-hashes it
+ * periodically) so an edit is reported at once, and serves the admin provenance endpoint on its
+ * own loopback port. An artifact that no longer verifies (its payload edited in place) is reported
+ * with `artifact_hash: null`, which the control plane sees as drift.
+ *
+ * @example
+ * ```ts
+ * import { startAgent } from '@plumbline/cli';
+ * const agent = await startAgent({
+ *   artifact: '/etc/gateway/config.plb', controlPlane: 'wss://cp:8443/ws/data-plane',
+ *   nodeId: 'gw-1', cluster: 'prod-eu', tokenFile: '/run/secrets/node-token',
+ * });
+ * ```
+ * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` for missing credentials or admin token,
+ *   `PLB_WS_URL_INVALID` for a bad URL, the admin listener's errors.
+ * @public
+ */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const logger: JsonLogger = createJsonLogger(options.logOutput ?? process.stderr, {
+    component: 'agent',
+    level: options.logLevel ?? 'info',
+  });
+  if (
+    options.token === undefined &&
+    options.tokenFile === undefined &&
+    options.tls?.cert === undefined
+  ) {
+    throw new PlumblineError('PLB_USAGE', 'the agent needs --token-file (or a client certificate)');
+  }
+  if (options.adminListen && !options.adminToken) {
+    throw new PlumblineError('PLB_USAGE', '--admin-listen needs --admin-token-file');
+  }
+  const maxBytes = options.maxArtifactBytes ?? 512 * 1024 * 1024;
+  const policy: LoadPolicy = options.policy ?? { mode: 'warn' };
+  const registry = new LoadedArtifactRegistry();
+  let lastDigest: string | undefined;
+
+  const check = async (): Promise<void> => {
+    const at = new Date().toISOString();
+    let bytes: Uint8Array;
+    try {
+      bytes = await readArtifact(options.artifact, maxBytes);
+    } catch (error) {
+      const coded = PlumblineError.is(error) ? error : undefined;
+      if (lastDigest !== 'missing') {
+        logger.error('cannot read the artifact', {
+          code: coded?.code ?? 'PLB_IO',
+          message: (error as Error).message,
+        });
+      }
+      lastDigest = 'missing';
+      registry.set(
+        missingRecord(
+          registry.instanceId,
+          at,
+          coded?.code ?? 'PLB_IO',
+          (error as Error).message,
+          policy,
+        ),
+      );
+      return;
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (digest === lastDigest) return;
+    lastDigest = digest;
+    const candidate = await candidateFromBytes(bytes);
+    let record: LoadedArtifact;
+    try {
+      record = await verifyOnLoad(candidate, policy);
+    } catch (error) {
+      // enforce refused it: report nothing verified rather than the header's claim.
+      const code = PlumblineError.is(error) ? error.code : 'PLB_INTERNAL';
+      logger.warn('the artifact on disk does not verify', {
+        code,
+        message: (error as Error).message,
+      });
+      registry.set(missingRecord(registry.instanceId, at, code, (error as Error).message, policy));
+      return;
+    }
+    const failed =
+      record.verification.status === 'warned' || record.verification.status === 'unverified';
+    if (failed && record.kind !== 'legacy') {
+      // The header claims a hash the bytes no longer prove: report it as not running that hash.
+      logger.warn('the artifact on disk does not verify', {
+        claimed_hash: record.artifact_hash,
+        reasons: record.verification.reasons.map((r) => r.code),
+      });
+      record = { ...record, artifact_hash: null };
+    } else {
+      logger.info('artifact loaded', {
+        artifact_hash: record.artifact_hash,
+        kind: record.kind,
+        verification: record.verification.status,
+      });
+    }
+    registry.set(record);
+  };
+
+  await check();
+  const client = connectDataPlane({
+    url: options.controlPlane,
+    nodeId: options.nodeId,
+    cluster: options.cluster,
+    credentials:
+      options.tokenFile !== undefined
+        ? { tokenFile: options.tokenFile }
+        : options.token !== undefined
+          ? { token: options.token }
+          : { mtls: true },
+    source: registry,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    logger: { warn: (message, details) => logger.warn(message, details) },
+  });
+  const watcher = watchFile({
+    path: options.artifact,
+    intervalMs: options.rehashIntervalMs ?? 60_000,
+    onChange: () => check(),
+    onError: (error) =>
+      logger.warn('watching the artifact failed', { message: (error as Error).message }),
+  });
+  let admin: AdminListener | undefined;
+  try {
+    if (options.adminListen) {
+      const handler = createAdminHandler({
+        source: registry,
+        auth: { tokens: [{ id: 'admin', sha256: hashAdminToken(options.adminToken!) }] },
+        onRequest: (event) =>
+          logger.info('admin request', {
+            path: event.path,
+            status: event.status,
+            principal: event.principal?.id ?? null,
+          }),
+      });
+      admin = await startAdminListener({
+        handler,
+        host: options.adminListen.host ?? '127.0.0.1',
+        port: options.adminListen.port ?? 0,
+      });
+    }
+  } catch (error) {
+    watcher.close();
+    await client.close();
+    throw error;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    adminUrl: admin?.url,
+    registry,
+    client,
+    check,
+    close() {
+      closed ??= (async () => {
+        watcher.close();
+        await client.close();
+        await admin?.close({ graceMs: 1000 });
+        logger.info('agent stopped');
+      })();
+      return closed;
+    },
+  };
+}
+
+function missingRecord(
+  instanceId: string,
+  at: string,
+  code: PlumblineErrorCode,
+  message: string,
+  policy: LoadPolicy,
+): LoadedArtifact {
+  return {
+    artifact_hash: null,
+    artifact_digest: null,
+    header_digest: null,
+    kind: 'legacy',
+    build_timestamp: null,
+    provenance: null,
+    payload: null,
+    inputs: [],
+    verification: {
+      mode: policy.mode,
+      status: 'unverified',
+      checks: [],
+      reasons: [{ rule: 'header', code, message: message.slice(0, 512) }],
+    },
+    loaded_at: at,
+    instance_id: instanceId,
+  };
+}

@@ -1,0 +1,99 @@
+import { resolve } from 'node:path';
+import { PlumblineError } from '@plumbline/core';
+import { readTokenFile } from '@plumbline/ws';
+import type { CommandModule } from '../context.js';
+import { parseDuration, parseListen } from '../control-plane/parse.js';
+import { waitForShutdown } from '../control-plane/shutdown.js';
+import type { LogLevel } from '../control-plane/log.js';
+import { startAgent } from '../agent/start.js';
+
+interface AgentFlags {
+  artifact: string;
+  controlPlane: string;
+  nodeId: string;
+  cluster: string;
+  tokenFile: string;
+  adminListen?: string;
+  adminTokenFile?: string;
+  heartbeatInterval?: string;
+  rehashInterval?: string;
+  policy?: string;
+  logLevel?: string;
+}
+
+/**
+ * `plumbline agent`: the data-plane sidecar for gateways not written in JavaScript.
+ *
+ * @internal
+ */
+export const agentCommand: CommandModule = (program, context) => {
+  program
+    .command('agent')
+    .description('report the artifact a gateway runs to a control plane, and serve its provenance')
+    .requiredOption('--artifact <file>', 'the artifact file the gateway runs')
+    .requiredOption('--control-plane <url>', 'ws(s)://host:port/ws/data-plane')
+    .requiredOption('--node-id <id>', 'this node (must match the token)')
+    .requiredOption('--cluster <cluster>', 'its cluster (must match the token)')
+    .requiredOption('--token-file <file>', 'file holding the node token (re-read on reconnect)')
+    .option('--admin-listen <host:port>', 'serve GET /_admin/provenance on this loopback address')
+    .option('--admin-token-file <file>', 'file holding the admin endpoint bearer token')
+    .option(
+      '--heartbeat-interval <duration>',
+      'heartbeat interval until the control plane sets one (default 5s)',
+    )
+    .option(
+      '--rehash-interval <duration>',
+      're-hash the artifact this often to catch in-place edits (default 60s)',
+    )
+    .option(
+      '--policy <mode>',
+      'verification mode of the artifact on disk: warn or enforce (default warn)',
+    )
+    .option('--log-level <level>', 'debug, info, warn or error (default info)')
+    .action(async (flags: AgentFlags) => {
+      const cwd = context.io.cwd;
+      if (flags.adminListen && !flags.adminTokenFile) {
+        throw new PlumblineError('PLB_USAGE', '--admin-listen needs --admin-token-file');
+      }
+      const policy = flags.policy ?? 'warn';
+      if (policy !== 'warn' && policy !== 'enforce') {
+        throw new PlumblineError('PLB_USAGE', '--policy must be warn or enforce');
+      }
+      const logLevel = (flags.logLevel ?? 'info') as LogLevel;
+      if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+        throw new PlumblineError('PLB_USAGE', '--log-level must be debug, info, warn or error');
+      }
+      const adminListen = flags.adminListen
+        ? parseListen(flags.adminListen, '--admin-listen')
+        : undefined;
+      const tokenFile = resolve(cwd, flags.tokenFile);
+      await readTokenFile(tokenFile); // fail fast on a missing or malformed token file
+      const agent = await startAgent({
+        artifact: resolve(cwd, flags.artifact),
+        controlPlane: flags.controlPlane,
+        nodeId: flags.nodeId,
+        cluster: flags.cluster,
+        tokenFile,
+        ...(adminListen ? { adminListen } : {}),
+        ...(flags.adminTokenFile
+          ? { adminToken: await readTokenFile(resolve(cwd, flags.adminTokenFile)) }
+          : {}),
+        ...(flags.heartbeatInterval
+          ? { heartbeatIntervalMs: parseDuration(flags.heartbeatInterval, '--heartbeat-interval') }
+          : {}),
+        ...(flags.rehashInterval
+          ? { rehashIntervalMs: parseDuration(flags.rehashInterval, '--rehash-interval') }
+          : {}),
+        policy: { mode: policy },
+        logOutput: context.io.stderr,
+        logLevel,
+      });
+      if (agent.adminUrl !== undefined) {
+        context.io.stdout.write(
+          `${JSON.stringify({ event: 'listening', admin: agent.adminUrl })}\n`,
+        );
+      }
+      await waitForShutdown(context.io.shutdownSignal);
+      await agent.close();
+    });
+};

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FleetEvent, FleetMonitor } from '@plumbline/core/drift';
+import { fleetDocument } from '../control-plane/fleet-api.js';
+
+/**
+ * Options of {@link createFleetEventStream}.
+ *
+ * @internal
+ */
+export interface FleetEventStreamOptions {
+  readonly monitor: FleetMonitor;
+  /** How many recent events are kept for `Last-Event-ID` resumption and snapshots. Default 1,000. */
+  readonly ringSize?: number;
+  /**
+   * Most bytes queued for one client beyond its opening snapshot; a client that falls further
+   * behind is dropped (it reconnects and resumes). Default 1 MiB.
+   */
+  readonly maxQueuedBytes?: number;
+  /** Interval of keep-alive comments, in milliseconds. Default 15,000. */
+  readonly heartbeatMs?: number;
+  /** Most concurrent stream clients; further ones get HTTP 503. Default 100. */
+  readonly maxClients?: number;
+  /** The reconnection delay advertised to clients (`retry:`), in milliseconds. Default 2,000. */
+  readonly retryMs?: number;
+}
+
+/** One event of the ring: its stream id and its encoded frame. */
+interface RingEntry {
+  readonly seq: number;
+  readonly event: FleetEvent;
+  readonly frame: string;
+}
+
+interface Client {
+  readonly res: ServerResponse;
+  readonly limit: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * A live fleet event stream: the handler answers `GET /v1/fleet/events` (authentication is the
+ * caller's job) with `text/event-stream`.
+ *
+ * @internal
+ */
+export interface FleetEventStream {
+  /** Serves one authenticated stream request. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Connected clients. */
+  clients(): number;
+  /** Clients dropped because they fell behind. */
+  dropped(): number;
+  /** Ends every stream and stops listening to the monitor. */
+  close(): void;
+}
+
+const STREAM_ID = /^([0-9a-f]{16})-([0-9]{1,15})$/;
+
+/** Encodes one SSE frame; `data` is one JSON line, so it never contains a newline. */
+function frame(event: string, id: string | null, data: unknown): string {
+  return `${id === null ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Creates the fleet event stream of the dashboard. Each monitor event becomes one SSE event
+ * (`event:` is the fleet event type, `data:` its JSON, `id:` `<epoch>-<sequence>`). A new
+ * client first receives a `snapshot` event (the `GET /v1/fleet` document plus the recent
+ * events); a client reconnecting with a `Last-Event-ID` from this process that is still in the
+ * ring receives only the events it missed. Keep-alive comments flow every `heartbeatMs`.
+ *
+ * @example
+ * ```ts
+ * const stream = createFleetEventStream({ monitor });
+ * http.createServer((req, res) => stream.handle(req, res));
+ * ```
+ * @internal
+ */
+export function createFleetEventStream(options: FleetEventStreamOptions): FleetEventStream {
+  const { monitor } = options;
+  const ringSize = Math.max(1, options.ringSize ?? 1000);
+  const maxQueued = options.maxQueuedBytes ?? 1024 * 1024;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const maxClients = options.maxClients ?? 100;
+  const retryMs = options.retryMs ?? 2000;
+  const epoch = randomBytes(8).toString('hex');
+  const ring: RingEntry[] = [];
+  const clients = new Set<Client>();
+  let seq = 0;
+  let dropped = 0;
+
+  const drop = (client: Client): void => {
+    clients.delete(client);
+    clearInterval(client.timer);
+    client.res.destroy();
+  };
+  const write = (client: Client, text: string): void => {
+    client.res.write(text);
+    if (client.res.writableLength > client.limit) {
+      dropped++;
+      drop(client);
+    }
+  };
+
+  const unsubscribe = monitor.onAny((event) => {
+    seq++;
+    const entry: RingEntry = { seq, event, frame: frame(event.type, `${epoch}-${seq}`, event) };
+    ring.push(entry);
+    if (ring.length > ringSize) ring.shift();
+    for (const client of clients) write(client, entry.frame);
+  });
+
+  const resumeFrom = (lastEventId: string | undefined): RingEntry[] | null => {
+    if (lastEventId === undefined) return null;
+    const match = STREAM_ID.exec(lastEventId.trim());
+    if (!match || match[1] !== epoch) return null;
+    const last = Number(match[2]);
+    if (last > seq) return null;
+    if (last === seq) return [];
+    const first = ring[0];
+    if (first === undefined || first.seq > last + 1) return null;
+    return ring.filter((e) => e.seq > last);
+  };
+
+  return {
+    handle(req, res) {
+      if (clients.size >= maxClients) {
+        const text = `${JSON.stringify({ error: { code: 'PLB_DASHBOARD_BUSY', message: 'too many event stream clients' } })}\n`;
+        res.writeHead(503, {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+          'retry-after': '5',
+        });
+        res.end(text);
+        return;
+      }
+      const header = req.headers['last-event-id'];
+      const missed = resumeFrom(Array.isArray(header) ? header[0] : header);
+      const opening =
+        missed === null
+          ? frame('snapshot', seq === 0 ? null : `${epoch}-${seq}`, {
+              ...(fleetDocument(monitor) as object),
+              recent: ring.map((e) => e.event),
+            })
+          : missed.map((e) => e.frame).join('');
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'x-accel-buffering': 'no',
+      });
+      req.socket.setNoDelay(true);
+      req.socket.setTimeout(0);
+      const timer = setInterval(() => write(client, `: keep-alive\n\n`), heartbeatMs);
+      timer.unref();
+      const client: Client = { res, timer, limit: Buffer.byteLength(opening) + maxQueued };
+      clients.add(client);
+      res.on('close', () => {
+        clients.delete(client);
+        clearInterval(timer);
+      });
+      write(client, `retry: ${retryMs}\n: plumbline fleet events\n\n${opening}`);
+    },
+    clients: () => clients.size,
+    dropped: () => dropped,
+    close() {
+      unsubscribe();
+      for (const client of [...clients]) {
+        clients.delete(client);
+        clearInterval(client.timer);
+        client.res.end();
+      }
+    },
+  };
+}

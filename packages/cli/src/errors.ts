@@ -1,0 +1,33 @@
+import { PlumblineError } from '@plumbline/core';
+
+/**
+ * Turns anything thrown into a {@link PlumblineError} for the `plumbline: CODE: message` line:
+ * file-system errors get `PLB_IO` with the path, anything unexpected `PLB_INTERNAL`.
+ *
+ * @internal
+ */
+export function toPlumblineError(error: unknown): PlumblineError {
+  if (PlumblineError.is(error)) return error;
+  const sys = error as { code?: unknown; path?: unknown; message?: unknown };
+  if (sys && typeof sys.code === 'string' && /^E[A-Z]+$/.test(sys.code)) {
+    const where = typeof sys.path === 'string' ? ` ${sys.path}` : '';
+    const what: Record<string, string> = {
+      ENOENT: 'no such file or directory',
+      EACCES: 'permission denied',
+      EISDIR: 'is a directory',
+      ENOTDIR: 'not a directory',
+      EEXIST: 'already exists',
+      EADDRINUSE: 'address already in use',
+    };
+    return new PlumblineError(
+      'PLB_IO',
+      `${what[sys.code] ?? sys.code}:${where}`.replace(/:$/, ''),
+      {
+        cause: error,
+        details: { errno: sys.code },
+      },
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new PlumblineError('PLB_INTERNAL', message, { cause: error });
+}

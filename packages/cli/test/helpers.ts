@@ -1,0 +1,55 @@
+import { run } from '@plumbline/cli';
+import type { CliIO } from '@plumbline/cli';
+
+/** What an in-process CLI run printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process with captured output. */
+export async function runCli(
+  argv: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; stdin?: string } = {},
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = {
+    stdout: { write: (s: string) => (stdout += s), isTTY: false },
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    env: options.env ?? {},
+    cwd: options.cwd ?? process.cwd(),
+    ...(options.stdin === undefined
+      ? {}
+      : {
+          stdin: (async function* () {
+            yield options.stdin!;
+          })(),
+        }),
+  };
+  const code = await run(argv, io);
+  return { code, stdout, stderr };
+}
+
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Path of the CLI's source entry point. */
+export const CLI_SOURCE = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+
+/**
+ * Starts the CLI from source in a separate process (for long-running commands such as
+ * `control-plane` and `agent`, or for signal handling). Resolves workspace packages to their
+ * sources through the `@plumbline/source` condition, so no build is needed.
+ */
+export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(
+    process.execPath,
+    ['--conditions=@plumbline/source', '--import', 'tsx', CLI_SOURCE, ...args],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...options,
+    },
+  );
+}
