@@ -1,0 +1,171 @@
+/**
+ * The control-plane side of the fleet bench, in its own process: either our stack
+ * (`createWsTransport` + core's `serveDrift` + `FleetMonitor`, token authentication) or a bare
+ * `ws` server that only parses JSON (the baseline). Reports timings over IPC.
+ */
+import { createHash } from 'node:crypto';
+import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { WebSocketServer } from 'ws';
+import {
+  FleetMonitor,
+  serveDrift,
+  type AlertSink,
+  type DriftTransport,
+  type FleetEvent,
+} from '@plumbline/core/drift';
+import { createTokenAuthenticator, createWsTransport } from '@plumbline/ws';
+import { H1, tokenOf, type ServerCommand, type ServerReport } from './protocol.js';
+
+const mode = process.argv[2] === 'bare' ? 'bare' : 'ours';
+const nodes = Number(process.argv[3] ?? '15000');
+const heartbeatMs = Number(process.argv[4] ?? '5000');
+
+const handle = createHistogram();
+const alert = createHistogram();
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+let frames = 0;
+let alerts = 0;
+let resetAt = performance.now();
+let cpuAt = process.cpuUsage();
+const arrival = new Map<string, number>();
+const send = (m: unknown): void => void process.send?.(m);
+const record = (h: ReturnType<typeof createHistogram>, ms: number): void =>
+  h.record(Math.max(1, Math.round(ms * 1000)));
+
+let sessions = (): number => 0;
+let stop: () => Promise<void>;
+
+if (mode === 'bare') {
+  const wss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    maxPayload: 64 * 1024,
+    perMessageDeflate: false,
+  });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const welcome = JSON.stringify({
+    type: 'welcome',
+    protocol: 'plumbline.drift/v1',
+    heartbeat_interval_ms: heartbeatMs,
+    server_time: new Date().toISOString(),
+  });
+  let open = 0;
+  wss.on('connection', (ws) => {
+    open++;
+    ws.on('close', () => open--);
+    ws.on('message', (data) => {
+      const t0 = performance.now();
+      const frame = JSON.parse(data.toString()) as { type?: string };
+      if (frame.type === 'hello') ws.send(welcome);
+      frames++;
+      record(handle, performance.now() - t0);
+    });
+  });
+  sessions = () => open;
+  stop = () => new Promise<void>((r) => wss.close(() => r()));
+  const { port } = wss.address() as { port: number };
+  send({ event: 'listening', url: `ws://127.0.0.1:${port}/ws/data-plane` });
+} else {
+  const tokens: Record<string, { cluster: string; token_sha256: string }> = {};
+  for (let i = 0; i < nodes; i++) {
+    tokens[`node-${i}`] = {
+      cluster: `c${i % 10}`,
+      token_sha256: createHash('sha256').update(tokenOf(i)).digest('hex'),
+    };
+  }
+  const sink: AlertSink = {
+    name: 'bench',
+    send(event: FleetEvent) {
+      if (event.type !== 'drift.detected') return;
+      const t = arrival.get(event.node_id);
+      if (t !== undefined) {
+        alerts++;
+        record(alert, performance.now() - t);
+      }
+    },
+    flush: async () => {},
+    close: async () => {},
+    stats: () => ({ accepted: 0, delivered: 0, dropped: 0, failures: 0, queued: 0 }),
+  };
+  const monitor = await FleetMonitor.create({
+    heartbeatIntervalMs: heartbeatMs,
+    sinks: [sink],
+    flapDamping: false,
+  });
+  for (let c = 0; c < 10; c++) {
+    await monitor.setDesired({
+      cluster: `c${c}`,
+      artifact_hash: H1,
+      actor: 'bench',
+      reason: 'bench',
+    });
+  }
+  const ws = createWsTransport({
+    port: 0,
+    auth: createTokenAuthenticator({ nodes: tokens }),
+    limits: {
+      maxConnections: 20_000,
+      maxPendingUpgrades: 4096,
+      messagesPerSecond: 1000,
+      messageBurst: 1000,
+      helloTimeoutMs: 60_000,
+      handshakeTimeoutMs: 60_000,
+    },
+  });
+  // Times each frame from its arrival to the end of its handling (parse, checks, monitor update).
+  const timed: DriftTransport = {
+    start: (h) =>
+      ws.start({
+        ...h,
+        onMessage(session, text) {
+          const t0 = performance.now();
+          arrival.set(session.identity.node_id, t0);
+          h.onMessage(session, text);
+          frames++;
+          record(handle, performance.now() - t0);
+        },
+      }),
+    close: () => ws.close(),
+  };
+  const server = serveDrift({ transport: timed, monitor, helloTimeoutMs: 60_000 });
+  await server.start();
+  sessions = () => server.sessions;
+  stop = async () => {
+    await server.close();
+    await monitor.close();
+  };
+  send({ event: 'listening', url: ws.url });
+}
+
+process.on('message', (m: ServerCommand) => {
+  if (m.cmd === 'reset') {
+    handle.reset();
+    alert.reset();
+    loop.reset();
+    frames = 0;
+    alerts = 0;
+    resetAt = performance.now();
+    cpuAt = process.cpuUsage();
+    send({ event: 'reset' });
+  } else if (m.cmd === 'report') {
+    const cpu = process.cpuUsage(cpuAt);
+    const report: ServerReport = {
+      mode,
+      frames,
+      handleP50: handle.count ? handle.percentile(50) / 1000 : 0,
+      handleP99: handle.count ? handle.percentile(99) / 1000 : 0,
+      alerts,
+      alertP50: alert.count ? alert.percentile(50) / 1000 : 0,
+      alertP99: alert.count ? alert.percentile(99) / 1000 : 0,
+      cpuPerFrameUs: frames ? (cpu.user + cpu.system) / frames : 0,
+      loopDelayP99: loop.percentile(99) / 1e6,
+      rss: process.memoryUsage().rss,
+      sessions: sessions(),
+      elapsed: (performance.now() - resetAt) / 1000,
+    };
+    send({ event: 'report', report });
+  } else if (m.cmd === 'stop') {
+    void stop().then(() => process.exit(0));
+  }
+});
