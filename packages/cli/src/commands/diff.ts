@@ -9,24 +9,30 @@ interface DiffOptions {
 }
 
 /**
- * `plumbline diff <a> <b>`: compares two manifests; exit 0 when equal, 1 when they differ.
+ * `plumbline diff <a> <b>`: compares two manifests or sealed artifacts (or one of each) entry by
+ * entry; exit 0 when equal, 1 when they differ.
  *
  * @internal
  */
 export const diffCommand: CommandModule = (program: Command, context: CommandContext) => {
   program
     .command('diff')
-    .description('Compare two manifests entry by entry; exit 0 when equal, 1 when they differ')
-    .argument('<a>', 'the first manifest (JSON)')
-    .argument('<b>', 'the second manifest (JSON)')
+    .description(
+      'Compare two manifests or sealed artifacts entry by entry; exit 0 when equal, 1 when they differ',
+    )
+    .argument('<a>', 'the first manifest (JSON) or sealed artifact')
+    .argument('<b>', 'the second manifest (JSON) or sealed artifact')
     .option('--json', 'print { equal, a, b, added, removed, changed, unchanged } as JSON')
     .addHelpText(
       'after',
       `
 Output lines: "+ path" added in <b>, "- path" removed from <a>, "~ path" changed (both digests shown).
 
-Example:
-  plumbline diff built.manifest.json deployed.manifest.json`,
+A sealed artifact is recognized by its magic bytes; its header's inputs are compared.
+
+Examples:
+  plumbline diff built.manifest.json deployed.manifest.json
+  plumbline diff release.plb /srv/gateway/current.plb`,
     )
     .action(async (a: string, b: string, opts: DiffOptions) => {
       const { io } = context;
