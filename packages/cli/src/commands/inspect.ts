@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PlumblineError } from '@plumbline/core';
 import { headerToJson } from '@plumbline/core/header';
-import { readHeader } from '@plumbline/core/node';
+import { isBcaFile, readArtifactHeader } from '@plumbline/barbacane';
 import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -16,12 +16,17 @@ async function action(
   artifact: string,
   opts: InspectOptions,
 ): Promise<void> {
+  const path = resolve(context.io.cwd, artifact);
+  const bca = await isBcaFile(path);
   let info;
   try {
-    info = await readHeader(resolve(context.io.cwd, artifact));
+    info = await readArtifactHeader(path);
   } catch (error) {
     if (!PlumblineError.is(error, 'PLB_LEGACY_ARTIFACT')) throw error;
-    if (opts.json) context.printJson({ legacy: true, artifact });
+    if (opts.json)
+      context.printJson({ legacy: true, artifact, ...(bca ? { format: 'barbacane' } : {}) });
+    else if (bca)
+      context.print(`${artifact}: Barbacane .bca without a Plumbline header: unverified`);
     else context.print(`${artifact}: legacy artifact (no Plumbline header): unverified`);
     context.exit(ExitCode.Unverified);
     return;
@@ -38,7 +43,10 @@ async function action(
   const byRole = [...roles].map(([role, n]) => `${role} ${n}`).join(', ');
   const attachments = Object.entries(info.attachments);
   const rows: [string, string][] = [
-    ['artifact', `${artifact} (container v${info.containerVersion}, ${header.format})`],
+    [
+      'artifact',
+      `${artifact} (${bca ? 'Barbacane .bca' : `container v${info.containerVersion}`}, ${header.format})`,
+    ],
     ['artifact_hash', header.artifact_hash],
     ['commit', p.commit ?? '(none)'],
     ['source', p.source ?? '(none)'],
@@ -78,16 +86,17 @@ export const inspectCommand: CommandModule = (program: Command, context: Command
   program
     .command('inspect')
     .description(
-      "Show an artifact's provenance header (reads only the prefix); exit 3 for a legacy artifact",
+      "Show an artifact's provenance header (reads only the prefix; a Barbacane .bca is read and checked whole); exit 3 for a legacy or unsealed artifact",
     )
-    .argument('<artifact>', 'the artifact container')
+    .argument('<artifact>', 'the artifact container, or a sealed Barbacane .bca')
     .option('--json', 'print the header as JSON')
     .option('--entries', 'also list every input (digest, size, role, path)')
     .addHelpText(
       'after',
       `
 Example:
-  plumbline inspect dist/gateway.plb --entries`,
+  plumbline inspect dist/gateway.plb --entries
+  plumbline inspect dist/gateway.bca   # header embedded or in dist/gateway.bca.plumbline`,
     )
     .action((artifact: string, opts: InspectOptions) => action(context, artifact, opts));
 };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { PlumblineError } from '@plumbline/core';
-import { readHeader } from '@plumbline/core/node';
+import { readArtifactHeader } from '@plumbline/barbacane';
 import { LABEL_FORMATS, ociLabels, renderLabels, type LabelFormat } from '@plumbline/oci';
 import type { CommandContext, CommandModule } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -21,7 +21,7 @@ export const ociLabelsCommand: CommandModule = (program: Command, context: Comma
   program
     .command('oci-labels')
     .description("Print the OCI image labels carrying an artifact's provenance")
-    .argument('<artifact>', 'the sealed artifact')
+    .argument('<artifact>', 'the sealed artifact (a container or a sealed Barbacane .bca)')
     .option('--format <format>', `output format: ${LABEL_FORMATS.join('|')}`, 'args')
     .option('--json', 'print the labels as a JSON object (same as --format json)')
     .addHelpText(
@@ -44,9 +44,9 @@ Examples:
           { details: { format } },
         );
       }
-      let info: Awaited<ReturnType<typeof readHeader>>;
+      let info: Awaited<ReturnType<typeof readArtifactHeader>>;
       try {
-        info = await readHeader(resolve(context.io.cwd, artifact));
+        info = await readArtifactHeader(resolve(context.io.cwd, artifact));
       } catch (error) {
         if (PlumblineError.is(error, 'PLB_LEGACY_ARTIFACT')) {
           context.note(`plumbline: ${error.code}: ${artifact}: ${error.message}`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { PlumblineError } from '@plumbline/core';
-import { readHeader } from '@plumbline/core/node';
+import { readArtifactHeader } from '@plumbline/barbacane';
 import {
   DEFAULT_SPEC_VERSION,
   mergeInto,
@@ -36,7 +36,7 @@ export const sbomCommand: CommandModule = (program: Command, context: CommandCon
     .description(
       'Write a CycloneDX SBOM for an artifact, or merge its components into an image SBOM',
     )
-    .argument('<artifact>', 'the sealed artifact')
+    .argument('<artifact>', 'the sealed artifact (a container or a sealed Barbacane .bca)')
     .option('--format <format>', 'json or xml', 'json')
     .option(
       '--spec-version <version>',
@@ -72,9 +72,9 @@ Examples:
         });
       }
       const artifactPath = resolve(io.cwd, artifact);
-      let info: Awaited<ReturnType<typeof readHeader>>;
+      let info: Awaited<ReturnType<typeof readArtifactHeader>>;
       try {
-        info = await readHeader(artifactPath, { artifactDigest: true });
+        info = await readArtifactHeader(artifactPath, { artifactDigest: true });
       } catch (error) {
         if (PlumblineError.is(error, 'PLB_LEGACY_ARTIFACT')) {
           context.note(`plumbline: ${error.code}: ${artifact}: ${error.message}`);

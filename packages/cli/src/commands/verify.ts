@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { verifyArtifact } from '@plumbline/core/node';
+import { isBcaFile } from '@plumbline/barbacane';
 import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { verifyBcaAction } from './barbacane.js';
 
 interface VerifyOptions {
   inputs?: string[];
@@ -16,6 +18,10 @@ async function action(
   opts: VerifyOptions,
 ): Promise<void> {
   const { io } = context;
+  if (await isBcaFile(resolve(io.cwd, artifact))) {
+    await verifyBcaAction(context, artifact, opts);
+    return;
+  }
   const result = await verifyArtifact(resolve(io.cwd, artifact), {
     ...(opts.inputs === undefined ? {} : { inputs: opts.inputs }),
     manifestOptions: { cwd: io.cwd, ...(opts.base === undefined ? {} : { base: opts.base }) },
@@ -68,7 +74,7 @@ export const verifyCommand: CommandModule = (program: Command, context: CommandC
     .description(
       'Verify an artifact: payload digest and size, header consistency, and with --inputs the input files; exit 0 verified, 1 mismatch, 3 legacy/unverified, 2 error',
     )
-    .argument('<artifact>', 'the artifact container')
+    .argument('<artifact>', 'the artifact container, or a Barbacane .bca (sealed or not)')
     .option(
       '--inputs <path...>',
       'recompute the manifest from these files and list the differences',
@@ -79,6 +85,8 @@ export const verifyCommand: CommandModule = (program: Command, context: CommandC
       'after',
       `
 Output lines for differing inputs: "+ path" added, "- path" removed, "~ path" changed.
+A Barbacane .bca is checked against its own checksums, Barbacane's artifact_hash and its
+Plumbline header (embedded member or <file>.plumbline sidecar); --inputs does not apply to it.
 
 Example:
   plumbline verify dist/gateway.plb --inputs config/`,
