@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { PlumblineError } from '@plumbline/core';
@@ -37,6 +42,7 @@ import {
   type NodeTokens,
 } from '@plumbline/ws';
 import type { CliWritable } from '../io.js';
+import { createDashboard } from '../dashboard/index.js';
 import { createAdminTokenCheck } from './admin-token.js';
 import { createFleetApi } from './fleet-api.js';
 import { createJsonLogger, type JsonLogger, type LogLevel } from './log.js';
@@ -386,11 +392,21 @@ export async function startControlPlane(
             },
           }),
     });
+    // The dashboard (`/ui/`, its event stream, manifests, diffs, audit) shares the admin token.
+    const dashboard = createDashboard({
+      monitor,
+      authorize: (header) => authorize(header),
+      ...(options.audit === undefined ? {} : { auditLog: options.audit.path }),
+    });
+    cleanups.push(() => Promise.resolve(dashboard.close()));
+    const routes = (req: IncomingMessage, res: ServerResponse): void => {
+      if (!dashboard.handle(req, res)) api(req, res);
+    };
     const admin = tls
-      ? createHttpsServer({ cert: tls.cert, key: tls.key, maxHeaderSize: 16 * 1024 }, api)
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, maxHeaderSize: 16 * 1024 }, routes)
       : createHttpServer(
           { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 },
-          api,
+          routes,
         );
     const adminAddr = await listen(
       admin,
