@@ -242,40 +242,36 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
       return;
     }
     const reg = parsed.data;
-    const refuse = (reason: string, code: number): void => {
-      monitor.countRejected(
-        code === DriftCloseCode.Unauthenticated ? 'unauthenticated' : 'identity_mismatch',
-      );
+    // Refused before a session exists: the drift server counts, logs and audits it.
+    const refuse = (reason: string): void => {
       handler?.onAuthFailure?.({
         reason,
         ...(conn.remoteAddress === undefined ? {} : { remoteAddress: conn.remoteAddress }),
       });
       sendRaw(conn, { type: 'registration_failed', reason });
-      closeConn(conn, code, reason);
+      closeConn(conn, DriftCloseCode.Unauthenticated, reason);
     };
     const credential = matchCredential(credentials, reg.project_id, reg.api_key);
     if (credential === undefined) {
-      refuse('unknown project or API key', DriftCloseCode.Unauthenticated);
+      refuse('unknown project or API key');
       return;
     }
     const name = reg.name ?? undefined;
     let node_id: string;
     if (credential.node !== undefined) {
-      if (name !== undefined && name !== credential.node) {
-        refuse('this API key is bound to another data plane name', DriftCloseCode.IdentityMismatch);
-        return;
-      }
+      // A bound key is its node. A different name is passed on as the claimed name, so the
+      // drift server refuses it as an identity mismatch (4403) and audits the claim.
       node_id = credential.node;
     } else {
       if (name === undefined || !NODE.test(name)) {
         refuse(
           'a data plane name (printable ASCII, no spaces, at most 128 characters) is required',
-          DriftCloseCode.Unauthenticated,
         );
         return;
       }
       node_id = name;
     }
+    const claimed = name ?? node_id;
     if (conn.timer !== null) clearTimeout(conn.timer);
     conn.timer = null;
     const cluster = credential.cluster ?? credential.project_id;
@@ -296,7 +292,7 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
     deliver(conn, {
       type: 'hello',
       protocol: DRIFT_PROTOCOL,
-      node_id,
+      node_id: claimed,
       cluster,
       instance_id: conn.session.id,
       artifact_hash: conn.reported,
@@ -502,7 +498,8 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
       const address = httpServer.address();
       if (address !== null && typeof address === 'object') {
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        url = `ws://${host}:${address.port}${path}`;
+        const scheme = 'setSecureContext' in httpServer ? 'wss' : 'ws';
+        url = `${scheme}://${host}:${address.port}${path}`;
       }
     },
     async close(): Promise<void> {

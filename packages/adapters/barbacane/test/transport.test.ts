@@ -193,6 +193,9 @@ describe('Barbacane data-plane transport', () => {
       expect((await c.closed).code).toBe(code);
     }
     expect(monitor.node('gw-1')).toBeUndefined();
+    // Each refusal is counted once, under its own reason.
+    expect(monitor.counters().rejected['unauthenticated']).toBe(4);
+    expect(monitor.counters().rejected['identity_mismatch']).toBe(1);
     // A key bound to a node name: the name may be omitted.
     const bound = await connect(transport.url);
     bound.send(register({ api_key: NODE_KEY, name: undefined }));
