@@ -1,5 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers.js';
 
@@ -7,7 +10,9 @@ const PG_URL = process.env['PLUMBLINE_TEST_PG_URL'] ?? 'postgres://postgres@127.
 const schema = `plbcli_${randomBytes(5).toString('hex')}`;
 
 afterAll(() => {
-  execFileSync('psql', [PG_URL, '-q', '-c', `DROP SCHEMA IF EXISTS "${schema}" CASCADE`]);
+  execFileSync('psql', [PG_URL, '-q', '-c', `DROP SCHEMA IF EXISTS "${schema}" CASCADE`], {
+    env: { ...process.env, PGOPTIONS: '--client-min-messages=warning' },
+  });
 });
 
 describe('plumbline control-plane migrate', () => {
@@ -45,5 +50,73 @@ describe('plumbline control-plane migrate', () => {
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/^plumbline: PLB_PG_UNAVAILABLE: /);
     expect(down.stderr).not.toContain('postgres://');
+    const secret = await runCli([
+      'control-plane',
+      'migrate',
+      '--store',
+      'postgres://plb:s3cret-pw@127.0.0.1:1/test',
+      '--json',
+    ]);
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toMatch(/^plumbline: PLB_PG_UNAVAILABLE: /);
+    expect(secret.stderr).not.toContain('s3cret-pw');
+    const garbled = await runCli([
+      'control-plane',
+      'migrate',
+      '--store',
+      'postgres://u:s3cret-pw@[bad/x',
+    ]);
+    expect(garbled.code).toBe(2);
+    expect(garbled.stderr).toMatch(/^plumbline: PLB_USAGE: /);
+    expect(garbled.stderr).not.toContain('s3cret-pw');
+    const badSchema = await runCli([
+      'control-plane',
+      'migrate',
+      '--store',
+      PG_URL,
+      '--schema',
+      'Robert"); DROP',
+    ]);
+    expect(badSchema.code).toBe(2);
+    expect(badSchema.stderr).toMatch(/^plumbline: PLB_PG_OPTIONS: /);
+  });
+
+  it('the control plane refuses a schema that was not migrated, and --schema without --store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plumbline-cp-pg-'));
+    try {
+      await writeFile(join(dir, 'admin.token'), 'admin-secret\n');
+      await writeFile(join(dir, 'tokens.json'), '{}');
+      const base = [
+        'control-plane',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--node-tokens',
+        join(dir, 'tokens.json'),
+        '--admin-token-file',
+        join(dir, 'admin.token'),
+      ];
+      const unmigrated = await runCli([...base, '--store', PG_URL, '--schema', `${schema}_none`]);
+      expect(unmigrated.code).toBe(2);
+      expect(unmigrated.stderr).toContain('plumbline: PLB_PG_SCHEMA: ');
+      expect(unmigrated.stderr).toContain('plumbline control-plane migrate');
+      expect(unmigrated.stdout).toBe('');
+      const orphan = await runCli([
+        ...base,
+        '--schema',
+        'fleet',
+        '--state-file',
+        join(dir, 's.json'),
+      ]);
+      expect(orphan.code).toBe(2);
+      expect(orphan.stderr).toMatch(/^plumbline: PLB_USAGE: --schema needs --store/);
+      const notPg = await runCli([...base, '--store', 'mysql://root:s3cret-pw@db/x']);
+      expect(notPg.code).toBe(2);
+      expect(notPg.stderr).toMatch(/^plumbline: PLB_USAGE: /);
+      expect(notPg.stderr).not.toContain('s3cret-pw');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { PlumblineError } from '@plumbline/core';
 import { hashToken, readTokenFile, type ControlPlaneLimits } from '@plumbline/ws';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import {
 } from '../control-plane/config.js';
 import { parseDuration, parseListen } from '../control-plane/parse.js';
 import { startControlPlane, type ControlPlaneOptions } from '../control-plane/start.js';
-import { openPostgresStore } from '../control-plane/store.js';
+import { checkStoreUrl, migratePostgresStore, openPostgresStore } from '../control-plane/store.js';
 import type { LogLevel } from '../control-plane/log.js';
 import { waitForShutdown } from '../control-plane/shutdown.js';
 
@@ -21,6 +22,7 @@ interface ControlPlaneFlags {
   adminTokenFile?: string;
   stateFile?: string;
   store?: string;
+  schema?: string;
   heartbeatInterval?: string;
   webhook?: string;
   webhookSecretFile?: string;
@@ -78,7 +80,7 @@ function limitsOf(config: ControlPlaneConfig['limits']): Partial<ControlPlaneLim
 export async function controlPlaneOptionsFrom(
   flags: ControlPlaneFlags,
   context: CommandContext,
-): Promise<{ options: ControlPlaneOptions; storeUrl?: string }> {
+): Promise<{ options: ControlPlaneOptions; storeUrl?: string; schema?: string }> {
   const cwd = context.io.cwd;
   const config: ControlPlaneConfig = flags.config
     ? await readConfigFile(resolve(cwd, flags.config), controlPlaneConfigSchema)
@@ -120,6 +122,9 @@ export async function controlPlaneOptionsFrom(
   const storeUrl = pick(flags.store, 'store');
   if (stateFile && storeUrl)
     throw new PlumblineError('PLB_USAGE', 'give either --state-file or --store, not both');
+  if (storeUrl !== undefined) checkStoreUrl(storeUrl);
+  if (flags.schema !== undefined && !storeUrl)
+    throw new PlumblineError('PLB_USAGE', '--schema needs --store postgres://…');
   const heartbeat = flags.heartbeatInterval ?? config['heartbeat-interval'];
   const webhook = pick(flags.webhook, 'webhook');
   const webhookSecretFile = path(pick(flags.webhookSecretFile, 'webhook-secret-file'));
@@ -185,7 +190,10 @@ export async function controlPlaneOptionsFrom(
     logOutput: context.io.stderr,
     logLevel,
   };
-  return storeUrl ? { options, storeUrl } : { options };
+  if (!storeUrl) return { options };
+  return flags.schema === undefined
+    ? { options, storeUrl }
+    : { options, storeUrl, schema: flags.schema };
 }
 
 /**
@@ -204,7 +212,8 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
     .option('--node-tokens <file>', 'JSON { node_id: { cluster, token_sha256 } }')
     .option('--admin-token-file <file>', 'file holding the admin bearer token')
     .option('--state-file <file>', 'JSON state file (default plumbline-state.json)')
-    .option('--store <url>', 'shared store: postgres://…')
+    .option('--store <url>', 'shared store: postgres://… (migrate it first: control-plane migrate)')
+    .option('--schema <name>', 'PostgreSQL schema of --store (default plumbline)')
     .option(
       '--heartbeat-interval <duration>',
       'heartbeat interval announced to data planes (default 5s)',
@@ -216,14 +225,52 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
     .option('--config <file>', 'JSON config file (keys are the long flag names; flags override it)')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
     .action(async (flags: ControlPlaneFlags) => {
-      const { options, storeUrl } = await controlPlaneOptionsFrom(flags, context);
-      const store = storeUrl ? await openPostgresStore(storeUrl) : undefined;
-      const cp = await startControlPlane(store ? { ...options, store } : options);
+      const { options, storeUrl, schema } = await controlPlaneOptionsFrom(flags, context);
+      const store = storeUrl
+        ? await openPostgresStore(storeUrl, schema === undefined ? {} : { schema })
+        : undefined;
+      let cp: Awaited<ReturnType<typeof startControlPlane>>;
+      try {
+        cp = await startControlPlane(store ? { ...options, store } : options);
+      } catch (error) {
+        await store?.close().catch(() => undefined);
+        throw error;
+      }
       context.io.stdout.write(
         `${JSON.stringify({ event: 'listening', ws: cp.wsUrl, admin: cp.adminUrl })}\n`,
       );
       await waitForShutdown(context.io.shutdownSignal);
       await cp.close();
+    });
+
+  command
+    .command('migrate')
+    .description('create or upgrade the PostgreSQL fleet store schema (--store postgres://…)')
+    .option('--store <url>', 'postgres://… URL of the shared store')
+    .option('--schema <name>', 'schema of the tables (default plumbline)')
+    .option('--json', 'print JSON')
+    .action(async (_: unknown, sub: Command) => {
+      // control-plane has --store and --schema too and may have parsed them first.
+      const opts = sub.optsWithGlobals<{ store?: string; schema?: string; json?: boolean }>();
+      const url = checkStoreUrl(opts.store);
+      const result = await migratePostgresStore(
+        url,
+        opts.schema === undefined ? {} : { schema: opts.schema },
+      );
+      if (opts.json) {
+        context.printJson({
+          schema: result.schema,
+          from: result.from,
+          to: result.to,
+          applied: [...result.applied],
+        });
+      } else if (result.applied.length === 0) {
+        context.print(`schema ${result.schema}: version ${result.to} (up to date)`);
+      } else {
+        context.print(
+          `schema ${result.schema}: version ${result.from} -> ${result.to} (applied ${result.applied.join(', ')})`,
+        );
+      }
     });
 
   command

@@ -2,23 +2,104 @@ import { PlumblineError } from '@plumbline/core';
 import type { FleetStore } from '@plumbline/core/drift';
 
 /**
- * Opens the shared PostgreSQL fleet store of `@plumbline/postgres` for `--store postgres://…`.
- * The adapter is loaded only when asked for, so a control plane on a state file never loads `pg`.
+ * Checks a `--store` value: a `postgres://` or `postgresql://` URL. The value is never echoed
+ * (it may hold a password).
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_STORE_UNAVAILABLE` when the installed
- *   `@plumbline/postgres` has no fleet store.
+ * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` for anything else.
  * @internal
  */
-export async function openPostgresStore(url: string): Promise<FleetStore> {
-  const mod = (await import('@plumbline/postgres')) as Record<string, unknown>;
-  const open = mod['createPostgresFleetStore'];
+export function checkStoreUrl(text: string | undefined, what = '--store'): string {
+  if (text === undefined || text.length === 0) {
+    throw new PlumblineError('PLB_USAGE', `${what} URL of the PostgreSQL fleet store is required`);
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+    throw new PlumblineError(
+      'PLB_USAGE',
+      `${what} must be a PostgreSQL URL (scheme postgres or postgresql; the value is not shown)`,
+    );
+  }
+  return text;
+}
+
+interface PostgresModule {
+  createPostgresFleetStore?: (options: {
+    connectionString: string;
+    schema?: string;
+    migrate?: boolean;
+  }) => Promise<FleetStore>;
+  migrate?: (options: {
+    connectionString: string;
+    schema?: string;
+  }) => Promise<{ schema: string; from: number; to: number; applied: readonly number[] }>;
+}
+
+async function loadPostgres(): Promise<PostgresModule> {
+  try {
+    return (await import('@plumbline/postgres')) as PostgresModule;
+  } catch (cause) {
+    throw new PlumblineError(
+      'PLB_STORE_UNAVAILABLE',
+      'a PostgreSQL --store needs @plumbline/postgres (npm install @plumbline/postgres)',
+      { cause },
+    );
+  }
+}
+
+/**
+ * Opens the shared PostgreSQL fleet store of `@plumbline/postgres` for `--store postgres://…`.
+ * The adapter is loaded only when asked for, so a control plane on a state file never loads `pg`.
+ * The schema is not migrated here: `plumbline control-plane migrate` does that, so the control
+ * plane's database role needs no CREATE privilege.
+ *
+ * @throws {@link @plumbline/core#PlumblineError} `PLB_STORE_UNAVAILABLE` when `@plumbline/postgres`
+ *   is missing or has no fleet store; `PLB_PG_UNAVAILABLE`, `PLB_PG_SCHEMA`, `PLB_PG_OPTIONS` from it.
+ * @internal
+ */
+export async function openPostgresStore(
+  url: string,
+  options: { readonly schema?: string } = {},
+): Promise<FleetStore> {
+  const open = (await loadPostgres()).createPostgresFleetStore;
   if (typeof open !== 'function') {
     throw new PlumblineError(
       'PLB_STORE_UNAVAILABLE',
       'the installed @plumbline/postgres has no fleet store (createPostgresFleetStore); use --state-file',
     );
   }
-  return await (open as (o: { connectionString: string }) => Promise<FleetStore>)({
-    connectionString: url,
+  return await open({
+    connectionString: checkStoreUrl(url),
+    migrate: false,
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+  });
+}
+
+/**
+ * Runs the pending schema migrations of the PostgreSQL fleet store (`plumbline control-plane
+ * migrate`).
+ *
+ * @throws {@link @plumbline/core#PlumblineError} `PLB_STORE_UNAVAILABLE` without
+ *   `@plumbline/postgres`; `PLB_PG_UNAVAILABLE`, `PLB_PG_SCHEMA`, `PLB_PG_MIGRATE`, `PLB_PG_OPTIONS`.
+ * @internal
+ */
+export async function migratePostgresStore(
+  url: string,
+  options: { readonly schema?: string } = {},
+): Promise<{ schema: string; from: number; to: number; applied: readonly number[] }> {
+  const run = (await loadPostgres()).migrate;
+  if (typeof run !== 'function') {
+    throw new PlumblineError(
+      'PLB_STORE_UNAVAILABLE',
+      'the installed @plumbline/postgres has no migrate()',
+    );
+  }
+  return await run({
+    connectionString: checkStoreUrl(url),
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
   });
 }
