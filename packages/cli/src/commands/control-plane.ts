@@ -14,6 +14,7 @@ import { startControlPlane, type ControlPlaneOptions } from '../control-plane/st
 import { checkStoreUrl, migratePostgresStore, openPostgresStore } from '../control-plane/store.js';
 import type { LogLevel } from '../control-plane/log.js';
 import { waitForShutdown } from '../control-plane/shutdown.js';
+import { parseProtocol } from '../control-plane/barbacane.js';
 
 interface ControlPlaneFlags {
   listen?: string;
@@ -30,6 +31,8 @@ interface ControlPlaneFlags {
   auditKey?: string;
   config?: string;
   logLevel?: string;
+  protocol?: string;
+  barbacaneKeys?: string;
 }
 
 const MAX_STDIN_BYTES = 64 * 1024;
@@ -115,7 +118,15 @@ export async function controlPlaneOptionsFrom(
   if (!adminTokenFile) throw new PlumblineError('PLB_USAGE', '--admin-token-file FILE is required');
   const nodeTokens = path(pick(flags.nodeTokens, 'node-tokens'));
   const trustDomains = config.mtls?.['trust-domains'];
-  if (!nodeTokens && !trustDomains) {
+  const protocol = parseProtocol(flags.protocol ?? 'ws');
+  const barbacaneKeys = path(flags.barbacaneKeys);
+  if (protocol !== 'ws' && !barbacaneKeys) {
+    throw new PlumblineError('PLB_USAGE', `--protocol ${protocol} needs --barbacane-keys FILE`);
+  }
+  if (protocol === 'ws' && barbacaneKeys) {
+    throw new PlumblineError('PLB_USAGE', '--barbacane-keys needs --protocol barbacane or both');
+  }
+  if (!nodeTokens && !trustDomains && protocol !== 'barbacane') {
     throw new PlumblineError('PLB_USAGE', '--node-tokens FILE is required (or "mtls" in --config)');
   }
   const stateFile = path(pick(flags.stateFile, 'state-file'));
@@ -189,6 +200,7 @@ export async function controlPlaneOptionsFrom(
     ...(limits ? { limits } : {}),
     logOutput: context.io.stderr,
     logLevel,
+    ...(protocol === 'ws' ? {} : { protocol, ...(barbacaneKeys ? { barbacaneKeys } : {}) }),
   };
   if (!storeUrl) return { options };
   return flags.schema === undefined
@@ -224,6 +236,14 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
     .option('--audit-key <key.pem>', 'sign audit checkpoints (transparency log)')
     .option('--config <file>', 'JSON config file (keys are the long flag names; flags override it)')
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
+    .option(
+      '--protocol <protocol>',
+      'data-plane protocol: ws (Plumbline, default), barbacane (Barbacane data planes on /ws/data-plane) or both (Barbacane on /barbacane/ws/data-plane)',
+    )
+    .option(
+      '--barbacane-keys <file>',
+      'JSON [{ project_id, key_sha256, cluster?, node?, label? }] of Barbacane API keys (plumbline barbacane hash-key)',
+    )
     .action(async (flags: ControlPlaneFlags) => {
       const { options, storeUrl, schema } = await controlPlaneOptionsFrom(flags, context);
       const store = storeUrl
@@ -237,7 +257,12 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
         throw error;
       }
       context.io.stdout.write(
-        `${JSON.stringify({ event: 'listening', ws: cp.wsUrl, admin: cp.adminUrl })}\n`,
+        `${JSON.stringify({
+          event: 'listening',
+          ws: cp.wsUrl,
+          ...(cp.barbacaneUrl === undefined ? {} : { barbacane: cp.barbacaneUrl }),
+          admin: cp.adminUrl,
+        })}\n`,
       );
       await waitForShutdown(context.io.shutdownSignal);
       await cp.close();

@@ -41,9 +41,18 @@ import {
   type NodeAuthenticator,
   type NodeTokens,
 } from '@plumbline/ws';
+import type { BarbacaneCredential } from '@plumbline/barbacane';
 import type { CliWritable } from '../io.js';
 import { createDashboard } from '../dashboard/index.js';
 import { createAdminTokenCheck } from './admin-token.js';
+import {
+  BARBACANE_DATA_PLANE_PATH,
+  BARBACANE_SHARED_PATH,
+  emptyWsStats,
+  listenDataPlane,
+  startBarbacaneEndpoint,
+  type DataPlaneProtocol,
+} from './barbacane.js';
 import { createFleetApi } from './fleet-api.js';
 import { createJsonLogger, type JsonLogger, type LogLevel } from './log.js';
 import { renderControlPlaneMetrics } from './metrics.js';
@@ -90,6 +99,14 @@ export interface ControlPlaneOptions {
   readonly logLevel?: LogLevel;
   /** Alert sinks added to the webhook (for example a log sink of your own). */
   readonly sinks?: readonly AlertSink[];
+  /**
+   * Data-plane protocols on the `listen` address: `ws` (Plumbline's, default), `barbacane`
+   * (Barbacane's data-plane protocol on `/ws/data-plane`) or `both` (Plumbline on
+   * `/ws/data-plane`, Barbacane on `/barbacane/ws/data-plane`).
+   */
+  readonly protocol?: DataPlaneProtocol;
+  /** Accepted Barbacane API keys (hashes), or the path of the `--barbacane-keys` JSON file. */
+  readonly barbacaneKeys?: readonly BarbacaneCredential[] | string;
 }
 
 /**
@@ -104,8 +121,10 @@ export interface RunningControlPlane {
   readonly adminUrl: string;
   /** The fleet monitor (desired state, nodes, events). */
   readonly monitor: FleetMonitor;
-  /** The WebSocket server (stats). */
-  readonly server: ControlPlaneServer;
+  /** The Plumbline WebSocket server (stats); absent with `protocol: 'barbacane'`. */
+  readonly server?: ControlPlaneServer;
+  /** The Barbacane data-plane endpoint, with `protocol` `barbacane` or `both`. */
+  readonly barbacaneUrl?: string;
   /**
    * Graceful shutdown: closes sessions with 1001, stops the admin listener, flushes the store,
    * the alert sinks and the audit trail. Idempotent.
@@ -198,7 +217,8 @@ export async function startControlPlane(
         : options.nodeTokens;
     authenticators.push(createTokenAuthenticator({ nodes: tokens }));
   }
-  if (authenticators.length === 0) {
+  const protocol = options.protocol ?? 'ws';
+  if (authenticators.length === 0 && protocol !== 'barbacane') {
     throw new PlumblineError(
       'PLB_USAGE',
       'no way to authenticate nodes: give --node-tokens (or mTLS trust domains)',
@@ -303,38 +323,69 @@ export async function startControlPlane(
       });
     }
 
-    // Data-plane endpoint.
+    // Data-plane endpoints: Plumbline's protocol, Barbacane's, or both on one listener by path.
     const wsHost = options.listen?.host ?? '127.0.0.1';
     const tls = options.tls;
-    const server = await createControlPlaneServer({
-      monitor,
-      auth,
-      host: wsHost,
-      port: options.listen?.port ?? 0,
-      ...(tls
-        ? {
-            tls: {
-              cert: tls.cert,
-              key: tls.key,
-              ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-              requestCert: tls.ca !== undefined && tls.clientAuth !== 'none',
-              rejectUnauthorized: tls.clientAuth === 'require',
-              minVersion: 'TLSv1.2',
-            },
-          }
-        : {}),
-      ...(options.limits === undefined ? {} : { limits: options.limits }),
-      ...(audit === undefined ? {} : { audit }),
-      onRejected: (r) =>
-        logger.warn('session rejected', {
-          code: r.code,
-          reason: r.reason,
-          ...(r.node_id === undefined ? {} : { node_id: r.node_id }),
-          ...(r.remoteAddress === undefined ? {} : { remote_address: r.remoteAddress }),
-        }),
-      onError: (error) => logger.error('audit write failed', { message: (error as Error).message }),
-    });
-    cleanups.push(() => server.close());
+    const serverTls = tls
+      ? {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+          requestCert: tls.ca !== undefined && tls.clientAuth !== 'none',
+          rejectUnauthorized: tls.clientAuth === 'require',
+          minVersion: 'TLSv1.2' as const,
+        }
+      : undefined;
+    const barbacanePath = protocol === 'both' ? BARBACANE_SHARED_PATH : BARBACANE_DATA_PLANE_PATH;
+    const shared =
+      protocol === 'ws'
+        ? undefined
+        : await listenDataPlane({
+            host: wsHost,
+            port: options.listen?.port ?? 0,
+            paths:
+              protocol === 'both' ? [BARBACANE_DATA_PLANE_PATH, barbacanePath] : [barbacanePath],
+            ...(serverTls ? { tls: serverTls } : {}),
+          });
+    if (shared) cleanups.push(() => shared.close());
+    const server =
+      protocol === 'barbacane'
+        ? undefined
+        : await createControlPlaneServer({
+            monitor,
+            auth,
+            ...(shared
+              ? { server: shared.server }
+              : {
+                  host: wsHost,
+                  port: options.listen?.port ?? 0,
+                  ...(serverTls ? { tls: serverTls } : {}),
+                }),
+            ...(options.limits === undefined ? {} : { limits: options.limits }),
+            ...(audit === undefined ? {} : { audit }),
+            onRejected: (r) =>
+              logger.warn('session rejected', {
+                code: r.code,
+                reason: r.reason,
+                ...(r.node_id === undefined ? {} : { node_id: r.node_id }),
+                ...(r.remoteAddress === undefined ? {} : { remote_address: r.remoteAddress }),
+              }),
+            onError: (error) =>
+              logger.error('audit write failed', { message: (error as Error).message }),
+          });
+    if (server) cleanups.push(() => server.close());
+    const barbacane = shared
+      ? await startBarbacaneEndpoint({
+          listener: shared,
+          path: barbacanePath,
+          monitor,
+          credentials: options.barbacaneKeys,
+          ...(audit === undefined ? {} : { audit }),
+          logger,
+        })
+      : undefined;
+    if (barbacane) cleanups.push(() => barbacane.close());
+    const wsUrl = server?.url ?? barbacane!.url;
 
     // Admin listener.
     let closing = false;
@@ -348,7 +399,7 @@ export async function startControlPlane(
       metrics: () =>
         renderControlPlaneMetrics({
           monitor,
-          transport: () => server.stats(),
+          transport: () => server?.stats() ?? emptyWsStats(),
           sinks,
           ...(audit === undefined ? {} : { audit: () => audit.metrics() }),
           startedAt,
@@ -421,14 +472,19 @@ export async function startControlPlane(
         }),
     );
     const adminUrl = `${tls ? 'https' : 'http'}://${hostPort(adminAddr.address, adminAddr.port)}`;
-    logger.info('control plane started', { ws: server.url, admin: adminUrl });
+    logger.info('control plane started', {
+      ws: wsUrl,
+      ...(barbacane ? { barbacane: barbacane.url } : {}),
+      admin: adminUrl,
+    });
 
     let closed: Promise<void> | undefined;
     return {
-      wsUrl: server.url,
+      wsUrl,
+      ...(barbacane ? { barbacaneUrl: barbacane.url } : {}),
       adminUrl,
       monitor,
-      server,
+      ...(server ? { server } : {}),
       close() {
         closing = true;
         closed ??= cleanup().then(() => logger.info('control plane stopped'));
