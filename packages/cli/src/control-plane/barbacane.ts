@@ -1,4 +1,9 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { PlumblineError } from '@plumbline/core';
@@ -76,7 +81,7 @@ export async function listenDataPlane(options: {
   readonly tls?: ServerOptions;
 }): Promise<SharedDataPlaneListener> {
   const paths = new Set(options.paths);
-  const onRequest = (_req: IncomingMessage, res: import('node:http').ServerResponse): void => {
+  const onRequest = (_req: IncomingMessage, res: ServerResponse): void => {
     res
       .writeHead(426, { 'content-type': 'text/plain', connection: 'close' })
       .end('WebSocket upgrade required\n');
