@@ -10,9 +10,11 @@ import {
   type LoadedArtifact,
   type LoadPolicy,
 } from '@plumbline/core/verify';
-import { connectDataPlane, type DataPlaneClient, type DataPlaneTlsOptions } from '@plumbline/ws';
+import { stateFromSnapshot } from '@plumbline/core/drift';
+import type { DataPlaneClient, DataPlaneTlsOptions } from '@plumbline/ws';
 import type { CliWritable } from '../io.js';
 import { createJsonLogger, type JsonLogger, type LogLevel } from '../control-plane/log.js';
+import { openAgentSessions, type AgentSessions } from './sessions.js';
 import { watchFile } from './watch.js';
 
 /**
@@ -61,7 +63,10 @@ export interface RunningAgent {
   readonly adminUrl: string | undefined;
   /** What the agent reports (the verified artifact on disk). */
   readonly registry: LoadedArtifactRegistry;
-  /** The data-plane connection. */
+  /**
+   * The data-plane connection. When the artifact on disk changes to another verified artifact
+   * the agent opens a new session, so its `hello` carries the new provenance; this is the newest.
+   */
   readonly client: DataPlaneClient;
   /** Re-reads and re-verifies the artifact now. */
   check(): Promise<void>;
@@ -141,6 +146,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const policy: LoadPolicy = options.policy ?? { mode: 'warn' };
   const registry = new LoadedArtifactRegistry();
   let lastDigest: string | undefined;
+  // Set once connected (the first check runs before, so that the first hello reports it).
+  const link: { sessions?: AgentSessions } = {};
+  // Tells the control plane at once. Heartbeats carry only the hash, so another verified artifact
+  // gets a new session whose hello carries its provenance too.
+  const publish = (record: LoadedArtifact): void => {
+    registry.set(record);
+    const sessions = link.sessions;
+    if (sessions === undefined) return;
+    if (record.artifact_hash !== null && record.artifact_hash !== sessions.announced)
+      sessions.renew();
+    else sessions.report();
+  };
 
   const check = async (): Promise<void> => {
     const at = new Date().toISOString();
@@ -156,7 +173,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         });
       }
       lastDigest = 'missing';
-      registry.set(
+      publish(
         missingRecord(
           registry.instanceId,
           at,
@@ -181,7 +198,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         code,
         message: (error as Error).message,
       });
-      registry.set(missingRecord(registry.instanceId, at, code, (error as Error).message, policy));
+      publish(missingRecord(registry.instanceId, at, code, (error as Error).message, policy));
       return;
     }
     const failed =
@@ -200,11 +217,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         verification: record.verification.status,
       });
     }
-    registry.set(record);
+    publish(record);
   };
 
   await check();
-  const client = connectDataPlane({
+  const connection = openAgentSessions({
     url: options.controlPlane,
     nodeId: options.nodeId,
     cluster: options.cluster,
@@ -214,14 +231,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         : options.token !== undefined
           ? { token: options.token }
           : { mtls: true },
-    source: registry,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     ...(options.heartbeatIntervalMs === undefined
       ? {}
       : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     logger: { warn: (message, details) => logger.warn(message, details) },
+    instanceId: registry.instanceId,
+    state: () => stateFromSnapshot(registry.snapshot()),
   });
+  link.sessions = connection;
   const watcher = watchFile({
     path: options.artifact,
     intervalMs: options.rehashIntervalMs ?? 60_000,
@@ -250,19 +269,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   } catch (error) {
     watcher.close();
-    await client.close();
+    await connection.close();
     throw error;
   }
   let closed: Promise<void> | undefined;
   return {
     adminUrl: admin?.url,
     registry,
-    client,
+    get client() {
+      return connection.client;
+    },
     check,
     close() {
       closed ??= (async () => {
         watcher.close();
-        await client.close();
+        await connection.close();
         await admin?.close({ graceMs: 1000 });
         logger.info('agent stopped');
       })();
