@@ -271,10 +271,24 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
       }
       node_id = name;
     }
+    const cluster = credential.cluster ?? credential.project_id;
+    if (credential.node === undefined) {
+      // A project key names its node freely, but not a node bound to its own key, nor a node
+      // the monitor knows in another cluster (another project, or a Plumbline node).
+      const taken =
+        credentials.some((c) => c.node === node_id) ||
+        (monitor.node(node_id) !== undefined && monitor.node(node_id)?.cluster !== cluster);
+      if (taken) {
+        monitor.countRejected('identity_mismatch');
+        const reason = 'this data plane name belongs to another key or cluster';
+        sendRaw(conn, { type: 'registration_failed', reason });
+        closeConn(conn, DriftCloseCode.IdentityMismatch, reason);
+        return;
+      }
+    }
     const claimed = name ?? node_id;
     if (conn.timer !== null) clearTimeout(conn.timer);
     conn.timer = null;
-    const cluster = credential.cluster ?? credential.project_id;
     const label = credential.label ?? credential.key_sha256.slice(0, 8);
     conn.session = makeSession(
       conn,

@@ -9,6 +9,7 @@ const PROJECT = '550e8400-e29b-41d4-a716-446655440000';
 const OTHER_PROJECT = '660e8400-e29b-41d4-a716-446655440001';
 const PROJECT_KEY = 'project-key-secret';
 const NODE_KEY = 'node-key-secret';
+const STAGING_KEY = 'staging-key-secret';
 const H1 = `sha256:${'1'.repeat(64)}` as const;
 const H2 = `sha256:${'2'.repeat(64)}` as const;
 const ARTIFACT_2 = '770e8400-e29b-41d4-a716-446655440002';
@@ -70,6 +71,11 @@ async function start(options: { maxFrameBytes?: number; registerTimeoutMs?: numb
     monitor,
     credentials: [
       { project_id: PROJECT, key_sha256: hashBarbacaneKey(PROJECT_KEY), cluster: 'prod' },
+      {
+        project_id: OTHER_PROJECT,
+        key_sha256: hashBarbacaneKey(STAGING_KEY),
+        cluster: 'staging',
+      },
       {
         project_id: PROJECT,
         key_sha256: hashBarbacaneKey(NODE_KEY),
@@ -172,6 +178,12 @@ describe('Barbacane data-plane transport', () => {
     // The reconnected node is still checked: its state follows the new session at once.
     b.send({ type: 'heartbeat', artifact_hash: H2 });
     expect(await b.next()).toEqual({ type: 'heartbeat_ack', drift_detected: true });
+    // Another project's key cannot take the name over into its cluster.
+    const intruder = await connect(transport.url);
+    intruder.send(register({ project_id: OTHER_PROJECT, api_key: STAGING_KEY, name: 'gw-1' }));
+    expect(await intruder.next()).toMatchObject({ type: 'registration_failed' });
+    expect((await intruder.closed).code).toBe(4403);
+    expect(monitor.node('gw-1')).toMatchObject({ cluster: 'prod', connected: true });
     b.ws.close();
     await b.closed;
     await waitFor(() => monitor.node('gw-1')?.state === 'disconnected');
@@ -185,6 +197,8 @@ describe('Barbacane data-plane transport', () => {
       [register({ name: undefined }), 4401],
       [register({ name: 'has space' }), 4401],
       [register({ api_key: NODE_KEY, name: 'gw-1' }), 4403],
+      // A project key cannot take the name of a node bound to its own key.
+      [register({ name: 'gw-bound' }), 4403],
     ];
     for (const [message, code] of cases) {
       const c = await connect(transport.url);
@@ -195,7 +209,7 @@ describe('Barbacane data-plane transport', () => {
     expect(monitor.node('gw-1')).toBeUndefined();
     // Each refusal is counted once, under its own reason.
     expect(monitor.counters().rejected['unauthenticated']).toBe(4);
-    expect(monitor.counters().rejected['identity_mismatch']).toBe(1);
+    expect(monitor.counters().rejected['identity_mismatch']).toBe(2);
     // A key bound to a node name: the name may be omitted.
     const bound = await connect(transport.url);
     bound.send(register({ api_key: NODE_KEY, name: undefined }));
