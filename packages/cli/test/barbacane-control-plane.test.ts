@@ -4,8 +4,11 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
-import { spawnCli } from './helpers.js';
+import { startControlPlane, type RunningControlPlane } from '@plumbline/cli';
+import { hashToken } from '@plumbline/ws';
+import { runCli, spawnCli } from './helpers.js';
 
 const PROJECT = '880e8400-e29b-41d4-a716-446655440003';
 const KEY = 'dp-key-gw-1';
@@ -131,4 +134,187 @@ describe('plumbline control-plane --protocol barbacane', () => {
     await until(() => (child!.exitCode === null ? undefined : child!.exitCode), 'exit');
     expect(child.exitCode).toBe(0);
   }, 60_000);
+});
+
+/** A WebSocket client that queues the frames it receives. */
+async function client(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{
+  ws: WebSocket;
+  next(): Promise<Record<string, unknown>>;
+  closed: Promise<number>;
+}> {
+  const ws = new WebSocket(url, { headers });
+  const queue: Record<string, unknown>[] = [];
+  const waiters: ((m: Record<string, unknown>) => void)[] = [];
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString()) as Record<string, unknown>;
+    const w = waiters.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return {
+    ws,
+    closed,
+    next: () =>
+      new Promise((resolve) => {
+        const m = queue.shift();
+        if (m) resolve(m);
+        else waiters.push(resolve);
+      }),
+  };
+}
+
+/** The HTTP status a WebSocket upgrade on `url` is refused with. */
+function refusedWith(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => reject(new Error(`${url} accepted the upgrade`)));
+    ws.once('error', () => undefined);
+  });
+}
+
+const quiet = (): Writable =>
+  new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+
+describe('control plane with both protocols on one listener', () => {
+  let cp: RunningControlPlane | undefined;
+  let tmp = '';
+
+  afterAll(async () => {
+    await cp?.close();
+    if (tmp !== '') await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('serves Plumbline on /ws/data-plane and Barbacane on /barbacane/ws/data-plane into one fleet', async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'plb-cp-both-'));
+    cp = await startControlPlane({
+      protocol: 'both',
+      nodeTokens: { 'agent-1': { cluster: 'prod', token_sha256: hashToken('agent-token') } },
+      barbacaneKeys: [{ project_id: PROJECT, key_sha256: sha(KEY), cluster: 'prod', node: 'gw-1' }],
+      adminToken: 'admin-secret',
+      store: join(tmp, 'state.json'),
+      heartbeatIntervalMs: 3000,
+      logOutput: quiet(),
+    });
+    expect(cp.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws\/data-plane$/);
+    expect(cp.barbacaneUrl).toBe(cp.wsUrl.replace('/ws/data-plane', '/barbacane/ws/data-plane'));
+    expect(cp.server).toBeDefined();
+
+    const agent = await client(cp.wsUrl, { authorization: 'Bearer agent-token' });
+    agent.ws.send(
+      JSON.stringify({
+        type: 'hello',
+        protocol: 'plumbline.drift/v1',
+        node_id: 'agent-1',
+        cluster: 'prod',
+        instance_id: 'i-1',
+        artifact_hash: HASH,
+      }),
+    );
+    expect(await agent.next()).toMatchObject({ type: 'welcome', heartbeat_interval_ms: 3000 });
+
+    const gw = await client(cp.barbacaneUrl!);
+    gw.ws.send(
+      JSON.stringify({ type: 'register', project_id: PROJECT, api_key: KEY, metadata: {} }),
+    );
+    expect(await gw.next()).toMatchObject({ type: 'registered', heartbeat_interval_secs: 3 });
+    gw.ws.send(
+      JSON.stringify({ type: 'heartbeat', artifact_hash: HASH, uptime_secs: 1, requests_total: 0 }),
+    );
+    expect(await gw.next()).toEqual({ type: 'heartbeat_ack', drift_detected: false });
+
+    expect(cp.monitor.node('agent-1')).toMatchObject({ cluster: 'prod', connected: true });
+    expect(cp.monitor.node('gw-1')).toMatchObject({ cluster: 'prod', reported_hash: HASH });
+
+    // A Barbacane register on the Plumbline path is refused at the upgrade (no bearer token),
+    // and other paths are not found.
+    expect(await refusedWith(cp.wsUrl)).toBe(401);
+    expect(await refusedWith(cp.wsUrl.replace('/ws/data-plane', '/elsewhere'))).toBe(404);
+
+    const closes = Promise.all([agent.closed, gw.closed]);
+    await cp.close();
+    cp = undefined;
+    expect(await closes).toEqual([1001, 1001]);
+  }, 30_000);
+
+  it('serves /metrics without a Plumbline endpoint (--protocol barbacane)', async () => {
+    tmp = tmp || (await mkdtemp(join(tmpdir(), 'plb-cp-both-')));
+    const only = await startControlPlane({
+      protocol: 'barbacane',
+      barbacaneKeys: [{ project_id: PROJECT, key_sha256: sha(KEY), cluster: 'prod', node: 'gw-1' }],
+      adminToken: 'admin-secret',
+      store: join(tmp, 'state-2.json'),
+      logOutput: quiet(),
+    });
+    try {
+      expect(only.server).toBeUndefined();
+      expect(only.barbacaneUrl).toBe(only.wsUrl);
+      const metrics = await fetch(`${only.adminUrl}/metrics`, {
+        headers: { authorization: 'Bearer admin-secret' },
+      });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^plumbline_ws_sessions 0$/m);
+    } finally {
+      await only.close();
+    }
+  });
+
+  it('refuses inconsistent protocol flags with exit 2', async () => {
+    const dir2 = await mkdtemp(join(tmpdir(), 'plb-cp-flags-'));
+    try {
+      await writeFile(join(dir2, 'admin.token'), 'admin-secret\n');
+      await writeFile(join(dir2, 'keys.json'), '[]');
+      const base = [
+        'control-plane',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--admin-token-file',
+        join(dir2, 'admin.token'),
+        '--state-file',
+        join(dir2, 'state.json'),
+      ];
+      const cases: [string[], RegExp][] = [
+        [['--protocol', 'grpc'], /--protocol must be ws, barbacane, both/],
+        [['--protocol', 'barbacane'], /needs --barbacane-keys/],
+        [['--protocol', 'both', '--barbacane-keys', join(dir2, 'keys.json')], /--node-tokens/],
+        [['--barbacane-keys', join(dir2, 'keys.json')], /needs --protocol barbacane or both/],
+      ];
+      for (const [flags, message] of cases) {
+        const result = await runCli([...base, ...flags]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toMatch(/^plumbline: PLB_USAGE: /);
+        expect(result.stderr).toMatch(message);
+      }
+      // A bad credentials file is reported with its own code.
+      await writeFile(join(dir2, 'bad-keys.json'), '[{"project_id":"nope","key_sha256":"x"}]');
+      const bad = await runCli([
+        ...base,
+        '--protocol',
+        'barbacane',
+        '--barbacane-keys',
+        join(dir2, 'bad-keys.json'),
+      ]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/PLB_BARBACANE_CREDENTIALS: credential 0: project_id/);
+    } finally {
+      await rm(dir2, { recursive: true, force: true });
+    }
+  });
 });
