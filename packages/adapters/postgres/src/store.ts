@@ -9,6 +9,7 @@ import type { DigestString } from '@plumbline/core/hash';
 import type {
   AlertSink,
   DesiredState,
+  FleetEvent,
   ExpectedNodes,
   FleetChange,
   FleetChangeListener,
@@ -219,9 +220,12 @@ export class PostgresFleetStore implements FleetStore {
   #sinks: readonly AlertSink[];
   readonly #listeners = new Set<FleetChangeListener>();
   readonly #buffer = new Map<string, ObservedNode | null>();
+  /** Nodes whose session with this replica ended (see {@link PostgresFleetStore.followSessions}). */
+  readonly #gone = new Set<string>();
   #listener: pg.Client | null = null;
   #leaderClient: pg.Client | null = null;
   #leader = false;
+  #tick: Promise<void> | null = null;
   #cursor = 0;
   #pulling: Promise<void> | null = null;
   #pullAgain = false;
@@ -325,8 +329,12 @@ export class PostgresFleetStore implements FleetStore {
       setInterval(() => void this.#beat().catch(() => undefined), this.#replicaHeartbeatMs),
     );
     if (this.#sweepEnabled) {
-      this.#timers.push(setInterval(() => void this.#leaderTick(), this.#sweepMs));
-      void this.#leaderTick();
+      this.#timers.push(
+        setInterval(() => {
+          if (this.#tick === null) void this.#runLeaderTick();
+        }, this.#sweepMs),
+      );
+      void this.#runLeaderTick();
     }
     for (const timer of this.#timers) timer.unref();
   }
@@ -512,6 +520,15 @@ export class PostgresFleetStore implements FleetStore {
     );
   }
 
+  /** One leader-election round at a time (a second one would open a second lock connection). */
+  #runLeaderTick(): Promise<void> {
+    const run: Promise<void> = this.#leaderTick().finally(() => {
+      if (this.#tick === run) this.#tick = null;
+    });
+    this.#tick = run;
+    return run;
+  }
+
   async #leaderTick(): Promise<void> {
     if (this.#closed || !this.#connected) return;
     try {
@@ -562,14 +579,14 @@ export class PostgresFleetStore implements FleetStore {
     }>(
       `UPDATE ${this.#q}.observed o SET swept = 'disconnected'
        FROM ${this.#q}.replicas r
-       WHERE o.swept IS NULL AND o.owner = r.replica_id AND o.last_seen IS NOT NULL
+       WHERE o.swept IS NULL AND o.owner = r.replica_id AND o.owner <> $2
+         AND o.last_seen IS NOT NULL
          AND (r.stopped OR r.heartbeat_at < now() - make_interval(secs => $1::double precision / 1000))
-         AND o.last_seen >= r.heartbeat_at - make_interval(secs => $1::double precision / 1000)
        RETURNING o.node_id, o.cluster, o.data::text AS data,
          (SELECT d.artifact_hash FROM ${this.#q}.desired_state d WHERE d.cluster = o.cluster) AS desired,
          (SELECT p.artifact_hash FROM ${this.#q}.pins p WHERE p.node_id = o.node_id) AS pin,
          (SELECT d.rollout::text FROM ${this.#q}.desired_state d WHERE d.cluster = o.cluster) AS rollout`,
-      [this.#replicaTimeoutMs],
+      [this.#replicaTimeoutMs, this.replicaId],
     );
     const now = new Date().toISOString();
     for (const row of result.rows.sort((a, b) => byText(a.node_id, b.node_id))) {
@@ -613,6 +630,43 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   /**
+   * Follows the sessions of the monitor running on this store, so the sweep knows which of this
+   * replica's nodes are still connected: a node whose session ended was alerted by this replica
+   * (`node.disconnected`), and is not reported again when this replica stops or dies. Without
+   * it, every node this replica wrote last is taken as connected. Call it right after creating
+   * the monitor; returns a function that stops following.
+   *
+   * @example
+   * ```ts
+   * const monitor = await FleetMonitor.create({ store, sinks });
+   * store.followSessions(monitor);
+   * ```
+   */
+  followSessions(monitor: {
+    onAny(listener: (event: FleetEvent) => void): () => void;
+  }): () => void {
+    this.#checkOpen();
+    return monitor.onAny((event) => {
+      if (event.type !== 'node.state_changed') return;
+      if (event.state !== 'disconnected') {
+        this.#gone.delete(event.node_id);
+        return;
+      }
+      if (this.#gone.size >= this.#maxBuffered && !this.#gone.has(event.node_id)) return;
+      this.#gone.add(event.node_id);
+      if (this.#closed) return;
+      void this.#serial(async () => {
+        if (!this.#connected || !this.#gone.has(event.node_id)) return;
+        await this.#query(
+          `UPDATE ${this.#q}.observed SET swept = 'closed'
+           WHERE node_id = $1 AND owner = $2 AND swept IS NULL`,
+          [event.node_id, this.replicaId],
+        );
+      }).catch(() => undefined);
+    });
+  }
+
+  /**
    * Replaces the sinks that receive the sweep leader's `node.disconnected` alerts (for a control
    * plane that creates its sinks after opening the store: pass the monitor's sinks).
    *
@@ -642,7 +696,8 @@ export class PostgresFleetStore implements FleetStore {
    */
   async sweepNow(): Promise<void> {
     this.#checkOpen();
-    await this.#leaderTick();
+    while (this.#tick !== null) await this.#tick;
+    await this.#runLeaderTick();
   }
 
   /**
@@ -983,13 +1038,22 @@ export class PostgresFleetStore implements FleetStore {
   async #upsert(nodes: readonly ObservedNode[]): Promise<void> {
     for (let i = 0; i < nodes.length; i += this.#maxBatchRows) {
       const chunk = nodes.slice(i, i + this.#maxBatchRows);
+      // `s` is 'closed' for a node whose session with this replica ended (this replica alerted
+      // it), so the sweep leaves it alone. Such a row does not take over a row another replica
+      // owns (the node reconnected there).
+      const rows = chunk.map(
+        (n) => `{"s":${this.#gone.has(n.node_id) ? '"closed"' : 'null'},"n":${observedText(n)}}`,
+      );
       await this.#query(
-        `INSERT INTO ${this.#q}.observed (node_id, cluster, data, owner, last_seen, swept, updated_at)
-         SELECT x->>'node_id', x->>'cluster', x, $2, (x->>'last_seen')::timestamptz, NULL, now()
+        `INSERT INTO ${this.#q}.observed AS o (node_id, cluster, data, owner, last_seen, swept, updated_at)
+         SELECT x->'n'->>'node_id', x->'n'->>'cluster', x->'n', $2,
+           (x->'n'->>'last_seen')::timestamptz, x->>'s', now()
          FROM json_array_elements($1::json) AS x
          ON CONFLICT (node_id) DO UPDATE SET cluster = EXCLUDED.cluster, data = EXCLUDED.data,
-           owner = EXCLUDED.owner, last_seen = EXCLUDED.last_seen, swept = NULL, updated_at = now()`,
-        [`[${chunk.map(observedText).join(',')}]`, this.replicaId],
+           owner = EXCLUDED.owner, last_seen = EXCLUDED.last_seen, swept = EXCLUDED.swept,
+           updated_at = now()
+         WHERE EXCLUDED.swept IS NULL OR o.owner = EXCLUDED.owner`,
+        [`[${rows.join(',')}]`, this.replicaId],
       );
       this.#stats.observedStatements++;
       this.#stats.observedRows += chunk.length;
@@ -1033,6 +1097,7 @@ export class PostgresFleetStore implements FleetStore {
     } catch (error) {
       return Promise.reject(error);
     }
+    this.#gone.delete(node_id);
     return this.#serial(async () => {
       if (!this.#connected) {
         this.#bufferUpdate(node_id, null);
@@ -1084,6 +1149,7 @@ export class PostgresFleetStore implements FleetStore {
     if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
     while (this.#pulling !== null) await this.#pulling;
+    while (this.#tick !== null) await this.#tick;
     const clients = [this.#listener, this.#leaderClient];
     this.#listener = null;
     this.#leaderClient = null;

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DigestString } from '@plumbline/core/hash';
 import {
@@ -56,10 +58,11 @@ afterEach(async () => {
 async function fleet(
   count: number,
   extra: Partial<PostgresFleetStoreOptions> = {},
+  on?: { readonly schema: string; readonly app: string },
 ): Promise<{ schema: string; app: string; replicas: Replica[] }> {
-  const schema = freshSchemaName();
-  const app = `plb-test-${schema}`;
-  cleanups.push(() => dropSchema(schema));
+  const schema = on?.schema ?? freshSchemaName();
+  const app = on?.app ?? `plb-test-${schema}`;
+  if (on === undefined) cleanups.push(() => dropSchema(schema));
   const replicas: Replica[] = [];
   for (let i = 0; i < count; i++) {
     const sweepSink = new CollectingSink();
@@ -83,6 +86,7 @@ async function fleet(
       persistIntervalMs: 50,
       flapDamping: false,
     });
+    store.followSessions(monitor);
     const events: FleetEvent[] = [];
     monitor.onAny((e) => events.push(e));
     const replica = { store, monitor, events, sweepSink, seqs: new Map<string, number>() };
@@ -138,6 +142,21 @@ async function observedSeqs(schema: string): Promise<Map<string, number>> {
     await client.end();
   }
 }
+
+async function ownersOf(schema: string): Promise<Map<string, string>> {
+  const client = new Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const rows = await client.query<{ node_id: string; owner: string }>(
+      `SELECT node_id, owner FROM "${schema}".observed`,
+    );
+    return new Map(rows.rows.map((r) => [r.node_id, r.owner]));
+  } finally {
+    await client.end();
+  }
+}
+
+const REPLICA_PROCESS = fileURLToPath(new URL('./fixtures/replica-process.ts', import.meta.url));
 
 const ofType = (events: readonly FleetEvent[], type: FleetEvent['type']): FleetEvent[] =>
   events.filter((e) => e.type === type);
@@ -219,7 +238,7 @@ describe('several control-plane replicas on one PostgreSQL store', () => {
     expect((await r0.store.desiredHistory('prod')).map((h) => h.version)).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('the sweep leader reports nodes of a dead replica once, and the leadership passes on when the leader dies', async () => {
+  it('a replica closed without ending its sessions: the sweep leader reports its nodes once, and the leadership passes on', async () => {
     const { replicas } = await fleet(3);
     await waitUntil(() => replicas.filter((r) => r.store.isLeader).length === 1, 'one leader');
     const leader = replicas.find((r) => r.store.isLeader) as Replica;
@@ -253,6 +272,76 @@ describe('several control-plane replicas on one PostgreSQL store', () => {
     expect(others.filter((r) => r.store.isLeader)).toHaveLength(1);
     // A node of a live replica is not swept.
     expect(events.some((e) => e.node_id === 'o1')).toBe(false);
+  });
+
+  it('killing the leader (SIGKILL) hands the sweep over: its connected nodes, idle ones too, are reported once', async () => {
+    const schema = freshSchemaName();
+    const app = `plb-test-${schema}`;
+    cleanups.push(() => dropSchema(schema));
+    await PostgresFleetStore.open({ connectionString: PG_URL, schema, sweep: false }).then((s) =>
+      s.close(),
+    );
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@plumbline/source', '--import', 'tsx', REPLICA_PROCESS, PG_URL, schema, app],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    cleanups.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitUntil(() => out.includes('\n'), 'the replica process', 30_000);
+    const started = JSON.parse(out) as { leader: boolean; disconnected: string[] };
+    // The doomed replica alerted k4's end of session itself.
+    expect(started).toEqual({ ready: true, leader: true, disconnected: ['k4'] });
+    const { replicas } = await fleet(2, {}, { schema, app });
+    await Promise.all(replicas.map((r) => r.store.sweepNow()));
+    expect(replicas.filter((r) => r.store.isLeader)).toHaveLength(0);
+
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    await waitUntil(() => replicas.some((r) => r.store.isLeader), 'a new leader');
+    const swept = (): FleetEvent[] => replicas.flatMap((r) => r.sweepSink.events);
+    await waitUntil(() => swept().length >= 3, 'the nodes of the killed replica swept');
+    // More sweeps run; none reports anything again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const events = swept() as (FleetEvent & { node_id: string; from: string })[];
+    expect(events.map((e) => e.node_id).sort()).toEqual(['k1', 'k2', 'k3']);
+    expect(events.every((e) => e.type === 'node.disconnected' && e.from === 'in_sync')).toBe(true);
+    expect(replicas.filter((r) => r.store.isLeader)).toHaveLength(1);
+  });
+
+  it('a replica that shuts down gracefully alerts its own disconnects; the sweep does not repeat them', async () => {
+    const { replicas } = await fleet(2);
+    const [r0, r1] = replicas as [Replica, Replica];
+    await r0.monitor.setDesired({ cluster: 'prod', artifact_hash: A, actor: 'a', reason: 'r' });
+    for (const n of ['g1', 'g2', 'g3']) hello(r0, n, A);
+    await r0.monitor.flush();
+    // g3 leaves early; then the control plane shuts down: sessions end (1001), monitor, store.
+    r0.monitor.disconnect('g3', 's-g3', 1000);
+    await r0.monitor.flush();
+    for (const n of ['g1', 'g2']) r0.monitor.disconnect(n, `s-${n}`, 1001);
+    await r0.monitor.close();
+    await r0.store.close();
+    expect(
+      ofType(r0.events, 'node.disconnected')
+        .map((e) => (e as { node_id: string }).node_id)
+        .sort(),
+    ).toEqual(['g1', 'g2', 'g3']);
+    await waitUntil(async () => {
+      await r1.store.sweepNow();
+      return r1.store.isLeader;
+    }, 'the other replica leads');
+    for (let i = 0; i < 3; i++) await r1.store.sweepNow();
+    expect(replicas.flatMap((r) => r.sweepSink.events)).toEqual([]);
+    // A node that reconnects to r1 is r1's: r0's late writes do not take it back.
+    hello(r1, 'g1', A);
+    await r1.monitor.flush();
+    const owners = await ownersOf(r1.store.schema);
+    expect(owners.get('g1')).toBe('replica-1');
+    expect(owners.get('g2')).toBe('replica-0');
   });
 
   it('the leadership moves when the leader loses its connection', async () => {
