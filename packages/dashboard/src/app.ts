@@ -10,6 +10,8 @@ import {
   STATES,
   SseParser,
   applyEvent,
+  auditTarget,
+  diffRows,
   formatDuration,
   fromSnapshot,
   rolloutProgress,
@@ -17,11 +19,13 @@ import {
   sourceLink,
   visibleNodes,
   windowOf,
+  type AuditEntry,
   type Cluster,
   type FleetEvent,
   type FleetNode,
   type FleetView,
   type Filter,
+  type NodeDiff,
   type NodeState,
   type Snapshot,
   type Sort,
@@ -59,6 +63,26 @@ function time(iso: string | null): string {
 function ago(iso: string | null, now: number): string {
   if (iso === null) return 'never';
   return `${formatDuration(now - Date.parse(iso))} ago`;
+}
+
+/** GETs a fleet API document with the token (never in the URL). */
+async function getJson(
+  token: string,
+  path: string,
+  signal: AbortSignal,
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(path, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    cache: 'no-store',
+    signal,
+  });
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  return { status: response.status, body };
 }
 
 /** Opens the event stream with the token and feeds the view; reconnects with backoff. */
@@ -286,11 +310,16 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
     body.push(
       h('tr', { key: 'top', 'aria-hidden': 'true', style: { height: `${start * ROW_HEIGHT}px` } }),
     );
-  for (const node of rows.slice(start, end)) {
+  rows.slice(start, end).forEach((node, i) => {
     body.push(
       h(
         'tr',
-        { key: node.node_id, 'data-node': node.node_id, class: `row-${node.state}` },
+        {
+          key: node.node_id,
+          'data-node': node.node_id,
+          class: `row-${node.state}`,
+          'aria-rowindex': start + i + 2,
+        },
         h(
           'th',
           { scope: 'row' },
@@ -313,7 +342,7 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
         h(CommitCell, { node }),
       ),
     );
-  }
+  });
   if (end < rows.length)
     body.push(
       h('tr', {
@@ -325,7 +354,7 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
   return h(
     'section',
     { 'aria-labelledby': 'nodes-title' },
-    h('h2', { id: 'nodes-title' }, 'Nodes'),
+    h('h2', { id: 'nodes-title', tabIndex: -1 }, 'Nodes'),
     h(
       'div',
       { class: 'filters', role: 'search' },
@@ -386,10 +415,191 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
         'table',
         { class: 'nodes', 'aria-rowcount': rows.length + 1 },
         h('caption', { class: 'sr-only' }, 'Nodes of the fleet'),
-        h('thead', null, h('tr', null, header)),
+        h('thead', null, h('tr', { 'aria-rowindex': 1 }, header)),
         h('tbody', null, body),
       ),
     ),
+  );
+}
+
+type DiffState =
+  | { readonly status: 'loading' }
+  | { readonly status: 'ok'; readonly diff: NodeDiff }
+  | { readonly status: 'unknown'; readonly missing: readonly (string | null)[] }
+  | { readonly status: 'error'; readonly message: string };
+
+const KIND_LABELS = {
+  changed: 'content differs',
+  extra: 'only on the node',
+  missing: 'missing on the node',
+} as const;
+
+/** The per-file diff of a node, fetched when its hashes change. */
+function FileDiff(props: { node: FleetNode; token: string; onUnauthorized: () => void }) {
+  const { node, token, onUnauthorized } = props;
+  const same = node.reported_hash !== null && node.reported_hash === node.desired_hash;
+  const [state, setState] = useState<DiffState>({ status: 'loading' });
+  useEffect(() => {
+    if (same || node.reported_hash === null || node.desired_hash === null) return undefined;
+    const abort = new AbortController();
+    setState({ status: 'loading' });
+    getJson(token, `/v1/fleet/nodes/${encodeURIComponent(node.node_id)}/diff`, abort.signal).then(
+      ({ status, body }) => {
+        if (status === 401) onUnauthorized();
+        else if (status === 200) setState({ status: 'ok', diff: body as NodeDiff });
+        else {
+          const error = (body as { error?: { code?: string; details?: { missing?: [] } } } | null)
+            ?.error;
+          if (error?.code === 'PLB_DASHBOARD_MANIFEST_UNKNOWN')
+            setState({ status: 'unknown', missing: error.details?.missing ?? [] });
+          else setState({ status: 'error', message: `HTTP ${status} ${error?.code ?? ''}` });
+        }
+      },
+      (error: unknown) => {
+        if (!abort.signal.aborted) setState({ status: 'error', message: String(error) });
+      },
+    );
+    return () => abort.abort();
+  }, [node.node_id, node.reported_hash, node.desired_hash, token]);
+  const title = h('h3', { id: 'files-title' }, 'Files');
+  if (node.reported_hash === null || node.desired_hash === null)
+    return h('div', null, title, h('p', null, 'The node or its cluster has no artifact hash.'));
+  if (same) return h('div', null, title, h('p', null, 'The node runs the desired artifact.'));
+  if (state.status === 'loading')
+    return h('div', null, title, h('p', null, 'Loading the file diff…'));
+  if (state.status === 'error')
+    return h('div', null, title, h('p', null, `The file diff failed: ${state.message}`));
+  if (state.status === 'unknown')
+    return h(
+      'div',
+      null,
+      title,
+      h(
+        'p',
+        null,
+        'The control plane does not know both manifests, so it cannot list the files that differ. ',
+        'Missing: ',
+        state.missing.map((m, i) => [
+          i === 0 ? '' : ', ',
+          h('code', { key: String(m), title: m ?? '' }, shortHash(m)),
+        ]),
+        ' (upload with ',
+        h('code', null, 'PUT /v1/manifests'),
+        ').',
+      ),
+    );
+  const rows = diffRows(state.diff);
+  return h(
+    'div',
+    null,
+    title,
+    h(
+      'table',
+      { class: 'files', 'aria-labelledby': 'files-title' },
+      h(
+        'caption',
+        null,
+        `${rows.length === 1 ? '1 file differs' : `${rows.length} files differ`} between what ${node.node_id} runs and what it should run; ${state.diff.unchanged} unchanged${state.diff.truncated ? ' (list cut)' : ''}.`,
+      ),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'File'),
+          h('th', { scope: 'col' }, 'Change'),
+          h('th', { scope: 'col' }, 'Should run'),
+          h('th', { scope: 'col' }, 'Runs'),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        rows.map((r) =>
+          h(
+            'tr',
+            { key: r.path, 'data-file': r.path, class: `file-${r.kind}` },
+            h('th', { scope: 'row' }, h('code', null, r.path)),
+            h('td', null, KIND_LABELS[r.kind]),
+            h('td', null, h('code', { title: r.desired ?? '' }, shortHash(r.desired))),
+            h('td', null, h('code', { title: r.reported ?? '' }, shortHash(r.reported))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Recent audit events, when the control plane has an audit log (hidden otherwise). */
+function AuditPanel(props: {
+  token: string;
+  latest: string | undefined;
+  now: number;
+  onUnauthorized: () => void;
+}) {
+  const { token, latest, onUnauthorized } = props;
+  const [events, setEvents] = useState<readonly AuditEntry[] | null>(null);
+  useEffect(() => {
+    const abort = new AbortController();
+    // Audit writes follow the events that cause them: wait a moment before reading the log.
+    const timer = setTimeout(() => {
+      getJson(token, '/v1/audit/recent?limit=20', abort.signal).then(
+        ({ status, body }) => {
+          if (status === 401) onUnauthorized();
+          else if (status === 200) setEvents((body as { events: AuditEntry[] }).events);
+          else setEvents(null);
+        },
+        () => undefined,
+      );
+    }, 300);
+    return () => {
+      clearTimeout(timer);
+      abort.abort();
+    };
+  }, [token, latest]);
+  if (events === null) return null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'audit-title' },
+    h('h2', { id: 'audit-title' }, 'Recent audit events'),
+    events.length === 0
+      ? h('p', null, 'The audit log has no events yet.')
+      : h(
+          'table',
+          { class: 'audit' },
+          h('caption', { class: 'sr-only' }, 'Recent audit events, newest first'),
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              h('th', { scope: 'col' }, 'When'),
+              h('th', { scope: 'col' }, 'Event'),
+              h('th', { scope: 'col' }, 'Outcome'),
+              h('th', { scope: 'col' }, 'Actor'),
+              h('th', { scope: 'col' }, 'About'),
+              h('th', { scope: 'col' }, 'Reason'),
+            ),
+          ),
+          h(
+            'tbody',
+            null,
+            events.map((e) =>
+              h(
+                'tr',
+                { key: e.id },
+                h('td', { title: time(e.time) }, ago(e.time, props.now)),
+                h('th', { scope: 'row' }, e.type),
+                h('td', null, e.outcome),
+                h('td', null, `${e.actor.type} ${e.actor.id}`),
+                h('td', null, auditTarget(e)),
+                h('td', null, e.reason ?? '—'),
+              ),
+            ),
+          ),
+        ),
   );
 }
 
@@ -397,6 +607,8 @@ function NodeDetail(props: {
   node: FleetNode;
   timeline: readonly FleetEvent[];
   now: number;
+  token: string;
+  onUnauthorized: () => void;
   onClose: () => void;
 }) {
   const { node } = props;
@@ -456,6 +668,7 @@ function NodeDetail(props: {
           field('Built', p.build_timestamp === undefined ? '—' : time(p.build_timestamp)),
           field('Builder', p.builder === undefined ? '—' : `${p.builder.id} ${p.builder.version}`),
         ),
+    h(FileDiff, { node, token: props.token, onUnauthorized: props.onUnauthorized }),
     h('h3', null, 'Timeline'),
     props.timeline.length === 0
       ? h('p', null, 'No transitions since the dashboard connected.')
@@ -532,6 +745,18 @@ export function App() {
     });
   }
   const node = selected === null ? undefined : view.nodes.get(selected);
+  const close = (): void => {
+    const id = selected;
+    setSelected(null);
+    // Focus goes back to the node's button (or the table's heading when it scrolled away).
+    setTimeout(() => {
+      const button =
+        id === null
+          ? null
+          : document.querySelector<HTMLElement>(`tr[data-node="${CSS.escape(id)}"] button`);
+      (button ?? document.getElementById('nodes-title'))?.focus();
+    }, 0);
+  };
   const clusters = [...view.clusters.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
   return h(
     'div',
@@ -587,8 +812,17 @@ export function App() {
                   node,
                   now,
                   timeline: view.timelines.get(node.node_id) ?? [],
-                  onClose: () => setSelected(null),
+                  token,
+                  onUnauthorized: unauthorized,
+                  onClose: close,
                 }),
+            h(AuditPanel, {
+              key: 'audit',
+              token,
+              latest: view.recent[0]?.id,
+              now,
+              onUnauthorized: unauthorized,
+            }),
           ],
     ),
   );

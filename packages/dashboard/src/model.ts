@@ -538,3 +538,100 @@ export function windowOf(options: {
   const end = Math.max(start, Math.min(options.total, first + visible + overscan));
   return { start, end };
 }
+
+/** `GET /v1/fleet/nodes/{id}/diff`: what a node runs against what it should run. @public */
+export interface NodeDiff {
+  readonly node_id: string;
+  readonly desired_hash: string;
+  readonly reported_hash: string;
+  readonly added: readonly { path: string; digest: string; size: number }[];
+  readonly removed: readonly { path: string; digest: string; size: number }[];
+  readonly changed: readonly {
+    path: string;
+    desired: { digest: string; size: number };
+    reported: { digest: string; size: number };
+  }[];
+  readonly unchanged: number;
+  readonly truncated: boolean;
+}
+
+/** One row of the node detail's file table. @public */
+export interface DiffRow {
+  readonly path: string;
+  /** `changed` (content differs), `extra` (only on the node), `missing` (not on the node). */
+  readonly kind: 'changed' | 'extra' | 'missing';
+  readonly desired: string | null;
+  readonly reported: string | null;
+}
+
+/**
+ * The rows of a node's file diff, sorted by path (UTF-16 order, as the page shows them).
+ *
+ * @example
+ * ```ts
+ * diffRows(diff).map((r) => `${r.kind} ${r.path}`);
+ * ```
+ * @public
+ */
+export function diffRows(diff: NodeDiff): DiffRow[] {
+  const rows: DiffRow[] = [
+    ...diff.changed.map((c) => ({
+      path: c.path,
+      kind: 'changed' as const,
+      desired: c.desired.digest,
+      reported: c.reported.digest,
+    })),
+    ...diff.added.map((e) => ({
+      path: e.path,
+      kind: 'extra' as const,
+      desired: null,
+      reported: e.digest,
+    })),
+    ...diff.removed.map((e) => ({
+      path: e.path,
+      kind: 'missing' as const,
+      desired: e.digest,
+      reported: null,
+    })),
+  ];
+  return rows.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** One event of `GET /v1/audit/recent`. @public */
+export interface AuditEntry {
+  readonly id: string;
+  readonly time: string;
+  readonly type: string;
+  readonly outcome: string;
+  readonly severity: string;
+  readonly actor: { readonly type: string; readonly id: string };
+  readonly subject?: { readonly type: string; readonly id: string };
+  readonly reason?: string;
+  readonly details?: unknown;
+}
+
+/**
+ * What an audit event was about, in a few words: its subject, else the node, cluster and hash
+ * its details name (`gw-1 · prod · sha256:0123456789ab`).
+ *
+ * @example
+ * ```ts
+ * auditTarget({ subject: { type: 'node', id: 'gw-1' }, ... }); // 'node gw-1'
+ * ```
+ * @public
+ */
+export function auditTarget(event: AuditEntry): string {
+  const d =
+    typeof event.details === 'object' && event.details !== null
+      ? (event.details as Record<string, unknown>)
+      : {};
+  const parts: string[] = [];
+  if (event.subject !== undefined) parts.push(`${event.subject.type} ${event.subject.id}`);
+  else {
+    if (typeof d.node_id === 'string') parts.push(d.node_id);
+    if (typeof d.cluster === 'string') parts.push(d.cluster);
+  }
+  const hash = d.artifact_hash ?? d.reported_hash;
+  if (typeof hash === 'string') parts.push(shortHash(hash));
+  return parts.length === 0 ? '—' : parts.join(' · ');
+}

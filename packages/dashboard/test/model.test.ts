@@ -6,6 +6,8 @@ import {
   STATES,
   TIMELINE_LIMIT,
   applyEvent,
+  auditTarget,
+  diffRows,
   formatDuration,
   fromSnapshot,
   rolloutProgress,
@@ -375,5 +377,52 @@ describe('SseParser', () => {
     parser.push('data: partial');
     expect(out).toEqual([]);
     expect(() => parser.push('x'.repeat(32))).toThrow('event stream line too long');
+  });
+});
+
+describe('file diff and audit rows', () => {
+  const D = (c: string) => `sha256:${c.repeat(64)}`;
+  it('lists changed, extra and missing files sorted by path', () => {
+    const rows = diffRows({
+      node_id: 'gw-1',
+      desired_hash: H1,
+      reported_hash: H2,
+      added: [{ path: 'b/extra.yaml', digest: D('1'), size: 1 }],
+      removed: [{ path: 'a/gone.yaml', digest: D('2'), size: 1 }],
+      changed: [
+        {
+          path: 'c.yaml',
+          desired: { digest: D('3'), size: 1 },
+          reported: { digest: D('4'), size: 2 },
+        },
+      ],
+      unchanged: 7,
+      truncated: false,
+    });
+    expect(rows).toEqual([
+      { path: 'a/gone.yaml', kind: 'missing', desired: D('2'), reported: null },
+      { path: 'b/extra.yaml', kind: 'extra', desired: null, reported: D('1') },
+      { path: 'c.yaml', kind: 'changed', desired: D('3'), reported: D('4') },
+    ]);
+  });
+
+  it('says what an audit event was about', () => {
+    const base = {
+      id: 'e',
+      time: '2026-01-01T00:00:00Z',
+      type: 'drift.detected',
+      outcome: 'success',
+      severity: 'medium',
+      actor: { type: 'system', id: 'm' },
+    };
+    expect(auditTarget({ ...base, subject: { type: 'node', id: 'gw-1' } })).toBe('node gw-1');
+    expect(
+      auditTarget({ ...base, details: { node_id: 'gw-1', cluster: 'eu', reported_hash: H1 } }),
+    ).toBe(`gw-1 · eu · ${shortHash(H1)}`);
+    expect(auditTarget({ ...base, details: { cluster: 'eu', artifact_hash: H2 } })).toBe(
+      `eu · ${shortHash(H2)}`,
+    );
+    expect(auditTarget({ ...base, details: 'text' })).toBe('—');
+    expect(auditTarget(base)).toBe('—');
   });
 });
