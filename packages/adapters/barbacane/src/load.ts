@@ -17,7 +17,7 @@ import { bcaSealInputs, findBcaSeal } from './seal.js';
 /**
  * Whether a file is a Barbacane `.bca`: its name ends in `.bca`, or it is gzip-compressed and its
  * first tar member is `manifest.json` (Barbacane's compiler always writes that member first).
- * Reads at most the first 64 KiB.
+ * Reads at most the first 4 KiB.
  *
  * @example
  * ```ts
@@ -30,7 +30,8 @@ export async function isBcaFile(file: string): Promise<boolean> {
   let handle;
   try {
     handle = await open(file, 'r');
-    const buffer = Buffer.alloc(64 * 1024);
+    // 4 KiB of deflate input holds the first tar header and inflates to at most ~4 MiB.
+    const buffer = Buffer.alloc(4 * 1024);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     if (bytesRead < 2 || buffer[0] !== 0x1f || buffer[1] !== 0x8b) return false;
     const tar = gunzipSync(buffer.subarray(0, bytesRead), {

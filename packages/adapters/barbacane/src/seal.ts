@@ -227,7 +227,21 @@ export async function sealBca(file: string, options: SealBcaOptions): Promise<Se
     return { header, encoded, output, mode: 'sidecar' };
   }
   const output = options.output ?? file.replace(/(\.bca)?$/, '.sealed.bca');
-  const tar = gunzipSync(await readFile(file));
+  // The members were read within limits; the tar stream is their padded bytes, one header (and
+  // at most a long-name or PAX header) each, and end-of-archive padding. Anything beyond that is
+  // trailing data no loader reads, refused before it is inflated.
+  const maxTarBytes =
+    bca.members.reduce((n, m) => n + 512 + Math.ceil(m.size / 512) * 512 + 8192, 0) + 1024 * 1024;
+  let tar: Buffer;
+  try {
+    tar = gunzipSync(await readFile(file), { maxOutputLength: maxTarBytes });
+  } catch (error) {
+    throw new PlumblineError(
+      'PLB_BCA_TOO_LARGE',
+      `${file} inflates to more than its members account for (${maxTarBytes} bytes)`,
+      { cause: error, details: { limit: maxTarBytes } },
+    );
+  }
   const end = tarEndOffset(tar);
   const sealed = Buffer.concat([
     tar.subarray(0, end),

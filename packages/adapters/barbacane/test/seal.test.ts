@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeHeader } from '@plumbline/core/header';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { list } from 'tar';
 import { loadBcaAsArtifact, isBcaFile } from '../src/load.js';
 import { readBca } from '../src/read.js';
@@ -106,6 +106,22 @@ describe('sealBca', () => {
     await expect(sealBca(await buildBca(dir, files), { mode: 'sidecar' })).rejects.toMatchObject({
       code: 'PLB_BCA_CHECKSUM_MISMATCH',
     });
+  });
+
+  it('refuses to embed into an archive whose gzip stream inflates far past its members', async () => {
+    const dir = await tempDir();
+    const file = await buildBca(dir, standardFiles());
+    // The same tar followed by 2 MiB of zeros inside the gzip stream: every loader (and readBca)
+    // stops at the end-of-archive marker, but re-writing the archive would inflate all of it.
+    const padded = join(dir, 'padded.bca');
+    const tar = gunzipSync(await readFile(file));
+    await writeFile(padded, gzipSync(Buffer.concat([tar, Buffer.alloc(2 * 1024 * 1024)])));
+    expect((await readBca(padded)).checksumsOk).toBe(true);
+    await expect(sealBca(padded, { mode: 'embed' })).rejects.toMatchObject({
+      code: 'PLB_BCA_TOO_LARGE',
+    });
+    // A sidecar does not rewrite the archive, so it is still possible.
+    expect((await sealBca(padded, { mode: 'sidecar' })).mode).toBe('sidecar');
   });
 
   it('isBcaFile detects gzip content without the extension', async () => {
