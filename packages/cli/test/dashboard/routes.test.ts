@@ -79,7 +79,11 @@ function hello(node: string, hash: string | null): void {
 }
 
 const put = (body: string | Uint8Array, headers: Record<string, string> = json) =>
-  fetch(`${base}/v1/manifests`, { method: 'PUT', headers, body });
+  fetch(`${base}/v1/manifests`, {
+    method: 'PUT',
+    headers,
+    body: typeof body === 'string' ? body : Buffer.from(body),
+  });
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'plb-dash-routes-'));
