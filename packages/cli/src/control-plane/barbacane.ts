@@ -24,7 +24,7 @@ import type { JsonLogger } from './log.js';
  * (Barbacane's data-plane protocol on `/ws/data-plane`), or `both` on one listener, told apart by
  * path (Plumbline on `/ws/data-plane`, Barbacane on {@link BARBACANE_SHARED_PATH}).
  *
- * @public
+ * @internal
  */
 export type DataPlaneProtocol = 'ws' | 'barbacane' | 'both';
 
@@ -35,7 +35,7 @@ export const DATA_PLANE_PROTOCOLS: readonly DataPlaneProtocol[] = ['ws', 'barbac
  * The Barbacane endpoint's path when both protocols share a listener (Barbacane data planes are
  * given the full URL, so any path works for them; Plumbline agents keep `/ws/data-plane`).
  *
- * @public
+ * @internal
  */
 export const BARBACANE_SHARED_PATH = '/barbacane/ws/data-plane';
 

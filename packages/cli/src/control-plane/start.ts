@@ -51,7 +51,6 @@ import {
   emptyWsStats,
   listenDataPlane,
   startBarbacaneEndpoint,
-  type DataPlaneProtocol,
 } from './barbacane.js';
 import { createFleetApi } from './fleet-api.js';
 import { createJsonLogger, type JsonLogger, type LogLevel } from './log.js';
@@ -104,7 +103,7 @@ export interface ControlPlaneOptions {
    * (Barbacane's data-plane protocol on `/ws/data-plane`) or `both` (Plumbline on
    * `/ws/data-plane`, Barbacane on `/barbacane/ws/data-plane`).
    */
-  readonly protocol?: DataPlaneProtocol;
+  readonly protocol?: 'ws' | 'barbacane' | 'both';
   /** Accepted Barbacane API keys (hashes), or the path of the `--barbacane-keys` JSON file. */
   readonly barbacaneKeys?: readonly BarbacaneCredential[] | string;
 }
