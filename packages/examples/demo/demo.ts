@@ -6,6 +6,15 @@
 // @plumbline/cli), two gateways that embed @plumbline/core and report through @plumbline/ws
 // (../gateway), and a third gateway written "in another language" with the `plumbline agent`
 // sidecar beside it (`startAgent`). A webhook receiver checks every alert's signature.
+//
+// The control plane serves the fleet dashboard at /ui/ on its admin listener; the demo prints its
+// URL when it starts. On a terminal the demo then keeps the fleet up at the end until Enter or
+// Ctrl-C, so the dashboard can be explored; `--exit` ends at once instead. When stdout is not a
+// terminal (CI, tests) it ends at once, unless `--keep-open` is given.
+//
+//   npm run demo                  # keeps the dashboard open at the end when run in a terminal
+//   npm run demo -- --exit        # always ends after the story
+//   npm run demo -- --keep-open   # always waits for Enter or Ctrl-C at the end
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -19,6 +28,19 @@ import type { LoadPolicy } from '@plumbline/core/verify';
 import { hashToken } from '@plumbline/ws';
 import { startGateway, type Gateway } from '../gateway/gateway.js';
 
+const flags = process.argv.slice(2);
+for (const flag of flags) {
+  if (flag !== '--exit' && flag !== '--keep-open') {
+    console.error(`plumbline demo: PLB_USAGE: unknown option ${flag} (use --exit or --keep-open)`);
+    process.exit(2);
+  }
+}
+if (flags.includes('--exit') && flags.includes('--keep-open')) {
+  console.error('plumbline demo: PLB_USAGE: --exit and --keep-open exclude each other');
+  process.exit(2);
+}
+const keepOpen =
+  flags.includes('--keep-open') || (process.stdout.isTTY && !flags.includes('--exit'));
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
 const fixtures = join(here, '..', 'fixtures', 'gateway-config');
@@ -355,10 +377,22 @@ const STEPS: [string, () => Promise<void> | void][] = [
       console.log(
         `  fleet API on ${controlPlane.adminUrl}, alerts to http://127.0.0.1:${port}/alerts`,
       );
+      // The admin token is a secret: it goes to a 0600 file (as --admin-token-file would hold it)
+      // and, on a terminal only, once to the screen; never into the logs or the audit trail.
+      const tokenFile = join(out, 'admin.token');
+      writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
+      console.log(`  ${bold('dashboard')}: ${controlPlane.adminUrl}/ui/`);
+      if (process.stdout.isTTY) {
+        console.log(
+          `  ${bold('admin token')} (secret; paste it into the dashboard's sign-in): ${adminToken}`,
+        );
+      } else {
+        console.log(`  admin token: in ${show(tokenFile)} (not printed: stdout is not a terminal)`);
+      }
     },
   ],
   [
-    'Roll out v1: desired state first, then the gateways come up (pending → in_sync)',
+    'Roll out v1: desired state first, then the gateways come up (never_seen → in_sync)',
     async () => {
       await put(`/v1/clusters/${CLUSTER}/expected-nodes`, { nodes: NODES });
       await put(`/v1/clusters/${CLUSTER}/desired`, {
@@ -497,6 +531,29 @@ async function shutdown(): Promise<void> {
   }
 }
 
+/** Waits for Enter on stdin, or SIGINT/SIGTERM, with the fleet and the dashboard still up. */
+async function holdOpen(): Promise<void> {
+  console.log(
+    `\n${bold('The fleet is still up.')} Dashboard: ${controlPlane!.adminUrl}/ui/ (sign in with the admin token above).`,
+  );
+  console.log('Press Enter (or Ctrl-C) to shut everything down.');
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.stdin.off('data', onData);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      process.stdin.destroy();
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      if (chunk.includes(0x0a) || chunk.includes(0x0d)) done();
+    };
+    process.stdin.on('data', onData);
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
 let n = 0;
 const started = Date.now();
 try {
@@ -504,15 +561,15 @@ try {
     console.log(`\n${bold(`${++n}. ${title}`)}`);
     await run();
   }
+  const storyTime = ((Date.now() - started) / 1000).toFixed(1);
+  if (keepOpen) await holdOpen();
   console.log(`\n${bold(`${++n}. Shut everything down`)}`);
   await shutdown();
   const audit = readFileSync(join(out, 'audit.jsonl'), 'utf8').trim().split('\n').length;
   console.log(
     `  gateways, agent, control plane and receiver closed; ${audit} audit events in ${show(join(out, 'audit.jsonl'))}`,
   );
-  console.log(
-    `\n${bold('Done')} in ${((Date.now() - started) / 1000).toFixed(1)} s. Outputs are in ${show(out)}/.`,
-  );
+  console.log(`\n${bold('Done')}: the story took ${storyTime} s. Outputs are in ${show(out)}/.`);
 } catch (error) {
   console.error(`\nplumbline demo failed: ${(error as Error).message}`);
   await shutdown().catch(() => undefined);
