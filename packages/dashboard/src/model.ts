@@ -616,7 +616,11 @@ export interface AuditEntry {
  *
  * @example
  * ```ts
- * auditTarget({ subject: { type: 'node', id: 'gw-1' }, ... }); // 'node gw-1'
+ * const event = {
+ *   id: 'evt-1', type: 'drift.detected', time: '2026-01-01T00:00:00Z', outcome: 'success', severity: 'warning',
+ *   actor: { type: 'system', id: 'monitor' }, subject: { type: 'node', id: 'gw-1' },
+ * };
+ * auditTarget(event); // 'node gw-1'
  * ```
  * @public
  */

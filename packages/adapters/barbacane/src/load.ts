@@ -21,7 +21,7 @@ import { bcaSealInputs, findBcaSeal } from './seal.js';
  *
  * @example
  * ```ts
- * if (await isBcaFile('gateway.bca')) { ... }
+ * if (await isBcaFile('gateway.bca')) console.log('a Barbacane artifact');
  * ```
  * @public
  */

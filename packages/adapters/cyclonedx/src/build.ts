@@ -99,7 +99,7 @@ function sourceUrl(source: string, base: string): string {
  *
  * @example
  * ```ts
- * inputBomRef({ path: 'openapi/petstore.yaml', size: 10, digest: 'sha256:…' });
+ * inputBomRef({ path: 'openapi/petstore.yaml', digest: `sha256:${'ab'.repeat(32)}` });
  * ```
  * @public
  */

@@ -208,7 +208,7 @@ function normalizeTarget(pathInImage: string): string {
  * @example
  * ```ts
  * import { verifyImage } from '@plumbline/oci';
- * import { readHeader } from '@plumbline/core/container';
+ * import { readHeader } from '@plumbline/core/node';
  * const { header, headerDigest } = await readHeader('dist/gateway.plb');
  * const result = await verifyImage({
  *   layout: 'build/image', ref: 'v1',

@@ -30,7 +30,7 @@ export interface SinkStats {
  *
  * @example
  * ```ts
- * const sink: AlertSink = createLogSink({ write: (line) => process.stdout.write(line) });
+ * const sink: AlertSink = createLogSink({ writable: process.stdout });
  * const monitor = await FleetMonitor.create({ sinks: [sink] });
  * ```
  * @public

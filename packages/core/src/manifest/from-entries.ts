@@ -44,7 +44,7 @@ export function sortEntries<T extends Pick<ManifestEntry, 'path'>>(entries: read
  * ```ts
  * import { manifestFromEntries } from '@plumbline/core/manifest';
  * const manifest = manifestFromEntries([
- *   { path: 'specs/users.yaml', size: 3, digest: 'sha256:' + 'ab'.repeat(32), role: 'spec' },
+ *   { path: 'specs/users.yaml', size: 3, digest: `sha256:${'ab'.repeat(32)}`, role: 'spec' },
  * ]);
  * console.log(manifest.root);
  * ```
