@@ -191,8 +191,9 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  *   node; what does not fit is counted in `dropped`) and written on reconnect, when the feed
  *   also catches up.
  * - One replica at a time (the holder of a session advisory lock) sweeps nodes whose replica died
- *   and reports each once as `node.disconnected` to `sinks`; the lock passes to another replica
- *   when the leader's connection ends.
+ *   or stopped (silent for `replicaTimeoutMs`) and that did not reconnect elsewhere, and reports
+ *   each once as `node.disconnected` to `sinks`; the lock passes to another replica when the
+ *   leader's connection ends.
  *
  * @example
  * ```ts
@@ -565,8 +566,10 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   /**
-   * Reports each node whose owning replica died (silent for `replicaTimeoutMs`, or stopped)
-   * while the node was live, once: the row is marked `swept` in the same statement.
+   * Reports each node whose owning replica has been silent for `replicaTimeoutMs` (it died or
+   * stopped) while the node was connected to it, once: the row is marked `swept` in the same
+   * statement. A node that reconnected to another replica within that time belongs to it and is
+   * not reported (a control plane's shutdown is not a node's disconnect).
    */
   async #sweep(client: pg.Client): Promise<void> {
     const result = await client.query<{
@@ -581,7 +584,7 @@ export class PostgresFleetStore implements FleetStore {
        FROM ${this.#q}.replicas r
        WHERE o.swept IS NULL AND o.owner = r.replica_id AND o.owner <> $2
          AND o.last_seen IS NOT NULL
-         AND (r.stopped OR r.heartbeat_at < now() - make_interval(secs => $1::double precision / 1000))
+         AND r.heartbeat_at < now() - make_interval(secs => $1::double precision / 1000)
        RETURNING o.node_id, o.cluster, o.data::text AS data,
          (SELECT d.artifact_hash FROM ${this.#q}.desired_state d WHERE d.cluster = o.cluster) AS desired,
          (SELECT p.artifact_hash FROM ${this.#q}.pins p WHERE p.node_id = o.node_id) AS pin,
@@ -1122,8 +1125,10 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   /**
-   * Writes buffered observed state (when PostgreSQL is reachable), marks this replica stopped
-   * (the leader then sweeps its nodes), releases the leadership and the connections.
+   * Writes buffered observed state (when PostgreSQL is reachable), marks this replica stopped,
+   * releases the leadership and the connections. The nodes still connected to it are reported
+   * by the sweep leader when they have not reconnected to another replica within
+   * `replicaTimeoutMs`.
    * Idempotent.
    *
    * @example

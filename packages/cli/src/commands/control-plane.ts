@@ -11,7 +11,12 @@ import {
 } from '../control-plane/config.js';
 import { parseDuration, parseListen } from '../control-plane/parse.js';
 import { startControlPlane, type ControlPlaneOptions } from '../control-plane/start.js';
-import { checkStoreUrl, migratePostgresStore, openPostgresStore } from '../control-plane/store.js';
+import {
+  checkStoreUrl,
+  migratePostgresStore,
+  openPostgresStore,
+  sweepSinks,
+} from '../control-plane/store.js';
 import type { LogLevel } from '../control-plane/log.js';
 import { waitForShutdown } from '../control-plane/shutdown.js';
 import { parseProtocol } from '../control-plane/barbacane.js';
@@ -246,14 +251,34 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
     )
     .action(async (flags: ControlPlaneFlags) => {
       const { options, storeUrl, schema } = await controlPlaneOptionsFrom(flags, context);
-      const store = storeUrl
-        ? await openPostgresStore(storeUrl, schema === undefined ? {} : { schema })
-        : undefined;
+      // A shared store's sweep leader alerts nodes of dead replicas to the same destinations.
+      const sinks = storeUrl
+        ? sweepSinks({
+            logOutput: context.io.stderr,
+            ...(options.webhook ? { webhook: options.webhook } : {}),
+          })
+        : [];
+      const closeSinks = async (): Promise<void> => {
+        for (const sink of sinks) await sink.close().catch(() => undefined);
+      };
       let cp: Awaited<ReturnType<typeof startControlPlane>>;
       try {
-        cp = await startControlPlane(store ? { ...options, store } : options);
+        const store = storeUrl
+          ? await openPostgresStore(storeUrl, {
+              sinks,
+              ...(schema === undefined ? {} : { schema }),
+            })
+          : undefined;
+        try {
+          cp = await startControlPlane(store ? { ...options, store } : options);
+        } catch (error) {
+          await store?.close().catch(() => undefined);
+          throw error;
+        }
+        // The sweep leaves alone the nodes whose session ended here (this replica alerted them).
+        store?.followSessions(cp.monitor);
       } catch (error) {
-        await store?.close().catch(() => undefined);
+        await closeSinks();
         throw error;
       }
       context.io.stdout.write(
@@ -266,6 +291,7 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
       );
       await waitForShutdown(context.io.shutdownSignal);
       await cp.close();
+      await closeSinks();
     });
 
   command

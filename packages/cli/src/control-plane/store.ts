@@ -1,5 +1,12 @@
 import { PlumblineError } from '@plumbline/core';
-import type { FleetStore } from '@plumbline/core/drift';
+import {
+  createLogSink,
+  WebhookSink,
+  type AlertSink,
+  type FleetEvent,
+  type FleetStore,
+} from '@plumbline/core/drift';
+import type { CliWritable } from '../io.js';
 
 /**
  * Checks a `--store` value: a `postgres://` or `postgresql://` URL. The value is never echoed
@@ -27,12 +34,22 @@ export function checkStoreUrl(text: string | undefined, what = '--store'): strin
   return text;
 }
 
+/**
+ * The parts of `@plumbline/postgres`'s store the control plane uses besides `FleetStore`.
+ *
+ * @internal
+ */
+export interface SharedFleetStore extends FleetStore {
+  followSessions(monitor: { onAny(listener: (event: FleetEvent) => void): () => void }): () => void;
+}
+
 interface PostgresModule {
   createPostgresFleetStore?: (options: {
     connectionString: string;
     schema?: string;
     migrate?: boolean;
-  }) => Promise<FleetStore>;
+    sinks?: readonly AlertSink[];
+  }) => Promise<SharedFleetStore>;
   migrate?: (options: {
     connectionString: string;
     schema?: string;
@@ -63,8 +80,8 @@ async function loadPostgres(): Promise<PostgresModule> {
  */
 export async function openPostgresStore(
   url: string,
-  options: { readonly schema?: string } = {},
-): Promise<FleetStore> {
+  options: { readonly schema?: string; readonly sinks?: readonly AlertSink[] } = {},
+): Promise<SharedFleetStore> {
   const open = (await loadPostgres()).createPostgresFleetStore;
   if (typeof open !== 'function') {
     throw new PlumblineError(
@@ -76,7 +93,25 @@ export async function openPostgresStore(
     connectionString: checkStoreUrl(url),
     migrate: false,
     ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.sinks === undefined ? {} : { sinks: options.sinks }),
   });
+}
+
+/**
+ * The sinks of the sweep leader's alerts (`node.disconnected` for nodes of a replica that died):
+ * the same destinations as the control plane's own alerts (the log, and the webhook when given).
+ *
+ * @internal
+ */
+export function sweepSinks(options: {
+  readonly logOutput: CliWritable;
+  readonly webhook?: { readonly url: string; readonly secret: string };
+}): AlertSink[] {
+  const sinks: AlertSink[] = [createLogSink({ writable: options.logOutput })];
+  if (options.webhook) {
+    sinks.push(new WebhookSink({ url: options.webhook.url, secret: options.webhook.secret }));
+  }
+  return sinks;
 }
 
 /**
