@@ -16,6 +16,7 @@ import {
 } from '@plumbline/core/attest';
 import {
   createKeySignatureVerifier,
+  firstValidSignature,
   DSSE_ENVELOPE_ATTACHMENT,
   IN_TOTO_PAYLOAD_TYPE,
   SIGSTORE_BUNDLE_ATTACHMENT,
@@ -373,33 +374,12 @@ export async function createSigstoreVerifier(
     name: `sigstore:${kinds}`,
     verifyBundle,
     async verify(subject: SignatureSubject, verifyOptions = {}) {
-      const found: { bytes: Uint8Array; source: NonNullable<SignatureVerdict['source']> }[] = [];
-      for (const key of attachmentKeys) {
-        const bytes = subject.attachments[key];
-        if (bytes !== undefined) found.push({ bytes, source: { kind: 'attachment', key } });
-      }
-      if (subject.detached !== undefined)
-        found.push({ bytes: subject.detached, source: { kind: 'detached' } });
-      if (found.length === 0) {
-        return {
-          present: false,
-          valid: false,
-          code: 'PLB_SIGNATURE_MISSING',
-          reason: 'the artifact has no signature (no bundle attached or beside it)',
-        };
-      }
-      let first: SignatureVerdict | undefined;
-      for (const { bytes, source } of found) {
-        if (verifyOptions.signal?.aborted) {
-          throw new PlumblineError('PLB_ABORTED', 'verification was aborted', {
-            cause: verifyOptions.signal.reason,
-          });
-        }
-        const verdict = { ...(await verifyBundle(bytes, subject)), source };
-        if (verdict.valid) return verdict;
-        first ??= verdict;
-      }
-      return first!;
+      return await firstValidSignature(
+        subject,
+        attachmentKeys,
+        async (bytes, source) => ({ ...(await verifyBundle(bytes, subject)), source }),
+        verifyOptions.signal,
+      );
     },
   };
 }

@@ -57,3 +57,4 @@ export {
   type SignatureDocument,
 } from './signature-document.js';
 export { createKeyVerifier, type KeyVerifierOptions } from './key-verifier.js';
+export { firstValidSignature, type SignatureSource } from './first-valid.js';

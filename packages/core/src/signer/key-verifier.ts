@@ -8,8 +8,10 @@ import { DSSE_ENVELOPE_ATTACHMENT, SIGSTORE_BUNDLE_ATTACHMENT } from './attachme
 import { verifyDsseEnvelope, type DsseLimits } from './dsse.js';
 import { createKeySignatureVerifier } from './key-signer.js';
 import type { CryptoRuntime, KeyInput } from './keys.js';
+import { firstValidSignature } from './first-valid.js';
 import { parseSignatureDocument } from './signature-document.js';
 import type { SignatureSubject, SignatureVerdict, SignatureVerifier, Verifier } from './types.js';
+import type { SignatureSource } from './first-valid.js';
 
 /**
  * Options for {@link createKeyVerifier}.
@@ -35,7 +37,7 @@ function isSignatureVerifier(value: unknown): value is SignatureVerifier {
   );
 }
 
-type Source = NonNullable<SignatureVerdict['source']>;
+type Source = SignatureSource;
 
 /**
  * Creates the key-based artifact {@link Verifier}: it finds a Sigstore bundle or DSSE envelope
@@ -145,32 +147,12 @@ export async function createKeyVerifier(options: KeyVerifierOptions): Promise<Ve
     name: `key:${algorithms}`,
     async verify(subject, verifyOptions = {}) {
       const signal = verifyOptions.signal;
-      const found: { bytes: Uint8Array; source: Source }[] = [];
-      for (const key of attachmentKeys) {
-        const bytes = subject.attachments[key];
-        if (bytes !== undefined) found.push({ bytes, source: { kind: 'attachment', key } });
-      }
-      if (subject.detached !== undefined)
-        found.push({ bytes: subject.detached, source: { kind: 'detached' } });
-      if (found.length === 0) {
-        return {
-          present: false,
-          valid: false,
-          code: 'PLB_SIGNATURE_MISSING',
-          reason: 'the artifact has no signature (no bundle attached or beside it)',
-        };
-      }
-      let first: SignatureVerdict | undefined;
-      for (const { bytes, source } of found) {
-        if (signal?.aborted)
-          throw new PlumblineError('PLB_ABORTED', 'the operation was aborted', {
-            cause: signal.reason,
-          });
-        const verdict = await check(bytes, source, subject, signal);
-        if (verdict.valid) return verdict;
-        first ??= verdict;
-      }
-      return first!;
+      return await firstValidSignature(
+        subject,
+        attachmentKeys,
+        (bytes, source) => check(bytes, source, subject, signal),
+        signal,
+      );
     },
   };
 }
