@@ -65,7 +65,7 @@ process.on('message', async (m: ClientCommand) => {
       const lane = async (): Promise<void> => {
         while (next < end) {
           const i = next++;
-          const node = await connectOne(m.url, i);
+          const node = await connectOne(m.urls ? m.urls[i % m.urls.length]! : m.url, i);
           if (node) {
             nodes.push(node);
             ok++;

@@ -22,10 +22,32 @@ export interface ServerReport {
   sessions: number;
   /** Seconds since the reset. */
   elapsed: number;
+  /**
+   * PostgreSQL store counters (`--store postgres` runs): observed-state updates handed to the
+   * store, rows written and upsert statements run, since the reset and since the start.
+   */
+  store?: {
+    updates: number;
+    rows: number;
+    statements: number;
+    totalUpdates: number;
+    totalRows: number;
+    totalStatements: number;
+    buffered: number;
+    dropped: number;
+  };
 }
 
 export type ClientCommand =
-  | { cmd: 'connect'; url: string; first: number; count: number; concurrency: number }
+  | {
+      cmd: 'connect';
+      url: string;
+      /** Several replicas: node i connects to urls[i % urls.length] (instead of url). */
+      urls?: string[];
+      first: number;
+      count: number;
+      concurrency: number;
+    }
   | { cmd: 'heartbeats'; intervalMs: number }
   | { cmd: 'drift'; count: number }
   | { cmd: 'saturate'; nodes: number; durationMs: number }

@@ -2,13 +2,20 @@
  * The control-plane side of the fleet bench, in its own process: either our stack
  * (`createWsTransport` + core's `serveDrift` + `FleetMonitor`, token authentication) or a bare
  * `ws` server that only parses JSON (the baseline). Reports timings over IPC.
+ *
+ * argv: mode nodes heartbeatMs [store schema replica]: with store `postgres`, the monitor runs on
+ * a `PostgresFleetStore` in `schema` (one of several replicas; replica 0 sets the desired
+ * state, the others receive it through the change feed); with store `memory`, on its own
+ * `MemoryFleetStore`.
  */
 import { createHash } from 'node:crypto';
 import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { WebSocketServer } from 'ws';
 import {
   FleetMonitor,
+  MemoryFleetStore,
   serveDrift,
+  type FleetStore,
   type AlertSink,
   type DriftTransport,
   type FleetEvent,
@@ -19,6 +26,10 @@ import { H1, tokenOf, type ServerCommand, type ServerReport } from './protocol.j
 const mode = process.argv[2] === 'bare' ? 'bare' : 'ours';
 const nodes = Number(process.argv[3] ?? '15000');
 const heartbeatMs = Number(process.argv[4] ?? '5000');
+const storeKind = process.argv[5] ?? 'default';
+const schema = process.argv[6] ?? 'plumbline';
+const replica = Number(process.argv[7] ?? '0');
+const PG_URL = process.env['PLUMBLINE_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const handle = createHistogram();
 const alert = createHistogram();
@@ -35,6 +46,16 @@ const record = (h: ReturnType<typeof createHistogram>, ms: number): void =>
 
 let sessions = (): number => 0;
 let stop: () => Promise<void>;
+let storeStats:
+  | (() => {
+      observedUpdates: number;
+      observedRows: number;
+      observedStatements: number;
+      buffered: number;
+      dropped: number;
+    })
+  | null = null;
+let storeAtReset = { observedUpdates: 0, observedRows: 0, observedStatements: 0 };
 
 if (mode === 'bare') {
   const wss = new WebSocketServer({
@@ -88,18 +109,41 @@ if (mode === 'bare') {
     close: async () => {},
     stats: () => ({ accepted: 0, delivered: 0, dropped: 0, failures: 0, queued: 0 }),
   };
+  let store: FleetStore | undefined;
+  let follow: ((m: FleetMonitor) => void) | undefined;
+  if (storeKind === 'postgres') {
+    const { PostgresFleetStore } = await import('@plumbline/postgres');
+    const pgStore = await PostgresFleetStore.open({
+      connectionString: PG_URL,
+      schema,
+      migrate: replica === 0,
+      replicaId: `bench-replica-${replica}`,
+    });
+    store = pgStore;
+    storeStats = () => pgStore.stats();
+    follow = (m) => void pgStore.followSessions(m);
+  } else if (storeKind === 'memory') {
+    store = new MemoryFleetStore();
+  }
   const monitor = await FleetMonitor.create({
     heartbeatIntervalMs: heartbeatMs,
     sinks: [sink],
     flapDamping: false,
+    ...(store === undefined ? {} : { store }),
   });
-  for (let c = 0; c < 10; c++) {
-    await monitor.setDesired({
-      cluster: `c${c}`,
-      artifact_hash: H1,
-      actor: 'bench',
-      reason: 'bench',
-    });
+  follow?.(monitor);
+  if (storeKind !== 'postgres' || replica === 0) {
+    for (let c = 0; c < 10; c++) {
+      await monitor.setDesired({
+        cluster: `c${c}`,
+        artifact_hash: H1,
+        actor: 'bench',
+        reason: 'bench',
+      });
+    }
+  } else {
+    // The other replicas get the desired state through the change feed.
+    while (monitor.desired('c9') === undefined) await new Promise((r) => setTimeout(r, 20));
   }
   const ws = createWsTransport({
     port: 0,
@@ -134,6 +178,7 @@ if (mode === 'bare') {
   stop = async () => {
     await server.close();
     await monitor.close();
+    await store?.close();
   };
   send({ event: 'listening', url: ws.url });
 }
@@ -147,6 +192,7 @@ process.on('message', (m: ServerCommand) => {
     alerts = 0;
     resetAt = performance.now();
     cpuAt = process.cpuUsage();
+    if (storeStats) storeAtReset = storeStats();
     send({ event: 'reset' });
   } else if (m.cmd === 'report') {
     const cpu = process.cpuUsage(cpuAt);
@@ -164,6 +210,19 @@ process.on('message', (m: ServerCommand) => {
       sessions: sessions(),
       elapsed: (performance.now() - resetAt) / 1000,
     };
+    if (storeStats) {
+      const now = storeStats();
+      report.store = {
+        updates: now.observedUpdates - storeAtReset.observedUpdates,
+        rows: now.observedRows - storeAtReset.observedRows,
+        statements: now.observedStatements - storeAtReset.observedStatements,
+        totalUpdates: now.observedUpdates,
+        totalRows: now.observedRows,
+        totalStatements: now.observedStatements,
+        buffered: now.buffered,
+        dropped: now.dropped,
+      };
+    }
     send({ event: 'report', report });
   } else if (m.cmd === 'stop') {
     void stop().then(() => process.exit(0));
