@@ -303,7 +303,9 @@ async function runReplicas(
   );
 
   for (const c of clients) ask(c, { cmd: 'heartbeats', intervalMs });
-  await sleep(intervalMs + 500);
+  // Two intervals: the first heartbeats after a long ramp-up (nodes that went stale meanwhile)
+  // change observed state once; the steady state starts after their writes.
+  await sleep(2 * intervalMs + 500);
   await askAll({ cmd: 'reset' });
   const steadyMs = Math.max(10_000, Number(env['FLEET_STEADY_S'] ?? 0) * 1000 || 3 * intervalMs);
   await sleep(steadyMs / 2);
