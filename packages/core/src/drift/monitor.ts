@@ -64,7 +64,11 @@ interface NodeRecord {
   since: number;
   reported: DigestString | null;
   workers: readonly WorkerReport[] | null;
+  /** The provenance of `reported`: `null` when unknown for that hash. */
   provenance: ReportedProvenance | null;
+  /** The provenance the session's `hello` announced, and the hash it belongs to. */
+  helloProvenance: ReportedProvenance | null;
+  helloHash: DigestString | null;
   loaded_at: string | null;
   last_load_error: LoadError | null;
   instance_id: string | null;
@@ -221,6 +225,7 @@ export class FleetMonitor {
   #persisting: Promise<void> = Promise.resolve();
   #unsubscribe: (() => void) | null = null;
   #closed = false;
+  #recomputingCluster = false;
 
   #heartbeats = 0;
   #replayed = 0;
@@ -391,6 +396,8 @@ export class FleetMonitor {
       node.reported = observed.reported_hash;
       node.workers = observed.workers;
       node.provenance = observed.provenance;
+      node.helloProvenance = observed.provenance;
+      node.helloHash = observed.reported_hash;
       node.loaded_at = observed.loaded_at;
       node.last_load_error = observed.last_load_error;
       node.instance_id = observed.instance_id;
@@ -805,6 +812,8 @@ export class FleetMonitor {
     node.reported = hello.artifact_hash;
     node.workers = hello.workers ?? null;
     node.provenance = hello.provenance ?? null;
+    node.helloProvenance = node.provenance;
+    node.helloHash = hello.artifact_hash;
     node.loaded_at = hello.loaded_at ?? null;
     node.last_seen = now;
     node.stale = false;
@@ -843,6 +852,9 @@ export class FleetMonitor {
     this.#touch(node);
     if (node.reported !== frame.artifact_hash) {
       node.reported = frame.artifact_hash;
+      // Provenance travels only in `hello`: it describes the hash announced there, so a node that
+      // reloads another artifact within its session has unknown provenance until it says hello again.
+      node.provenance = frame.artifact_hash === node.helloHash ? node.helloProvenance : null;
       changed = true;
     }
     if (!sameWorkers(node.workers, frame.workers)) {
@@ -1084,6 +1096,8 @@ export class FleetMonitor {
       reported: null,
       workers: null,
       provenance: null,
+      helloProvenance: null,
+      helloHash: null,
       loaded_at: null,
       last_load_error: null,
       instance_id: null,
@@ -1169,7 +1183,16 @@ export class FleetMonitor {
 
   #recomputeCluster(cluster: ClusterRecord): void {
     const now = this.#clock.now();
-    for (const node of cluster.nodes) this.#recompute(node, now);
+    // A rollout is judged on the whole cluster's new states, not half-way through the loop (a node
+    // not yet recomputed still holds its state under the previous desired hash).
+    const outer = this.#recomputingCluster;
+    this.#recomputingCluster = true;
+    try {
+      for (const node of cluster.nodes) this.#recompute(node, now);
+    } finally {
+      this.#recomputingCluster = outer;
+    }
+    if (!outer) this.#checkRollout(cluster);
   }
 
   #recompute(node: NodeRecord, now: number): void {
@@ -1187,7 +1210,7 @@ export class FleetMonitor {
     this.#emit({ ...this.#nodeEvent(node, 'node.state_changed'), from });
     if (this.#flapThreshold !== Infinity) this.#flap(node, now);
     if (!node.flapping) this.#announce(node, now);
-    this.#checkRollout(node.cluster);
+    if (!this.#recomputingCluster) this.#checkRollout(node.cluster);
   }
 
   /** Emits the alert events for the change from the last announced state to the current one. */

@@ -19,6 +19,19 @@ const ERR_B = {
 };
 
 describe('FleetMonitor states and transitions (fake clock)', () => {
+  it('shows the hello provenance only while the node reports the hash it came with', async () => {
+    const h = await harness();
+    h.hello('n1', A);
+    const announced = { commit: 'c'.repeat(40), builder: { id: 'test', version: '1' } };
+    expect(h.monitor.node('n1')?.provenance).toEqual(announced);
+    h.beat('n1', B);
+    expect(h.monitor.node('n1')).toMatchObject({ reported_hash: B, provenance: null });
+    h.beat('n1', null);
+    expect(h.monitor.node('n1')).toMatchObject({ reported_hash: null, provenance: null });
+    h.beat('n1', A);
+    expect(h.monitor.node('n1')).toMatchObject({ reported_hash: A, provenance: announced });
+  });
+
   it('computes in_sync, drift and unknown, and emits drift.detected once with the evidence', async () => {
     const h = await harness();
     h.hello('n1', A);
@@ -46,8 +59,10 @@ describe('FleetMonitor states and transitions (fake clock)', () => {
       desired_hash: A,
       instance_id: 'inst-n1',
       at: new Date(T0 + 100).toISOString(),
-      provenance: { commit: 'c'.repeat(40), builder: { id: 'test', version: '1' } },
+      // The hello's provenance belongs to A; the provenance of B is unknown in this session.
+      provenance: null,
     });
+    expect(h.monitor.node('n1')?.provenance).toBeNull();
     expect(h.monitor.node('n1')).toMatchObject({
       since: new Date(T0 + 100).toISOString(),
       reported_hash: B,
