@@ -140,6 +140,10 @@ export class DataPlaneReporter {
   #state: ReportedState;
   #status: ReporterStatus = 'idle';
   #connection: DriftConnection | null = null;
+  /** The session a reload is replacing, closed once the new one is welcomed. */
+  #previous: DriftConnection | null = null;
+  /** The artifact hash the current session's `hello` announced (with its provenance). */
+  #helloHash: string | null = null;
   #welcomed = false;
   #attempt = 0;
   #seq = 0;
@@ -219,7 +223,31 @@ export class DataPlaneReporter {
    */
   report(state: ReportedState): void {
     this.#state = state;
-    if (this.#status === 'connected' && this.#welcomed) this.#sendHeartbeat();
+    if (this.#status !== 'connected' || !this.#welcomed) return;
+    // Provenance travels only in `hello`: a reload of another artifact that has provenance starts
+    // a new session (same instance, so `seq` keeps rising); the control plane replaces the old one
+    // (4409) without the node ever counting as disconnected.
+    if (state.artifact_hash !== this.#helloHash && state.provenance != null) this.#renew();
+    else this.#sendHeartbeat();
+  }
+
+  #renew(): void {
+    this.#closePrevious();
+    this.#previous = this.#connection;
+    this.#connection = null;
+    this.#clearTimer();
+    this.#connect();
+  }
+
+  #closePrevious(): void {
+    const previous = this.#previous;
+    this.#previous = null;
+    if (previous === null) return;
+    try {
+      previous.close(DriftCloseCode.Replaced, 'replaced by a new session');
+    } catch (error) {
+      this.#catch('closing the connection failed', error);
+    }
   }
 
   /**
@@ -264,6 +292,7 @@ export class DataPlaneReporter {
     this.#clearTimer();
     this.#abort?.abort();
     this.#abort = null;
+    this.#closePrevious();
     const connection = this.#connection;
     this.#connection = null;
     if (connection !== null) {
@@ -364,6 +393,7 @@ export class DataPlaneReporter {
 
   #sendHello(): void {
     const state = this.#current();
+    this.#helloHash = state.artifact_hash;
     this.#send(
       encodeFrame({
         type: 'hello',
@@ -423,6 +453,7 @@ export class DataPlaneReporter {
     }
     if (this.#welcomed) return;
     this.#welcomed = true;
+    this.#closePrevious();
     this.#attempt = 0;
     this.#sessions++;
     this.#lastErrorCode = null;
@@ -457,6 +488,7 @@ export class DataPlaneReporter {
   }
 
   #backoff(): void {
+    this.#closePrevious();
     if (this.#status === 'closed') return;
     this.#status = 'backoff';
     const cap = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(this.#attempt, 30));

@@ -94,14 +94,25 @@ describe('DataPlaneReporter', () => {
     }
     expect(f.monitor.counters().heartbeats).toBe(5);
     expect(f.monitor.node('gw-1')?.state).toBe('in_sync');
-    state = { ...state, artifact_hash: B };
+    // A reload of another artifact with provenance: provenance travels only in `hello`, so the
+    // reporter opens a new session of the same instance, and the node never counts as disconnected.
+    state = { ...state, artifact_hash: B, provenance: { commit: 'd'.repeat(40) } };
     reporter.report(state);
     await settle();
-    expect(f.monitor.node('gw-1')?.state).toBe('drift');
+    expect(f.monitor.node('gw-1')).toMatchObject({
+      state: 'drift',
+      instance_id: 'inst',
+      reported_hash: B,
+      provenance: { commit: 'd'.repeat(40) },
+    });
     expect(f.events.filter((e) => e.type === 'drift.detected')).toHaveLength(1);
+    expect(f.events.filter((e) => e.type === 'node.disconnected')).toHaveLength(0);
+    clock.advance(1000);
+    await settle();
+    expect(f.monitor.counters().heartbeats).toBe(6);
     expect(reporter.stats()).toMatchObject({
       status: 'connected',
-      sessions: 1,
+      sessions: 2,
       heartbeats: 6,
       failures: 0,
       lastErrorCode: null,
