@@ -123,8 +123,8 @@ export async function controlPlaneOptionsFrom(
   if (!adminTokenFile) throw new PlumblineError('PLB_USAGE', '--admin-token-file FILE is required');
   const nodeTokens = path(pick(flags.nodeTokens, 'node-tokens'));
   const trustDomains = config.mtls?.['trust-domains'];
-  const protocol = parseProtocol(flags.protocol ?? 'ws');
-  const barbacaneKeys = path(flags.barbacaneKeys);
+  const protocol = parseProtocol(pick(flags.protocol, 'protocol') ?? 'ws');
+  const barbacaneKeys = path(pick(flags.barbacaneKeys, 'barbacane-keys'));
   if (protocol !== 'ws' && !barbacaneKeys) {
     throw new PlumblineError('PLB_USAGE', `--protocol ${protocol} needs --barbacane-keys FILE`);
   }
@@ -139,7 +139,8 @@ export async function controlPlaneOptionsFrom(
   if (stateFile && storeUrl)
     throw new PlumblineError('PLB_USAGE', 'give either --state-file or --store, not both');
   if (storeUrl !== undefined) checkStoreUrl(storeUrl);
-  if (flags.schema !== undefined && !storeUrl)
+  const schema = pick(flags.schema, 'schema');
+  if (schema !== undefined && !storeUrl)
     throw new PlumblineError('PLB_USAGE', '--schema needs --store postgres://…');
   const heartbeat = flags.heartbeatInterval ?? config['heartbeat-interval'];
   const webhook = pick(flags.webhook, 'webhook');
@@ -208,9 +209,7 @@ export async function controlPlaneOptionsFrom(
     ...(protocol === 'ws' ? {} : { protocol, ...(barbacaneKeys ? { barbacaneKeys } : {}) }),
   };
   if (!storeUrl) return { options };
-  return flags.schema === undefined
-    ? { options, storeUrl }
-    : { options, storeUrl, schema: flags.schema };
+  return schema === undefined ? { options, storeUrl } : { options, storeUrl, schema };
 }
 
 /**

@@ -32,6 +32,12 @@ export const controlPlaneConfigSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
       .optional(),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,39}$/, 'expected 1-40 lower-case letters, digits or _')
+      .optional(),
+    protocol: z.enum(['ws', 'barbacane', 'both']).optional(),
+    'barbacane-keys': path.optional(),
     'heartbeat-interval': duration.optional(),
     'stale-after': positiveInt.optional(),
     webhook: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),

@@ -196,6 +196,8 @@ describe('plumbline control-plane (usage)', () => {
     [{ limits: { 'max-frames': 1 } }, 'limits.max-frames: unknown key'],
     [{ webhook: 'ftp://x' }, 'webhook: expected an http(s) URL'],
     [{ 'heartbeat-interval': 'soon' }, 'heartbeat-interval: expected a duration'],
+    [{ protocol: 'grpc' }, 'protocol: '],
+    [{ schema: 'Bad-Name' }, 'schema: expected 1-40 lower-case letters'],
   ])('refuses config %j naming the key', async (config, message) => {
     const file = join(dir, 'bad.json');
     await writeFile(file, JSON.stringify(config));
@@ -203,6 +205,47 @@ describe('plumbline control-plane (usage)', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('PLB_CONFIG_INVALID');
     expect(result.stderr).toContain(message);
+  });
+
+  it('takes the protocol and Barbacane keys from the config file like the flags', async () => {
+    const file = join(dir, 'protocol.json');
+    await writeFile(join(dir, 'protocol-admin.token'), 'a\n');
+    await writeFile(
+      file,
+      JSON.stringify({
+        listen: '127.0.0.1:0',
+        'admin-listen': '127.0.0.1:0',
+        'admin-token-file': join(dir, 'protocol-admin.token'),
+        protocol: 'barbacane',
+      }),
+    );
+    const result = await runCli(['control-plane', '--config', file], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--protocol barbacane needs --barbacane-keys FILE');
+    const schemaOnly = join(dir, 'schema.json');
+    await writeFile(schemaOnly, JSON.stringify({ schema: 'fleet' }));
+    await writeFile(
+      join(dir, 'protocol-tokens.json'),
+      JSON.stringify({ 'gw-1': { cluster: 'c', token_sha256: 'a'.repeat(64) } }),
+    );
+    const noStore = await runCli(
+      [
+        'control-plane',
+        '--config',
+        schemaOnly,
+        '--listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        '127.0.0.1:0',
+        '--admin-token-file',
+        join(dir, 'protocol-admin.token'),
+        '--node-tokens',
+        join(dir, 'protocol-tokens.json'),
+      ],
+      { cwd: dir },
+    );
+    expect(noStore.code).toBe(2);
+    expect(noStore.stderr).toContain('--schema needs --store');
   });
 
   it('refuses missing flags and bad node tokens with usage errors', async () => {
