@@ -7,7 +7,11 @@ import { verifyOnLoad } from '@plumbline/core/verify';
 import { createSigstoreVerifier } from '@plumbline/sigstore';
 import { createKeyVerifier, SIGSTORE_BUNDLE_ATTACHMENT } from '@plumbline/core/signer';
 import { runCli } from './helpers.js';
-import { identityToken, startMockSigstore, type MockSigstore } from '../../adapters/sigstore/test/mock-sigstore.js';
+import {
+  identityToken,
+  startMockSigstore,
+  type MockSigstore,
+} from '../../adapters/sigstore/test/mock-sigstore.js';
 
 let dir: string;
 let mock: MockSigstore;
