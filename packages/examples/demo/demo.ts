@@ -272,6 +272,8 @@ const STEPS: [string, () => Promise<void> | void][] = [
       const v1 = await sealAndSign(fixtures, 'v1', COMMIT_V1);
       hashes.v1 = await artifactHashOf(v1);
       console.log(`artifact v1: ${show(v1)}, artifact_hash ${bold(hashes.v1)}`);
+      process.stdout.write(await plumbline(['inspect', v1]));
+      process.stdout.write(await plumbline(['verify', v1, '--inputs', fixtures]));
       process.stdout.write(
         await plumbline(['verify-signature', v1, '--key', join(out, 'keys', 'release.pub.pem')]),
       );
