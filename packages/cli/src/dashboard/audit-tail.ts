@@ -92,10 +92,13 @@ export async function readAuditTail(
   try {
     const { size } = await handle.stat();
     const length = Math.min(size, maxBytes);
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, size - length);
-    text = buffer.subarray(0, bytesRead).toString('utf8');
-    partial = size > length;
+    const start = size - length;
+    // One byte more, before the window, tells whether its first line starts at the window's start.
+    const lead = start > 0 ? 1 : 0;
+    const buffer = Buffer.alloc(length + lead);
+    const { bytesRead } = await handle.read(buffer, 0, length + lead, start - lead);
+    partial = lead === 1 && buffer[0] !== 0x0a;
+    text = buffer.subarray(lead, bytesRead).toString('utf8');
   } finally {
     await handle.close();
   }

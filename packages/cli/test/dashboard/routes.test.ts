@@ -263,6 +263,22 @@ describe('readAuditTail', () => {
     await expect(readAuditTail(dir)).rejects.toThrow();
   });
 
+  it('keeps the first line of the window when the window starts exactly at a line', async () => {
+    const tail = mkdtempSync(join(tmpdir(), 'plb-dash-tailb-'));
+    try {
+      const log = join(tail, 'audit.log');
+      const lines = [0, 1, 2].map((i) => JSON.stringify(auditEvent(i)));
+      writeFileSync(log, lines.map((l) => `${l}\n`).join(''));
+      const lastTwo = lines[1]!.length + 1 + lines[2]!.length + 1;
+      const ids = (await readAuditTail(log, { maxBytes: lastTwo })).map((e) => e.id);
+      expect(ids).toEqual(['ev-2', 'ev-1']);
+      const cut = (await readAuditTail(log, { maxBytes: lastTwo - 1 })).map((e) => e.id);
+      expect(cut).toEqual(['ev-2']);
+    } finally {
+      rmSync(tail, { recursive: true, force: true });
+    }
+  });
+
   it('returns a suffix of the events written, newest first, whatever the byte bound', async () => {
     const tail = mkdtempSync(join(tmpdir(), 'plb-dash-tailp-'));
     try {
