@@ -13,3 +13,4 @@ export {
   type RunningControlPlane,
 } from './control-plane/start.js';
 export { startAgent, type AgentOptions, type RunningAgent } from './agent/start.js';
+export type { LogLevel } from './control-plane/log.js';

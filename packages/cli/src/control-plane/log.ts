@@ -1,9 +1,10 @@
 import type { CliWritable } from '../io.js';
 
 /**
- * Log levels, lowest first.
+ * The levels of the control plane's and agent's JSON log lines, lowest first; lines below the
+ * configured level are not written.
  *
- * @internal
+ * @public
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
