@@ -8,6 +8,7 @@ import type { ExitCodeValue } from './exit-codes.js';
  * @public
  */
 export interface CommandContext {
+  /** The process IO the command reads from and writes to. */
   readonly io: CliIO;
   /** Sets the exit code the process ends with (the highest-priority one wins: see main.ts). */
   exit(code: ExitCodeValue): void;

@@ -4,6 +4,7 @@
  * @public
  */
 export interface CliWritable {
+  /** Writes `chunk` as is, adding no newline; the return value is ignored. */
   write(chunk: string): unknown;
   /** Whether the stream is a terminal (colour, progress bars). */
   readonly isTTY?: boolean;
@@ -15,11 +16,15 @@ export interface CliWritable {
  * @public
  */
 export interface CliIO {
+  /** Where data goes: command output, JSON documents. */
   readonly stdout: CliWritable;
+  /** Where notes, progress and errors go, never data. */
   readonly stderr: CliWritable;
   /** Standard input, for commands that read a token or a document from it. */
   readonly stdin?: AsyncIterable<Uint8Array | string>;
+  /** The environment variables the CLI reads (`process.env` in the real process). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The directory relative paths are resolved against (`process.cwd()` in the real process). */
   readonly cwd: string;
   /** Resolves when the process should stop (SIGTERM/SIGINT) for long-running commands. */
   readonly shutdownSignal?: AbortSignal;

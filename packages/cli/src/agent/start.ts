@@ -27,10 +27,17 @@ export interface AgentOptions {
   readonly artifact: string;
   /** The control plane's data-plane endpoint (`ws://…/ws/data-plane` or `wss://…`). */
   readonly controlPlane: string;
+  /** The node's id, reported as `node_id` in every session's `hello`. */
   readonly nodeId: string;
+  /** The cluster the node belongs to, reported as `cluster` in every session's `hello`. */
   readonly cluster: string;
   /** The node token, or a file holding it (re-read on every connection attempt). */
   readonly token?: string;
+  /**
+   * A file holding the node token, read again on every connection attempt so a rotated token is
+   * picked up; used instead of `token` when both are set. Without either, the agent authenticates
+   * with the client certificate of `tls` (mTLS).
+   */
   readonly tokenFile?: string;
   /** TLS options for `wss://` (CA; client certificate for mTLS). */
   readonly tls?: DataPlaneTlsOptions;
@@ -50,6 +57,7 @@ export interface AgentOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Where structured JSON logs go (default `process.stderr`). */
   readonly logOutput?: CliWritable;
+  /** The lowest level of log line written (default `'info'`). */
   readonly logLevel?: LogLevel;
 }
 
