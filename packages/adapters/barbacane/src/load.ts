@@ -54,9 +54,14 @@ export async function isBcaFile(file: string): Promise<boolean> {
  * @public
  */
 export interface BcaAsArtifact {
+  /** The archive as read by {@link readBca}, with its checksum results. */
   readonly bca: BcaArtifact;
   /** The Plumbline header (embedded or sidecar), `null` when the artifact is not sealed. */
   readonly header: ProvenanceHeader | null;
+  /**
+   * Where `header` was found: `embedded` (the `plumbline/header.cbor` member), `sidecar`
+   * (`<file>.plumbline`), `null` when the artifact is not sealed.
+   */
   readonly headerSource: 'embedded' | 'sidecar' | null;
   /** The inputs recomputed from the archive (specs, plugins, routes.json, WAF rules). */
   readonly inputs: Manifest;

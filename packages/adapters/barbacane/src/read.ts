@@ -55,7 +55,9 @@ export interface ReadBcaOptions {
 export interface BcaMember {
   /** The path as stored in the archive (`specs/api.yaml`); directories end without `/`. */
   readonly path: string;
+  /** Whether the member is a regular file or a directory (links and other types are refused). */
   readonly type: 'file' | 'directory';
+  /** The member's size (uncompressed) in bytes; 0 for directories. */
   readonly size: number;
   /** The member's bytes (empty for directories). */
   readonly bytes: Uint8Array;
@@ -69,9 +71,14 @@ export interface BcaChecksumResult {
   readonly path: string;
   /** Where the manifest lists it: `checksums`, `source_specs` or `plugins`. */
   readonly listed_in: 'checksums' | 'source_specs' | 'plugins';
+  /** The digest the manifest lists for the member, as a `sha256:<hex>` digest. */
   readonly expected: DigestString;
   /** The member's digest, `null` when the member is missing. */
   readonly actual: DigestString | null;
+  /**
+   * `ok` when `actual` equals `expected`, `mismatch` when it differs, `missing` when the archive
+   * has no file member at `path`.
+   */
   readonly status: 'ok' | 'mismatch' | 'missing';
 }
 

@@ -64,11 +64,13 @@ export interface SealBcaOptions {
  * @public
  */
 export interface SealBcaResult {
+  /** The Plumbline header created for the archive. */
   readonly header: ProvenanceHeader;
   /** The deterministic CBOR encoding written. */
   readonly encoded: Uint8Array;
   /** The path written. */
   readonly output: string;
+  /** The mode used: `sidecar` (a detached header file) or `embed` (a sealed copy of the archive). */
   readonly mode: 'sidecar' | 'embed';
 }
 
@@ -268,7 +270,12 @@ async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
  * @public
  */
 export interface BcaSeal {
+  /** The decoded Plumbline header. */
   readonly header: ProvenanceHeader;
+  /**
+   * `embedded` when read from the {@link BCA_HEADER_MEMBER} member, `sidecar` when read from
+   * `<file>.plumbline`.
+   */
   readonly source: 'embedded' | 'sidecar';
   /** The sidecar path when `source` is `sidecar`. */
   readonly path?: string;

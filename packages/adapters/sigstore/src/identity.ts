@@ -8,7 +8,9 @@ import { PlumblineError } from '@plumbline/core';
  * @public
  */
 export interface IdentityPolicy {
+  /** The signing certificate's subject alternative name (an email, a workflow URI). */
   readonly subjectAlternativeName: string | RegExp;
+  /** The OIDC issuer recorded in the certificate (`https://token.actions.githubusercontent.com`). */
   readonly issuer: string | RegExp;
 }
 

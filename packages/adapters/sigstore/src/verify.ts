@@ -62,8 +62,20 @@ export interface SigstoreVerifierOptions extends StatementLimits, TrustedRootLim
  * @public
  */
 export interface BundleExpectation {
+  /**
+   * SHA-256 of the whole artifact file (`sha256:<hex>`): some subject of the signed statement
+   * must carry this `sha256` digest.
+   */
   readonly artifactDigest: string;
+  /**
+   * The artifact header's `artifact_hash` (manifest root, `sha256:<hex>`): when the matching
+   * subject also carries it, the two must be equal. Absent: not checked.
+   */
   readonly artifactHash?: string;
+  /**
+   * SHA-256 of the encoded header, compared with the statement's header-digest annotation only
+   * to name what changed (payload or header) when no subject matches. Absent: not compared.
+   */
   readonly headerDigest?: string;
 }
 

@@ -79,7 +79,12 @@ export interface NodeAuthenticator {
  * @public
  */
 export interface NodeTokenEntry {
+  /** The cluster the node belongs to; a `hello` naming another cluster is refused. */
   readonly cluster: string;
+  /**
+   * The SHA-256 of the node's token as 64 lowercase hex characters (see {@link hashToken}), or an
+   * array of one or two such hashes during a rotation.
+   */
   readonly token_sha256: string | readonly string[];
 }
 
