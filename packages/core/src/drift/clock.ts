@@ -66,16 +66,22 @@ export class ManualClock implements Clock {
     this.#now = start;
   }
 
+  /** The fake time in milliseconds (starts at `start`, moves only with `advance` and `set`). */
   now(): number {
     return this.#now;
   }
 
+  /**
+   * Schedules `callback` to run when time reaches `now() + ms` (a negative `ms` counts as 0);
+   * returns a numeric handle.
+   */
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const id = this.#next++;
     this.#timers.set(id, { id, at: this.#now + Math.max(0, ms), callback });
     return id;
   }
 
+  /** Cancels a pending timer; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void {
     if (typeof handle === 'number') this.#timers.delete(handle);
   }

@@ -64,7 +64,9 @@ export interface FleetEventBase {
  * @public
  */
 export interface NodeEventFields extends FleetEventBase {
+  /** The node's id (its authenticated identity). */
   readonly node_id: string;
+  /** The node's cluster. */
   readonly cluster: string;
   /** The node's state after the event. */
   readonly state: NodeState;
@@ -72,6 +74,10 @@ export interface NodeEventFields extends FleetEventBase {
   readonly reported_hash: DigestString | null;
   /** The artifact it should run (`null` when there is no desired state). */
   readonly desired_hash: DigestString | null;
+  /**
+   * The `instance_id` of the node's last `hello` (one per data-plane process start); `null` when it
+   * never sent one.
+   */
   readonly instance_id: string | null;
 }
 
@@ -81,7 +87,9 @@ export interface NodeEventFields extends FleetEventBase {
  * @public
  */
 export interface NodeStateChangedEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'node.state_changed';
+  /** The node's previous state. */
   readonly from: NodeState;
 }
 
@@ -91,10 +99,16 @@ export interface NodeStateChangedEvent extends NodeEventFields {
  * @public
  */
 export interface DriftDetectedEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'drift.detected';
+  /**
+   * The state last announced before this one (transitions of a flapping node are not announced, so
+   * it can differ from the immediately previous state).
+   */
   readonly from: NodeState;
   /** The provenance the node sent for what it runs. */
   readonly provenance: ReportedProvenance | null;
+  /** The artifact each worker runs, as last reported; `null` when the node listed no workers. */
   readonly workers: readonly WorkerReport[] | null;
 }
 
@@ -111,6 +125,7 @@ export type ConfigurationDrift = DriftDetectedEvent;
  * @public
  */
 export interface DriftResolvedEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'drift.resolved';
   /** When the drift began (RFC 3339). */
   readonly drift_since: string;
@@ -122,8 +137,14 @@ export interface DriftResolvedEvent extends NodeEventFields {
  * @public
  */
 export interface NodeRejectedEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'node.rejected';
+  /**
+   * The state last announced before this one (transitions of a flapping node are not announced, so
+   * it can differ from the immediately previous state).
+   */
   readonly from: NodeState;
+  /** The failed load the node last reported (its `artifact_hash` is the desired one). */
   readonly last_load_error: LoadError | null;
 }
 
@@ -133,8 +154,14 @@ export interface NodeRejectedEvent extends NodeEventFields {
  * @public
  */
 export interface NodeStaleEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'node.stale';
+  /**
+   * The state last announced before this one (transitions of a flapping node are not announced, so
+   * it can differ from the immediately previous state).
+   */
   readonly from: NodeState;
+  /** The node's last `hello` or heartbeat (RFC 3339); `null` if never seen. */
   readonly last_seen: string | null;
 }
 
@@ -144,8 +171,14 @@ export interface NodeStaleEvent extends NodeEventFields {
  * @public
  */
 export interface NodeDisconnectedEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'node.disconnected';
+  /**
+   * The state last announced before this one (transitions of a flapping node are not announced, so
+   * it can differ from the immediately previous state).
+   */
   readonly from: NodeState;
+  /** The node's last `hello` or heartbeat (RFC 3339); `null` if never seen. */
   readonly last_seen: string | null;
   /** The close code the transport reported. */
   readonly close_code: number | null;
@@ -157,6 +190,7 @@ export interface NodeDisconnectedEvent extends NodeEventFields {
  * @public
  */
 export interface NodeNeverSeenEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'node.never_seen';
 }
 
@@ -166,6 +200,7 @@ export interface NodeNeverSeenEvent extends NodeEventFields {
  * @public
  */
 export interface NodeFlappingEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'node.flapping';
   /** The decayed number of recent transitions that crossed the threshold. */
   readonly score: number;
@@ -177,6 +212,7 @@ export interface NodeFlappingEvent extends NodeEventFields {
  * @public
  */
 export interface NodeFlappingEndedEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'node.flapping_ended';
 }
 
@@ -186,9 +222,13 @@ export interface NodeFlappingEndedEvent extends NodeEventFields {
  * @public
  */
 export interface RolloutEventFields extends FleetEventBase {
+  /** The cluster whose rollout it is. */
   readonly cluster: string;
+  /** The cluster's desired artifact, which the rollout moves to. */
   readonly artifact_hash: DigestString;
+  /** The version of the desired state the rollout belongs to. */
   readonly version: number;
+  /** The rollout window (previous hash, start and deadline). */
   readonly rollout: Rollout;
 }
 
@@ -198,6 +238,7 @@ export interface RolloutEventFields extends FleetEventBase {
  * @public
  */
 export interface RolloutCompletedEvent extends RolloutEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'rollout.completed';
 }
 
@@ -207,6 +248,7 @@ export interface RolloutCompletedEvent extends RolloutEventFields {
  * @public
  */
 export interface RolloutDeadlineExceededEvent extends RolloutEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'rollout.deadline_exceeded';
   /** How many nodes were not in sync at the deadline. */
   readonly lagging: number;
@@ -220,15 +262,24 @@ export interface RolloutDeadlineExceededEvent extends RolloutEventFields {
  * @public
  */
 export interface DesiredStateChangedEvent extends FleetEventBase {
+  /** The event type (the discriminant of {@link FleetEvent}). */
   readonly type: 'desired_state.changed';
+  /** The cluster whose desired state changed. */
   readonly cluster: string;
   /** The new desired hash; `null` when cleared. */
   readonly artifact_hash: DigestString | null;
+  /**
+   * The cluster's desired hash before the change; `null` when it had none (per-node pins are not
+   * counted).
+   */
   readonly previous_hash: DigestString | null;
   /** The new version (0 when cleared). */
   readonly version: number;
+  /** Who made the change. */
   readonly actor: string;
+  /** Why (`cleared` when the desired state was cleared). */
   readonly reason: string;
+  /** The new rollout window; `null` for an immediate change or when cleared. */
   readonly rollout: Rollout | null;
 }
 

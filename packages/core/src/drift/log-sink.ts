@@ -8,6 +8,10 @@ import type { AlertSink, SinkStats } from './sink.js';
  * @public
  */
 export interface TextWritable {
+  /**
+   * Writes one line (a JSON object and `\n`). The return value is ignored; a throw is caught and
+   * counted as a failure.
+   */
   write(chunk: string): unknown;
 }
 

@@ -26,15 +26,15 @@ import type {
  * @public
  */
 export class MemoryFleetStore implements FleetStore {
-  /** @internal */
+  /** @internal The revision of the last change (0 when empty). */
   protected revision = 0;
-  /** @internal */
+  /** @internal Desired states by cluster. */
   protected readonly desired = new Map<string, DesiredState>();
-  /** @internal */
+  /** @internal Pins by node id. */
   protected readonly pins = new Map<string, NodePin>();
-  /** @internal */
+  /** @internal Expected inventories by cluster. */
   protected readonly expected = new Map<string, ExpectedNodes>();
-  /** @internal */
+  /** @internal Observed nodes by node id. */
   protected readonly observed = new Map<string, ObservedNode>();
   readonly #listeners = new Set<FleetChangeListener>();
   #queue: Promise<unknown> = Promise.resolve();

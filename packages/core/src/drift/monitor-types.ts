@@ -34,6 +34,10 @@ export interface FlapDampingOptions {
  * @public
  */
 export interface MonitorLogger {
+  /**
+   * Reports a caught error or a failed delivery: a short message and structured details (such as an
+   * error `code`), never secrets.
+   */
   warn(message: string, details?: Readonly<Record<string, unknown>>): void;
 }
 
@@ -96,7 +100,12 @@ export interface RolloutOptions {
  * @public
  */
 export interface SetDesiredOptions {
+  /** The cluster to change. */
   readonly cluster: string;
+  /**
+   * The artifact its nodes should run; a value that is not a `sha256:<hex>` digest is refused
+   * (`PLB_INVALID_DIGEST`).
+   */
   readonly artifact_hash: DigestString;
   /** Who makes the change (the authenticated caller). */
   readonly actor: string;
@@ -116,19 +125,39 @@ export interface SetDesiredOptions {
  * @public
  */
 export interface NodeStatus {
+  /** The node's id. */
   readonly node_id: string;
+  /** The node's cluster. */
   readonly cluster: string;
+  /** The node's current state. */
   readonly state: NodeState;
   /** When the node entered `state` (RFC 3339). */
   readonly since: string;
+  /**
+   * The artifact the node reports running; `null` when it reports none loaded or was never seen.
+   */
   readonly reported_hash: DigestString | null;
+  /**
+   * The artifact it should run: its pin's hash when pinned, else the cluster's desired hash; `null`
+   * when there is neither.
+   */
   readonly desired_hash: DigestString | null;
   /** The last hello or heartbeat (RFC 3339), `null` if never seen. */
   readonly last_seen: string | null;
+  /**
+   * The `instance_id` of its last `hello` (one per data-plane process start); `null` if never seen.
+   */
   readonly instance_id: string | null;
+  /**
+   * The provenance its `hello` sent for `reported_hash`; `null` when none was sent or the node has
+   * reported another hash since.
+   */
   readonly provenance: ReportedProvenance | null;
+  /** When it loaded what it runs (RFC 3339), as it reported; `null` when not reported. */
   readonly loaded_at: string | null;
+  /** The artifact each worker runs, as last reported; `null` when it listed no workers. */
   readonly workers: readonly WorkerReport[] | null;
+  /** Its last failed load, as last reported in a heartbeat; `null` when none. */
   readonly last_load_error: LoadError | null;
   /** Whether the desired hash comes from a per-node pin. */
   readonly pinned: boolean;
@@ -144,6 +173,10 @@ export interface NodeStatus {
  * @public
  */
 export interface RolloutStatus extends Rollout {
+  /**
+   * `in_progress` until every reporting node runs the new artifact (`completed`) or the deadline
+   * passes first (`deadline_exceeded`).
+   */
   readonly status: 'in_progress' | 'completed' | 'deadline_exceeded';
 }
 
@@ -153,13 +186,22 @@ export interface RolloutStatus extends Rollout {
  * @public
  */
 export interface ClusterSummary {
+  /** The cluster name. */
   readonly cluster: string;
+  /**
+   * The cluster's desired artifact; `null` when it has none (per-node pins are not reflected here).
+   */
   readonly desired_hash: DigestString | null;
   /** The desired-state version (0 when none). */
   readonly desired_version: number;
+  /**
+   * The rollout of the current desired state, with its status; `null` when there is no desired
+   * state or it has no rollout window.
+   */
   readonly rollout: RolloutStatus | null;
   /** Nodes per state (every state present, zero when none). */
   readonly counts: Readonly<Record<NodeState, number>>;
+  /** How many nodes of the cluster the monitor tracks (the sum of `counts`). */
   readonly total: number;
 }
 
@@ -169,7 +211,9 @@ export interface ClusterSummary {
  * @public
  */
 export interface NodeQuery {
+  /** Only nodes of this cluster. */
   readonly cluster?: string;
+  /** Only nodes in this state. */
   readonly state?: NodeState;
   /** At most this many nodes (default: all). */
   readonly limit?: number;

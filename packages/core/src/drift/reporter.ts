@@ -24,11 +24,18 @@ import type { LoadedArtifactSnapshot, LoadedArtifactSource } from '../verify/reg
  * @public
  */
 export interface ReportedState {
+  /** The artifact loaded; `null` when none is loaded. */
   readonly artifact_hash: DigestString | null;
+  /**
+   * The provenance of `artifact_hash`; `null` or absent when unknown. Sent only in `hello`:
+   * reporting another hash with provenance starts a new session.
+   */
   readonly provenance?: ReportedProvenance | null;
   /** When it was loaded (RFC 3339). */
   readonly loaded_at?: string | null;
+  /** The artifact each worker loaded, for a gateway with several workers; absent otherwise. */
   readonly workers?: readonly WorkerReport[];
+  /** The last failed load (sent in heartbeats); `null` or absent when none. */
   readonly last_load_error?: LoadError | null;
 }
 
@@ -57,6 +64,7 @@ export type ReporterStatus = 'idle' | 'connecting' | 'connected' | 'backoff' | '
  * @public
  */
 export interface ReporterStats {
+  /** The connection status (as {@link DataPlaneReporter.status}). */
   readonly status: ReporterStatus;
   /** Connections that received a `welcome`. */
   readonly sessions: number;
@@ -80,7 +88,12 @@ export interface ReporterStats {
 export interface DataPlaneReporterOptions {
   /** The data-plane side of a transport. */
   readonly channel: DriftChannel;
+  /**
+   * This data plane's node id, sent in `hello`; it must match the authenticated identity (else the
+   * session is closed with 4403).
+   */
   readonly node_id: string;
+  /** Its cluster, sent in `hello`; it must match the authenticated identity too. */
   readonly cluster: string;
   /**
    * Reads the current state at each hello and heartbeat. Optional when {@link DataPlaneReporter.report}
@@ -101,7 +114,9 @@ export interface DataPlaneReporterOptions {
   readonly heartbeatIntervalMs?: number;
   /** Close and reconnect when no `welcome` arrives in this time after the hello. Default 10,000 ms. */
   readonly welcomeTimeoutMs?: number;
+  /** Reconnect backoff. Default 500 ms initial, 30,000 ms maximum. */
   readonly backoff?: BackoffOptions;
+  /** Timers for heartbeats, backoff and the welcome timeout. Default `systemClock`. */
   readonly clock?: Clock;
   /** Uniform random number in [0, 1) for jitter. Default `Math.random`. */
   readonly random?: () => number;
@@ -135,6 +150,10 @@ export class DataPlaneReporter {
   readonly #initialMs: number;
   readonly #maxMs: number;
   readonly #welcomeTimeoutMs: number;
+  /**
+   * The `instance_id` sent in every `hello`: the `instance_id` option, else the `loaded` source's,
+   * else a random UUID.
+   */
   readonly instance_id: string;
   #intervalMs: number;
   #state: ReportedState;

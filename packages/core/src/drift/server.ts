@@ -20,13 +20,20 @@ import type { DriftAuthFailure, DriftSession, DriftTransport } from './transport
 export interface SessionRejection {
   /** The error code sent (`PLB_DRIFT_IDENTITY_MISMATCH`, `PLB_DRIFT_UNAUTHENTICATED`, ...). */
   readonly code: string;
+  /**
+   * Why, in words (the `error` frame message, or the transport's reason for a failed
+   * authentication).
+   */
   readonly reason: string;
   /** The close code the session was (or the connection would have been) closed with. */
   readonly close_code: number;
   /** The authenticated identity, when the transport had one. */
   readonly node_id?: string;
+  /** The authenticated cluster, when the transport had an identity. */
   readonly cluster?: string;
+  /** The authenticated principal (never a secret), when the transport had an identity. */
   readonly principal?: string;
+  /** The peer's address, when the transport knows it. */
   readonly remoteAddress?: string;
   /** What the hello claimed, for identity mismatches. */
   readonly claimed?: { readonly node_id: string; readonly cluster: string };

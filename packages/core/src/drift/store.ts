@@ -30,6 +30,7 @@ export interface Rollout {
  * @public
  */
 export interface DesiredState {
+  /** The cluster it applies to. */
   readonly cluster: string;
   /** The artifact every node of the cluster should run. */
   readonly artifact_hash: DigestString;
@@ -51,10 +52,15 @@ export interface DesiredState {
  * @public
  */
 export interface NodePin {
+  /** The pinned node. */
   readonly node_id: string;
+  /** The node's cluster. */
   readonly cluster: string;
+  /** The artifact the node should run instead of its cluster's desired hash. */
   readonly artifact_hash: DigestString;
+  /** Who pinned it (the authenticated caller). */
   readonly actor: string;
+  /** Why. */
   readonly reason: string;
   /** When (RFC 3339). */
   readonly pinned_at: string;
@@ -66,9 +72,11 @@ export interface NodePin {
  * @public
  */
 export interface ExpectedNodes {
+  /** The cluster the inventory is for. */
   readonly cluster: string;
   /** Node ids, sorted, without duplicates. */
   readonly nodes: readonly string[];
+  /** Who set the inventory (the authenticated caller). */
   readonly actor: string;
   /** When (RFC 3339). */
   readonly changed_at: string;
@@ -81,13 +89,24 @@ export interface ExpectedNodes {
  * @public
  */
 export interface ObservedNode {
+  /** The node's id. */
   readonly node_id: string;
+  /** The cluster of its last `hello`. */
   readonly cluster: string;
+  /** The `instance_id` of its last `hello` (one per data-plane process start); `null` if none. */
   readonly instance_id: string | null;
+  /** The artifact it last reported; `null` when it reported none loaded. */
   readonly reported_hash: DigestString | null;
+  /** The artifact each worker runs, as last reported; `null` when it listed no workers. */
   readonly workers: readonly WorkerReport[] | null;
+  /**
+   * The provenance its `hello` sent for `reported_hash`; `null` when none was sent or the node has
+   * reported another hash since.
+   */
   readonly provenance: ReportedProvenance | null;
+  /** When it loaded what it runs (RFC 3339), as it reported; `null` when not reported. */
   readonly loaded_at: string | null;
+  /** Its last failed load, as last reported in a heartbeat; `null` when none. */
   readonly last_load_error: LoadError | null;
   /** The last heartbeat or hello (RFC 3339); `null` for a node never seen. */
   readonly last_seen: string | null;
@@ -124,12 +143,17 @@ export type FleetChange =
  * @public
  */
 export interface SetDesiredInput {
+  /** The cluster to change. */
   readonly cluster: string;
+  /** The artifact every node of the cluster should run. */
   readonly artifact_hash: DigestString;
+  /** Who makes the change (the authenticated caller). */
   readonly actor: string;
+  /** Why. */
   readonly reason: string;
   /** When the change is made (RFC 3339); the caller's clock. */
   readonly changed_at: string;
+  /** The rollout window, or `null` for an immediate change. */
   readonly rollout: Rollout | null;
   /**
    * Compare-and-set: the `version` the caller read (0 when the cluster had no desired state).
@@ -146,9 +170,13 @@ export interface SetDesiredInput {
 export interface FleetSnapshot {
   /** The revision of the last change included (0 for an empty store). */
   readonly revision: number;
+  /** Every cluster's desired state. */
   readonly desired: readonly DesiredState[];
+  /** Every per-node pin. */
   readonly pins: readonly NodePin[];
+  /** Every cluster's expected inventory. */
   readonly expected: readonly ExpectedNodes[];
+  /** The last observed state of every node seen. */
   readonly observed: readonly ObservedNode[];
 }
 

@@ -50,6 +50,10 @@ export interface WebhookSinkOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** `fetch` implementation. Default the global `fetch`. */
   readonly fetch?: typeof fetch;
+  /**
+   * Time source and timers (retry backoff, request timeouts, the `close()` wait, the signature
+   * timestamp). Default `systemClock`.
+   */
   readonly clock?: Clock;
   /** Uniform random number in [0, 1) for jitter. Default `Math.random`. */
   readonly random?: () => number;
