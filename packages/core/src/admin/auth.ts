@@ -54,7 +54,9 @@ export interface AdminPrincipal {
   readonly id: string;
   /** How the principal authenticated. */
   readonly methods: readonly ('token' | 'client_certificate')[];
+  /** The `id` of the matching {@link AdminTokenHash}, when a valid bearer token was presented. */
   readonly token_id?: string;
+  /** The SPIFFE ID from the verified client certificate's URI SAN, when one was accepted. */
   readonly spiffe_id?: string;
 }
 

@@ -23,10 +23,18 @@ export interface AdminRequestEvent {
   readonly type: 'provenance.read' | 'admin.request';
   /** RFC 3339 UTC. */
   readonly at: string;
+  /** The HTTP request method, as received (`GET`, `HEAD`, …). */
   readonly method: string;
   /** The request path (without the query). */
   readonly path: string;
+  /** The HTTP status code of the response sent. */
   readonly status: number;
+  /**
+   * How the request ended: `allowed` (served), `not_modified` (304 from `If-None-Match`),
+   * `unauthenticated` (401), `rate_limited` (429), `not_found` (404, or 414 for a URL over the
+   * length limit), `method_not_allowed` (405), `unavailable` (503, no artifact loaded yet) or
+   * `error` (500).
+   */
   readonly outcome:
     | 'allowed'
     | 'not_modified'
@@ -38,6 +46,7 @@ export interface AdminRequestEvent {
     | 'error';
   /** `null` when the request was not authenticated. */
   readonly principal: AdminPrincipal | null;
+  /** The peer's IP address, when the listener supplied one in the request context. */
   readonly remote_address?: string;
   /** The artifact hash served, for provenance reads. */
   readonly artifact_hash?: DigestString | null;

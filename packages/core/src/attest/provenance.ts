@@ -76,12 +76,14 @@ export const slsaProvenanceStatementSchema = statementSchema.extend({
  * @public
  */
 export interface SlsaProvenance {
+  /** What the build was: its type URI, its parameters and the dependencies it resolved. */
   readonly buildDefinition: {
     readonly buildType: string;
     readonly externalParameters: Readonly<Record<string, unknown>>;
     readonly internalParameters?: Readonly<Record<string, unknown>>;
     readonly resolvedDependencies?: readonly ResourceDescriptor[];
   };
+  /** How the build ran: the builder's id and version, invocation metadata, and byproducts. */
   readonly runDetails: {
     readonly builder: {
       readonly id: string;

@@ -98,12 +98,22 @@ export const statementSchema = z.looseObject({
  * @public
  */
 export interface ResourceDescriptor {
+  /** A name for the resource, such as the artifact's file name. */
   readonly name?: string;
+  /** A URI identifying the resource. */
   readonly uri?: string;
+  /**
+   * A DigestSet: algorithm name to lowercase hex (`sha256`, {@link ARTIFACT_HASH_DIGEST_KEY}, …).
+   * Always present on a statement subject.
+   */
   readonly digest?: Readonly<Record<string, string>>;
+  /** The resource's contents inline (base64 in in-toto JSON). */
   readonly content?: string;
+  /** A URI the resource can be downloaded from. */
   readonly downloadLocation?: string;
+  /** The resource's media type (MIME type). */
   readonly mediaType?: string;
+  /** Extra information about the resource, such as {@link HEADER_DIGEST_ANNOTATION}. */
   readonly annotations?: Readonly<Record<string, unknown>>;
 }
 
@@ -113,9 +123,13 @@ export interface ResourceDescriptor {
  * @public
  */
 export interface Statement<P = Record<string, unknown>> {
+  /** Always {@link IN_TOTO_STATEMENT_TYPE}. */
   readonly _type: typeof IN_TOTO_STATEMENT_TYPE;
+  /** What the statement is about: at least one descriptor, each with a `digest`. */
   readonly subject: readonly ResourceDescriptor[];
+  /** URI naming the predicate's type, such as the SLSA Provenance v1 type URI. */
   readonly predicateType: string;
+  /** The predicate, whose shape `predicateType` names; absent when the statement has none. */
   readonly predicate?: P;
 }
 

@@ -226,6 +226,7 @@ export type EventsSuppressedDetails = AuditDetailsOf<'audit.events_suppressed'>;
 export interface AuditBuilderInput<TDetails> {
   /** The authenticated principal (never a token). */
   readonly actor: AuditActor;
+  /** The type-specific fields, checked against the catalogue's schema for the type. */
   readonly details: TDetails;
   /** Default: derived from `details` (the node, cluster or artifact acted on). */
   readonly subject?: AuditSubject;
@@ -233,10 +234,15 @@ export interface AuditBuilderInput<TDetails> {
   readonly outcome?: AuditOutcome;
   /** Default: the type's usual severity for the outcome. */
   readonly severity?: AuditSeverity;
+  /** Why it happened or why it was refused, in words. Absent when there is nothing to say. */
   readonly reason?: string;
+  /** The W3C Trace Context of the request that caused the event, when there is one. */
   readonly trace?: AuditTrace;
+  /** The tenant the event belongs to. Default: the logger's `tenant`, if any. */
   readonly tenant?: string;
+  /** Overrides the time (RFC 3339 UTC with milliseconds, or a `Date`); default: now. */
   readonly time?: string | Date;
+  /** Overrides the logger's source for this event. */
   readonly source?: AuditSource;
 }
 

@@ -87,6 +87,7 @@ export interface AuditEvent<
   TType extends string = string,
   TDetails extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
 > {
+  /** The envelope version, {@link AUDIT_SCHEMA_VERSION} when written by this library (`1.x`). */
   readonly schema_version: string;
   /** RFC 9562 UUIDv7. */
   readonly id: string;
@@ -94,15 +95,21 @@ export interface AuditEvent<
   readonly time: string;
   /** Dotted lowercase event type, such as `provenance.read`. */
   readonly type: TType;
+  /** The outcome of the audited action or decision. */
   readonly outcome: AuditOutcome;
+  /** How urgent the event is. */
   readonly severity: AuditSeverity;
+  /** Who acted. */
   readonly actor: AuditActor;
+  /** What was acted on; absent when the event concerns no particular object. */
   readonly subject?: AuditSubject;
   /** Why it happened or why it was refused, in words (redacted like everything else). */
   readonly reason?: string;
+  /** The W3C Trace Context of the request that caused the event, when there was one. */
   readonly trace?: AuditTrace;
   /** The tenant the event belongs to: an attribute for filtering, never a metric label. */
   readonly tenant?: string;
+  /** The component that wrote the event. */
   readonly source: AuditSource;
   /** Fields specific to `type` (see the catalogue). */
   readonly details: TDetails;
@@ -118,14 +125,23 @@ export interface AuditEventInput<
   TType extends string = string,
   TDetails extends Readonly<Record<string, unknown>> = Readonly<Record<string, unknown>>,
 > {
+  /** Dotted lowercase event type, such as `provenance.read`. */
   readonly type: TType;
+  /** The outcome of the audited action or decision. */
   readonly outcome: AuditOutcome;
+  /** Default: `info` for a `success` or `allow` outcome, `medium` otherwise. */
   readonly severity?: AuditSeverity;
+  /** Who acted: the authenticated principal, never a credential. */
   readonly actor: AuditActor;
+  /** What was acted on, when the event concerns a particular object. */
   readonly subject?: AuditSubject;
+  /** Why it happened or why it was refused, in words (redacted before it is written). */
   readonly reason?: string;
+  /** The W3C Trace Context of the request that caused the event, when there is one. */
   readonly trace?: AuditTrace;
+  /** The tenant the event belongs to. Default: the logger's `tenant`, if any. */
   readonly tenant?: string;
+  /** Fields specific to `type` (see the catalogue). Default: `{}`. */
   readonly details?: TDetails;
   /** Overrides the time (RFC 3339 UTC with milliseconds, or a `Date`); default: now. */
   readonly time?: string | Date;

@@ -17,6 +17,7 @@ import type { AuditRecord, AuditSink } from './sink.js';
  * @public
  */
 export class MemoryAuditSink implements AuditSink {
+  /** The sink's name (default `memory`). */
   readonly name: string;
   /** Records written, in order. */
   readonly records: AuditRecord[] = [];
@@ -43,6 +44,10 @@ export class MemoryAuditSink implements AuditSink {
     this.#failure = error;
   }
 
+  /**
+   * Appends the records, dropping the oldest beyond `maxRecords`. Rejects with the error set by
+   * {@link MemoryAuditSink.failWith}, or with `PLB_AUDIT_SINK_CLOSED` after {@link MemoryAuditSink.close}.
+   */
   write(records: readonly AuditRecord[]): Promise<void> {
     if (this.#closed)
       return Promise.reject(
@@ -54,10 +59,12 @@ export class MemoryAuditSink implements AuditSink {
     return Promise.resolve();
   }
 
+  /** Resolves at once: records are kept as soon as `write` accepts them. */
   flush(): Promise<void> {
     return Promise.resolve();
   }
 
+  /** Makes later writes reject. The records written stay readable. */
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();

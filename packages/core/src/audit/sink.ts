@@ -7,7 +7,9 @@ import type { AuditEvent } from './envelope.js';
  * @public
  */
 export interface AuditRecord {
+  /** The redacted, validated event. */
   readonly event: AuditEvent;
+  /** `event` serialized as one line of JSON, without the trailing newline. */
   readonly json: string;
 }
 

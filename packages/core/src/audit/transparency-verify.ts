@@ -36,6 +36,7 @@ export type TamperKind =
  * @public
  */
 export interface TransparencyProblem {
+  /** What kind of tampering or damage was found. */
   readonly kind: TamperKind;
   /** 1-based line number where the problem shows. */
   readonly position: number;
@@ -43,6 +44,7 @@ export interface TransparencyProblem {
   readonly seq?: number;
   /** The event id concerned, when known. */
   readonly event_id?: string;
+  /** A human-readable description of the problem, naming the line(s) concerned. */
   readonly message: string;
 }
 
@@ -56,9 +58,11 @@ export interface TransparencyLogReport {
   readonly ok: boolean;
   /** `transparency-log`, or `json-lines` for a plain event log without tamper evidence. */
   readonly format: 'transparency-log' | 'json-lines' | 'empty';
+  /** The log's origin, from its first checkpoint; absent when no checkpoint was read. */
   readonly origin?: string;
   /** Records (events) read. */
   readonly records: number;
+  /** Checkpoints that verified (before the first problem, if any). */
   readonly checkpoints: number;
   /** `verified`: every checkpoint's signature checked; `unchecked`: no verifier was given. */
   readonly signatures: 'verified' | 'unchecked';
@@ -75,6 +79,7 @@ export interface TransparencyLogReport {
   readonly unsealed_records: number;
   /** An incomplete last line (a write cut short by a crash); it was never acknowledged. */
   readonly torn_tail?: { readonly position: number; readonly bytes: number };
+  /** The first problem found; absent when none was. */
   readonly problem?: TransparencyProblem;
   /** State to resume appending from (only when `ok`). */
   readonly state?: TransparencyLogState;
@@ -94,6 +99,7 @@ export interface TransparencyVerifyOptions {
   readonly maxRecords?: number;
   /** Most proof hashes in one checkpoint. Default 64. */
   readonly maxProofLength?: number;
+  /** Aborts reading the log: the call then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
 }
 
@@ -567,12 +573,17 @@ export async function verifyTransparencyLog(
  * @public
  */
 export interface AuditInclusionProof {
+  /** The id (UUIDv7) of the event proven. */
   readonly event_id: string;
+  /** The record's 0-based position among the log's records. */
   readonly leaf_index: number;
   /** The exact record line (the leaf input). */
   readonly record: string;
+  /** The RFC 9162 leaf hash of `record`, as a digest string (`sha256:<hex>`). */
   readonly leaf_hash: string;
+  /** The size of the tree the proof is for: the checkpoint's `tree_size`. */
   readonly tree_size: number;
+  /** The tree's RFC 9162 root, as a digest string (`sha256:<hex>`); equals the checkpoint's `root`. */
   readonly root: string;
   /** The audit path, leaf to root, as digest strings. */
   readonly path: readonly string[];

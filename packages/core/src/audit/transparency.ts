@@ -42,6 +42,7 @@ export interface TransparencyCheckpoint {
 export interface CheckpointSignature {
   /** `ed25519` or `ecdsa-p256-sha256` (DER). */
   readonly alg: string;
+  /** The signing key's id (the signer's `keyId`), when the signer has one. */
   readonly key_id?: string;
   /** Base64 signature bytes. */
   readonly sig: string;
@@ -78,12 +79,13 @@ export function checkpointSignedBody(
  * @public
  */
 export interface TransparencyLogState {
+  /** The log's origin line, the same on every checkpoint (`plumbline-audit/<uuid>` by default). */
   readonly origin: string;
-  /** @internal */
+  /** Compact Merkle range over every record so far. @internal */
   readonly range: CompactRange;
   /** Hex leaf hash of the last record ({@link TLOG_GENESIS_PREV} when empty). */
   readonly lastLeaf: string;
-  /** @internal */
+  /** Compact Merkle range over the records the last checkpoint covers. @internal */
   readonly checkpointRange: CompactRange;
   /** Leaf hashes since the last checkpoint. @internal */
   readonly pending: readonly Uint8Array[];
@@ -107,6 +109,7 @@ export interface TransparencyLogState {
  * @public
  */
 export class TransparencyLogAppender {
+  /** The log's origin line, written into every checkpoint (`plumbline-audit/<uuid>` by default). */
   readonly origin: string;
   #range: CompactRange;
   #lastLeaf: string;

@@ -48,6 +48,7 @@ export interface VerificationProblem {
  * @public
  */
 export interface ArtifactVerification {
+  /** `verified`, `mismatch` or `legacy`, as described above. */
   readonly status: 'verified' | 'mismatch' | 'legacy';
   /** The header (absent for legacy files). */
   readonly header?: ProvenanceHeader;

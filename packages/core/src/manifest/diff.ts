@@ -8,7 +8,9 @@ import type { Manifest, ManifestEntry } from './types.js';
  * @public
  */
 export interface ManifestEntryVersion {
+  /** The entry's SHA-256 on this side, as a digest string (`sha256:<hex>`). */
   readonly digest: DigestString;
+  /** The entry's size in bytes on this side. */
   readonly size: number;
 }
 
@@ -18,6 +20,7 @@ export interface ManifestEntryVersion {
  * @public
  */
 export interface ManifestChange {
+  /** The entry's path, the same in both manifests. */
   readonly path: string;
   /** The entry in the first manifest. */
   readonly before: ManifestEntryVersion;

@@ -13,11 +13,17 @@ import type { Manifest } from './types.js';
  * @public
  */
 export interface EntryProof {
+  /** The entry's path, as in the manifest (relative, `/`-separated, NFC). */
   readonly path: string;
+  /** The entry's SHA-256, as a digest string (`sha256:<hex>`). */
   readonly digest: DigestString;
+  /** The entry's 0-based position in the manifest's sorted entries (its leaf index). */
   readonly leaf_index: number;
+  /** Number of entries (leaves) in the manifest's tree; at least 1. */
   readonly tree_size: number;
+  /** RFC 9162 audit path from the leaf to the root, as lowercase hex hashes (64 at most). */
   readonly audit_path: readonly string[];
+  /** The manifest's RFC 9162 root (its `artifact_hash`), as a digest string. */
   readonly root: DigestString;
 }
 

@@ -31,9 +31,13 @@ export interface ManifestEntry {
  * @public
  */
 export interface Manifest {
+  /** The document format identifier, {@link MANIFEST_FORMAT}. */
   readonly format: 'plumbline.manifest/v1';
+  /** The hash algorithm of every digest and of the tree: always `sha256`. */
   readonly hash_alg: 'sha256';
+  /** The RFC 9162 Merkle root over `entries` (the configuration's `artifact_hash`), as a digest string. */
   readonly root: DigestString;
+  /** The input files, sorted by the UTF-8 bytes of their paths. */
   readonly entries: readonly ManifestEntry[];
 }
 

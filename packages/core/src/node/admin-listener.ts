@@ -16,7 +16,9 @@ import { uriSubjectAltNames } from './subject-alt-name.js';
  * @public
  */
 export interface AdminListenerTlsOptions {
+  /** The server's private key, PEM. */
   readonly key: string | Buffer;
+  /** The server's certificate chain, PEM. */
   readonly cert: string | Buffer;
   /** CA certificates client certificates must chain to (mTLS). */
   readonly ca?: string | Buffer | readonly (string | Buffer)[];
@@ -42,6 +44,7 @@ export interface AdminListenerOptions {
   readonly host?: string;
   /** Port; `0` picks a free one. Default `0`. */
   readonly port?: number;
+  /** Serves HTTPS with these settings. Absent: plain HTTP, which only a loopback bind allows by default. */
   readonly tls?: AdminListenerTlsOptions;
   /** Allow a non-loopback bind without TLS. Default `false`: such a bind is refused. */
   readonly allowInsecureBind?: boolean;
@@ -69,7 +72,9 @@ export interface AdminListenerOptions {
 export interface AdminListener {
   /** `http://127.0.0.1:port` or `https://…`. */
   readonly url: string;
+  /** The address actually bound (such as `127.0.0.1` or `::1`). */
   readonly host: string;
+  /** The port actually bound (the one picked when `0` was asked for). */
   readonly port: number;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs` (default 5 000), then closes. */
   close(options?: { readonly graceMs?: number }): Promise<void>;

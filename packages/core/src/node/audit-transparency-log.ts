@@ -46,6 +46,7 @@ export interface AuditTransparencyLogOptions {
  * @public
  */
 export interface AuditTransparencyLog extends AuditSink {
+  /** The log file's path, as given in the options. */
   readonly path: string;
   /** The log's origin. */
   readonly origin: string;

@@ -151,7 +151,12 @@ export class FileFleetStore extends MemoryFleetStore {
     return new FileFleetStore(options, snapshot);
   }
 
-  /** @internal */
+  /**
+   * Writes the whole fleet state to the file atomically: a temporary file (fsynced unless `fsync`
+   * is off), the previous file kept as `<path>.bak`, then a rename.
+   *
+   * @internal
+   */
   protected override async persist(): Promise<void> {
     const body = `${JSON.stringify({ format: FLEET_STATE_FORMAT, ...this.snapshot() })}\n`;
     if (body.length > this.#maxFileBytes) {

@@ -45,13 +45,19 @@ export type SealArtifactFileOptions = (
  * @public
  */
 export interface SealFileResult {
+  /** The container file written (the `out` option). */
   readonly out: string;
+  /** The header written, with the payload's measured digest. */
   readonly header: ProvenanceHeader;
+  /** The exact header bytes written (deterministic CBOR). */
   readonly headerBytes: Uint8Array;
+  /** SHA-256 of `headerBytes`, as a digest string (`sha256:<hex>`). */
   readonly headerDigest: DigestString;
   /** Present when `artifactDigest: true` was given. */
   readonly artifactDigest?: DigestString;
+  /** Byte offset of the first payload byte in the output file. */
   readonly payloadOffset: number;
+  /** Size of the output file in bytes (prefix plus payload). */
   readonly size: number;
 }
 

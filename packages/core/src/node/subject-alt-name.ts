@@ -6,6 +6,7 @@
 export interface SubjectAltName {
   /** `URI`, `DNS`, `IP Address`, `email`, … */
   readonly type: string;
+  /** The name itself, unquoted (such as `spiffe://example.org/ops` or `gw.example`). */
   readonly value: string;
 }
 

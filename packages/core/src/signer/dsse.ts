@@ -16,7 +16,9 @@ export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
  * @public
  */
 export interface DsseSignature {
+  /** The signing key's id, a hint for picking the verifying key; absent when the signer has none. */
   readonly keyid?: string;
+  /** The signature over `PAE(payloadType, payload)`, base64. */
   readonly sig: string;
 }
 
@@ -27,8 +29,11 @@ export interface DsseSignature {
  * @public
  */
 export interface DsseEnvelope {
+  /** The payload bytes, base64 (for in-toto: the statement's JSON). */
   readonly payload: string;
+  /** The payload's media type, such as {@link IN_TOTO_PAYLOAD_TYPE}. */
   readonly payloadType: string;
+  /** The signatures; at least one in a valid envelope. */
   readonly signatures: readonly DsseSignature[];
 }
 
@@ -84,6 +89,7 @@ export interface SignDsseOptions {
   readonly payloadType?: string;
   /** One signer or several (each adds a signature). */
   readonly signers: Signer | readonly Signer[];
+  /** Checked before each signature is made: once aborted, the call rejects with `PLB_ABORTED`. */
   readonly signal?: AbortSignal;
 }
 
@@ -248,6 +254,7 @@ export interface VerifyDsseOptions extends DsseLimits {
   readonly threshold?: number;
   /** The payload type to require (default {@link IN_TOTO_PAYLOAD_TYPE}). */
   readonly payloadType?: string;
+  /** Checked before each signature is checked: once aborted, the call rejects with `PLB_ABORTED`. */
   readonly signal?: AbortSignal;
 }
 

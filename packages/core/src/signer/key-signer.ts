@@ -30,7 +30,9 @@ export interface KeySignerOptions {
  * @public
  */
 export interface KeySigner extends Signer {
+  /** The key's algorithm, read from the key. */
   readonly algorithm: SignatureAlgorithm;
+  /** The key id written as DSSE `keyid`: the `keyId` option, else {@link computeKeyId} of the public key. `''` signs without one. */
   readonly keyId: string;
   /** The public key as SPKI PEM, to hand to verifiers. */
   readonly publicKeyPem: string;
@@ -83,6 +85,7 @@ export interface KeySignatureVerifierOptions {
   readonly publicKey: KeyInput;
   /** Overrides the key id (default: {@link computeKeyId}). */
   readonly keyId?: string;
+  /** Crypto implementation; `auto` (default) prefers node:crypto and falls back to WebCrypto. */
   readonly runtime?: CryptoRuntime;
 }
 
@@ -92,8 +95,11 @@ export interface KeySignatureVerifierOptions {
  * @public
  */
 export interface KeySignatureVerifier extends SignatureVerifier {
+  /** The key's algorithm, read from the key. */
   readonly algorithm: SignatureAlgorithm;
+  /** The key id: the `keyId` option, else {@link computeKeyId} of the key. */
   readonly keyId: string;
+  /** The public key as SPKI PEM (`-----BEGIN PUBLIC KEY-----`). */
   readonly publicKeyPem: string;
 }
 

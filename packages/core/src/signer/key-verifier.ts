@@ -25,6 +25,7 @@ export interface KeyVerifierOptions extends DsseLimits, StatementLimits {
   readonly threshold?: number;
   /** Attachment keys to look at, in order (default: the Sigstore bundle, then the bare DSSE envelope). */
   readonly attachmentKeys?: readonly string[];
+  /** Crypto implementation for loading `publicKeys`; `auto` (default) prefers node:crypto and falls back to WebCrypto. */
   readonly runtime?: CryptoRuntime;
 }
 

@@ -12,8 +12,11 @@ import type { SignatureAlgorithm } from './types.js';
  * @public
  */
 export interface KeyObjectLike {
+  /** Whether the key is a secret (symmetric), public or private key. */
   readonly type: 'secret' | 'public' | 'private';
+  /** The asymmetric key type, such as `ed25519` or `ec`; absent for a secret key. */
   readonly asymmetricKeyType?: string;
+  /** Exports the key; the SDK asks for DER (`{ type: 'spki' | 'pkcs8', format: 'der' }`). */
   export(options: { type: string; format: string }): unknown;
 }
 
@@ -506,11 +509,13 @@ export function keyIdOfSpki(spki: Uint8Array): string {
  * @public
  */
 export interface GeneratedKeyPair {
+  /** The key pair's algorithm. */
   readonly algorithm: SignatureAlgorithm;
   /** `-----BEGIN PRIVATE KEY-----` (unencrypted PKCS #8): store it with mode 0600. */
   readonly privateKeyPem: string;
   /** `-----BEGIN PUBLIC KEY-----` (SPKI). */
   readonly publicKeyPem: string;
+  /** The key id: lowercase hex SHA-256 of the DER public key (see {@link computeKeyId}). */
   readonly keyId: string;
 }
 

@@ -8,7 +8,9 @@ import { decodeBase64, encodeBase64 } from './base64.js';
  * @public
  */
 export interface PemBlock {
+  /** The label between `-----BEGIN ` and `-----`, such as `PUBLIC KEY`. */
   readonly label: string;
+  /** The block's base64 body, decoded. */
   readonly der: Uint8Array;
 }
 

@@ -15,7 +15,9 @@ export const SIGSTORE_BUNDLE_MEDIA_TYPES = [
  * @public
  */
 export interface SignatureDocument {
+  /** `sigstore-bundle` for a Sigstore bundle, `dsse-envelope` for a bare DSSE envelope. */
   readonly kind: 'sigstore-bundle' | 'dsse-envelope';
+  /** The DSSE envelope: the bundle's `dsseEnvelope`, or the document itself. */
   readonly envelope: DsseEnvelope;
   /** The whole bundle JSON value, for `kind: 'sigstore-bundle'`. */
   readonly bundle?: Readonly<Record<string, unknown>>;

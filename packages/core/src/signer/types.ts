@@ -30,6 +30,7 @@ export interface Signer {
 export interface SignatureVerifier {
   /** The algorithm, such as `ecdsa-p256-sha256` or `ed25519`. */
   readonly algorithm: SignatureAlgorithm | (string & {});
+  /** The id of the key it checks with, matched against a DSSE signature's `keyid`; absent when unknown. */
   readonly keyId?: string;
   /** `true` when `signature` is valid for `data`. Never throws on a malformed signature. */
   verify(data: Uint8Array, signature: Uint8Array): Promise<boolean>;

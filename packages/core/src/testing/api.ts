@@ -5,7 +5,9 @@
  * @public
  */
 export interface ConformanceTestApi {
+  /** Declares a group of tests named `name`; `body` declares them synchronously. */
   describe(name: string, body: () => void): void;
+  /** Declares one asynchronous test; `timeout` is in milliseconds. */
   it(name: string, body: () => Promise<void>, timeout?: number): void;
 }
 

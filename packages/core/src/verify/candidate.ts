@@ -13,6 +13,7 @@ import type { LoadCandidate } from './types.js';
 export interface CandidateFromBytesOptions extends ContainerLimits {
   /** A detached signature bundle found next to the artifact (for example `<file>.sigstore.json`). */
   readonly detached?: Uint8Array;
+  /** Cancels reading the header and hashing the artifact; the call then rejects with `PLB_ABORTED`. */
   readonly signal?: AbortSignal;
 }
 

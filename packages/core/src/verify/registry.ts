@@ -10,9 +10,13 @@ import type { LoadedArtifact, LoadError, VerificationStatus } from './types.js';
  * @public
  */
 export interface WorkerArtifact {
+  /** The worker id. */
   readonly id: string;
+  /** The manifest root of the worker's artifact; `null` for a legacy artifact. */
   readonly artifact_hash: DigestString | null;
+  /** RFC 3339 UTC time the worker's artifact was loaded. */
   readonly loaded_at: string;
+  /** The overall verification status of that load. */
   readonly verification_status: VerificationStatus;
 }
 
@@ -25,15 +29,21 @@ export interface WorkerArtifact {
 export interface LoadedArtifactSnapshot {
   /** Rises by one on every change; equal versions mean equal snapshots. */
   readonly version: number;
+  /** The process instance id. */
   readonly instance_id: string;
   /** The process's record (or, with only workers, the most recently loaded worker's). */
   readonly current: LoadedArtifact | undefined;
+  /** `current`'s manifest root; `null` when nothing is loaded or for a legacy artifact. */
   readonly artifact_hash: DigestString | null;
+  /** `current`'s provenance; `null` when nothing is loaded or it has no intact header. */
   readonly provenance: Provenance | null;
+  /** `current`'s build time (RFC 3339 UTC); `null` when nothing is loaded or it has no intact header. */
   readonly build_timestamp: string | null;
+  /** RFC 3339 UTC time `current` was loaded; `null` when nothing is loaded. */
   readonly loaded_at: string | null;
   /** One entry per registered worker, sorted by id; empty when the gateway has no workers. */
   readonly workers: readonly WorkerArtifact[];
+  /** The last refused load, until a later load of the same artifact hash (or any load, when it had none) succeeds; `undefined` otherwise. */
   readonly last_load_error: LoadError | undefined;
 }
 
@@ -44,6 +54,7 @@ export interface LoadedArtifactSnapshot {
  * @public
  */
 export interface LoadedArtifactSource {
+  /** What is loaded now, as one consistent view. */
   snapshot(): LoadedArtifactSnapshot;
   /** Calls `listener` after every change; returns a function that unsubscribes. */
   subscribe?(listener: (snapshot: LoadedArtifactSnapshot) => void): () => void;

@@ -43,6 +43,7 @@ export type LoadRule = 'header' | 'payload' | 'commit' | 'source' | 'built_after
  * @public
  */
 export interface LoadPolicy {
+  /** What the policy does with what it finds: `off`, `warn` or `enforce` (see {@link LoadMode}). */
   readonly mode: LoadMode;
   /** Require a provenance header (legacy artifacts fail this rule). Default `true`. */
   readonly requireHeader?: boolean;
@@ -104,6 +105,7 @@ export interface LoadCandidate {
  * @public
  */
 export interface RuleResult {
+  /** The rule this result is for. */
   readonly rule: LoadRule;
   /** `skipped`: not configured, not applicable, or the mode is `off`. */
   readonly status: 'passed' | 'failed' | 'skipped';
@@ -119,8 +121,11 @@ export interface RuleResult {
  * @public
  */
 export interface VerificationReason {
+  /** The rule that failed (`header` as well when verification itself threw). */
   readonly rule: LoadRule;
+  /** The failure code, such as `PLB_VERIFY_PAYLOAD_MISMATCH`. */
   readonly code: PlumblineErrorCode;
+  /** Why the rule failed, in words (no secrets). */
   readonly message: string;
 }
 
@@ -132,9 +137,13 @@ export interface VerificationReason {
 export interface SignatureSummary {
   /** The verifier's name, such as `key:ed25519` or `sigstore`. */
   readonly verifier: string;
+  /** Whether any signature was found; `false` too when the verifier failed. */
   readonly present: boolean;
+  /** Whether a signature was present and valid under the verifier's policy. */
   readonly valid: boolean;
+  /** Why it is not valid, or why the verifier failed (no secrets). */
   readonly reason?: string;
+  /** Who signed, as far as the verifier can tell; absent when it cannot tell. */
   readonly signer?: {
     readonly key_id?: string;
     readonly identity?: string;
@@ -160,7 +169,9 @@ export type VerificationStatus = 'verified' | 'unverified' | 'warned' | 'skipped
  * @public
  */
 export interface VerificationOutcome {
+  /** The policy's mode. */
   readonly mode: LoadMode;
+  /** The overall outcome (see {@link VerificationStatus}). */
   readonly status: VerificationStatus;
   /** Every rule in evaluation order. */
   readonly checks: readonly RuleResult[];
@@ -185,11 +196,15 @@ export interface LoadedArtifact {
   readonly header_digest: DigestString | null;
   /** `container`, `embedded` or `legacy`. */
   readonly kind: LoadCandidate['kind'];
+  /** The header's `build_timestamp` (RFC 3339 UTC, whole seconds); `null` without an intact header. */
   readonly build_timestamp: string | null;
+  /** The header's `provenance`; `null` without an intact header. */
   readonly provenance: Provenance | null;
+  /** The header's `payload` (digest, size, media type); `null` without an intact header. */
   readonly payload: PayloadInfo | null;
   /** The header's input entries (served with `?entries=1`). */
   readonly inputs: readonly ManifestEntry[];
+  /** What was checked at load time and what came of it. */
   readonly verification: VerificationOutcome;
   /** RFC 3339 UTC time of the load. */
   readonly loaded_at: string;
@@ -203,8 +218,11 @@ export interface LoadedArtifact {
  * @public
  */
 export interface LoadError {
+  /** The manifest root named by the refused artifact's header; `null` when it had no readable one. */
   readonly artifact_hash: DigestString | null;
+  /** The error code, such as `PLB_LOAD_REJECTED`. */
   readonly code: PlumblineErrorCode;
+  /** The error message (no secrets). */
   readonly message: string;
   /** RFC 3339 UTC. */
   readonly at: string;

@@ -26,18 +26,25 @@ import type {
  * @public
  */
 export interface LoadAuditEvent {
+  /** `artifact.loaded` after a load that went ahead, `artifact.verification_failed` when a rule failed. */
   readonly type: 'artifact.loaded' | 'artifact.verification_failed';
   /** RFC 3339 UTC. */
   readonly at: string;
+  /** The manifest root from the artifact's header; `null` for a legacy artifact or an unreadable header. */
   readonly artifact_hash: DigestString | null;
   /** The artifact digest (the file's SHA-256 for a legacy artifact), when known. */
   readonly artifact_digest?: DigestString;
+  /** The process instance (a UUID per process start, unless overridden). */
   readonly instance_id: string;
+  /** The worker the load was for, when one was named. */
   readonly worker_id?: string;
+  /** The load policy's mode. */
   readonly mode: LoadPolicy['mode'];
   /** `loaded` or `rejected`. */
   readonly outcome: 'loaded' | 'rejected';
+  /** The overall verification status; absent when the load was rejected. */
   readonly status?: VerificationStatus;
+  /** The failed rules; empty for a load where every rule passed or was skipped. */
   readonly reasons: readonly VerificationReason[];
   /** The signature check, when a verifier ran. */
   readonly signature?: SignatureSummary;
