@@ -50,6 +50,19 @@ const LABELS: Readonly<Record<NodeState, string>> = {
   never_seen: 'never seen',
 };
 
+/** A table head of column headers (`<th scope="col">`), one per label. */
+function columnHeads(...labels: string[]) {
+  return h(
+    'thead',
+    null,
+    h(
+      'tr',
+      null,
+      labels.map((label) => h('th', { key: label, scope: 'col' }, label)),
+    ),
+  );
+}
+
 function StateBadge({ state }: { state: NodeState }) {
   return h('span', { class: `badge state-${state}` }, LABELS[state]);
 }
@@ -501,18 +514,7 @@ function FileDiff(props: { node: FleetNode; token: string; onUnauthorized: () =>
         null,
         `${rows.length === 1 ? '1 file differs' : `${rows.length} files differ`} between what ${node.node_id} runs and what it should run; ${state.diff.unchanged} unchanged${state.diff.truncated ? ' (list cut)' : ''}.`,
       ),
-      h(
-        'thead',
-        null,
-        h(
-          'tr',
-          null,
-          h('th', { scope: 'col' }, 'File'),
-          h('th', { scope: 'col' }, 'Change'),
-          h('th', { scope: 'col' }, 'Should run'),
-          h('th', { scope: 'col' }, 'Runs'),
-        ),
-      ),
+      columnHeads('File', 'Change', 'Should run', 'Runs'),
       h(
         'tbody',
         null,
@@ -569,20 +571,7 @@ function AuditPanel(props: {
           'table',
           { class: 'audit' },
           h('caption', { class: 'sr-only' }, 'Recent audit events, newest first'),
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              h('th', { scope: 'col' }, 'When'),
-              h('th', { scope: 'col' }, 'Event'),
-              h('th', { scope: 'col' }, 'Outcome'),
-              h('th', { scope: 'col' }, 'Actor'),
-              h('th', { scope: 'col' }, 'About'),
-              h('th', { scope: 'col' }, 'Reason'),
-            ),
-          ),
+          columnHeads('When', 'Event', 'Outcome', 'Actor', 'About', 'Reason'),
           h(
             'tbody',
             null,
@@ -676,19 +665,7 @@ function NodeDetail(props: {
           'table',
           { class: 'timeline' },
           h('caption', { class: 'sr-only' }, `Transitions of ${node.node_id}, newest first`),
-          h(
-            'thead',
-            null,
-            h(
-              'tr',
-              null,
-              h('th', { scope: 'col' }, 'When'),
-              h('th', { scope: 'col' }, 'Event'),
-              h('th', { scope: 'col' }, 'From'),
-              h('th', { scope: 'col' }, 'To'),
-              h('th', { scope: 'col' }, 'Reported'),
-            ),
-          ),
+          columnHeads('When', 'Event', 'From', 'To', 'Reported'),
           h(
             'tbody',
             null,
