@@ -32,7 +32,8 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function makeCa(dir: string, name: string): void {
+/** Makes a self-signed P-256 CA `<name>.key`/`<name>.crt` in `dir`. */
+export function makeCa(dir: string, name: string): void {
   openssl(dir, [
     'req',
     '-x509',
@@ -56,7 +57,8 @@ function makeCa(dir: string, name: string): void {
   ]);
 }
 
-function issue(dir: string, ca: string, name: string, ext: string, days = 2): KeyPair {
+/** Issues `<name>` from CA `ca` in `dir` with the X.509 extensions `ext`, valid for `days`. */
+export function issue(dir: string, ca: string, name: string, ext: string, days = 2): KeyPair {
   writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
   openssl(dir, [
     'req',
@@ -95,7 +97,9 @@ function issue(dir: string, ca: string, name: string, ext: string, days = 2): Ke
   };
 }
 
-const CLIENT = 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\nkeyUsage=digitalSignature';
+/** Extensions of a client certificate (add a subjectAltName line). */
+export const CLIENT =
+  'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\nkeyUsage=digitalSignature';
 
 /** Makes a CA, a server certificate for 127.0.0.1/localhost and the client certificates. */
 export function makeTestPki(): TestPki {
