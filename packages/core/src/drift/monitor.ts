@@ -1377,17 +1377,24 @@ export class FleetMonitor {
     this.#clearRolloutTimer(cluster);
     this.#emit({
       type: 'rollout.completed',
+      ...this.#rolloutFields(cluster, cluster.desired, rollout),
+    });
+  }
+
+  /** The fields every rollout event carries. */
+  #rolloutFields(cluster: ClusterRecord, desired: DesiredState, rollout: RolloutRecord) {
+    return {
       id: this.#newEventId(),
       at: iso(this.#clock.now()),
       cluster: cluster.name,
-      artifact_hash: cluster.desired.artifact_hash,
-      version: cluster.desired.version,
+      artifact_hash: desired.artifact_hash,
+      version: desired.version,
       rollout: {
         previous_hash: rollout.previous_hash,
         started_at: rollout.started_at,
         deadline: rollout.deadline,
       },
-    });
+    };
   }
 
   #deadline(cluster: ClusterRecord, rollout: RolloutRecord): void {
@@ -1414,16 +1421,7 @@ export class FleetMonitor {
     lagging.sort();
     this.#emit({
       type: 'rollout.deadline_exceeded',
-      id: this.#newEventId(),
-      at: iso(this.#clock.now()),
-      cluster: cluster.name,
-      artifact_hash: cluster.desired.artifact_hash,
-      version: cluster.desired.version,
-      rollout: {
-        previous_hash: rollout.previous_hash,
-        started_at: rollout.started_at,
-        deadline: rollout.deadline,
-      },
+      ...this.#rolloutFields(cluster, cluster.desired, rollout),
       lagging: lagging.length,
       lagging_nodes: lagging.slice(0, 100),
     });
