@@ -126,6 +126,7 @@ export class AdminAuthenticator {
   readonly #require: 'any' | 'all';
   readonly #anonymous: boolean;
   readonly #maxTokenLength: number;
+  readonly #scratch: Uint8Array;
 
   /** @throws {@link PlumblineError} `PLB_ADMIN_CONFIG_INVALID` for malformed settings. */
   constructor(options: AdminAuthOptions) {
@@ -140,6 +141,7 @@ export class AdminAuthenticator {
     if (!Number.isInteger(this.#maxTokenLength) || this.#maxTokenLength < 1) {
       throw configError('auth.maxTokenLength must be a positive integer');
     }
+    this.#scratch = new Uint8Array(Math.min(this.#maxTokenLength, 4096));
     if (tokens.length === 0 && spiffe.length === 0 && !this.#anonymous) {
       throw configError(
         'the admin handler needs tokens, spiffeIds, or an explicit allowUnauthenticated: true',
@@ -193,7 +195,17 @@ export class AdminAuthenticator {
     if (token === undefined || token.length > this.#maxTokenLength || !TOKEN68_RE.test(token)) {
       return { presented: true };
     }
-    const digest = sha256(utf8(token));
+    // The token matched TOKEN68 above, so it is ASCII: copy it into a reused buffer instead of
+    // allocating an encoded copy for every request.
+    let digest: Uint8Array;
+    const ascii = this.#scratch;
+    if (token.length <= ascii.length) {
+      for (let i = 0; i < token.length; i++) ascii[i] = token.charCodeAt(i);
+      digest = sha256(ascii.subarray(0, token.length));
+      ascii.fill(0, 0, token.length);
+    } else {
+      digest = sha256(utf8(token));
+    }
     const hashes = this.#hashes;
     let found = -1;
     for (let t = 0; t < this.#ids.length; t++) {

@@ -94,9 +94,11 @@ const BASE_RE = /^(\/[A-Za-z0-9._~-]+)+$/;
 
 interface CachedDocument {
   readonly version: number;
-  readonly plain: Uint8Array;
-  entries: Uint8Array | undefined;
   readonly etag: string | undefined;
+  /** The 200 answer without entries, its 304 and (built on first use) the 200 with entries. */
+  readonly plain: AdminReply;
+  readonly notModified: AdminReply;
+  entries: AdminReply | undefined;
 }
 
 /**
@@ -106,7 +108,8 @@ interface CachedDocument {
  */
 export interface AdminReply {
   readonly status: number;
-  readonly headers: Record<string, string>;
+  /** Shared between requests that get the same answer: never modify it. */
+  readonly headers: Readonly<Record<string, string>>;
   /** The body bytes (also for HEAD, where they are not sent); `undefined` for 304. */
   readonly body: Uint8Array | undefined;
 }
@@ -174,7 +177,7 @@ function reply(
     headers['content-type'] = 'application/json; charset=utf-8';
     headers['content-length'] = String(body.length);
   }
-  return { status, headers, body };
+  return { status, headers: Object.freeze(headers), body };
 }
 
 function errorReply(
@@ -240,7 +243,15 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   const hook = options.onRequest;
   const customKey = options.rateLimitKey;
   let cached: CachedDocument | undefined;
-  const healthBody = utf8('{"status":"ok"}');
+  // Answers that never change are built once and shared by every request.
+  const healthReply = reply(200, utf8('{"status":"ok"}'));
+  const unauthenticatedReply = errorReply(
+    401,
+    'PLB_ADMIN_UNAUTHENTICATED',
+    'authentication required',
+    { 'www-authenticate': 'Bearer realm="plumbline-admin"' },
+  );
+  const notFoundReply = errorReply(404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource');
 
   const provenance = (
     parts: AdminRequestParts,
@@ -255,27 +266,29 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     }
     const hash = snapshot.current.artifact_hash;
     if (cached?.version !== snapshot.version) {
+      const etag = hash === null ? undefined : `"${hash}"`;
+      const extra: Record<string, string> = etag === undefined ? {} : { etag };
       cached = {
         version: snapshot.version,
-        plain: utf8(JSON.stringify(provenanceDocument(snapshot, false))),
+        etag,
+        plain: reply(200, utf8(JSON.stringify(provenanceDocument(snapshot, false))), extra),
+        notModified: reply(304, undefined, extra),
         entries: undefined,
-        etag: hash === null ? undefined : `"${hash}"`,
       };
     }
     const doc = cached;
-    const extra: Record<string, string> = {};
-    if (doc.etag !== undefined) {
-      extra['etag'] = doc.etag;
-      if (etagMatches(parts.header('if-none-match'), doc.etag)) {
-        return { reply: reply(304, undefined, extra), outcome: 'not_modified', hash };
-      }
+    if (doc.etag !== undefined && etagMatches(parts.header('if-none-match'), doc.etag)) {
+      return { reply: doc.notModified, outcome: 'not_modified', hash };
     }
-    let body = doc.plain;
     if (wantsEntries(parts.search)) {
-      doc.entries ??= utf8(JSON.stringify(provenanceDocument(snapshot, true)));
-      body = doc.entries;
+      doc.entries ??= reply(
+        200,
+        utf8(JSON.stringify(provenanceDocument(snapshot, true))),
+        doc.etag === undefined ? {} : { etag: doc.etag },
+      );
+      return { reply: doc.entries, outcome: 'allowed', hash };
     }
-    return { reply: reply(200, body, extra), outcome: 'allowed', hash };
+    return { reply: doc.plain, outcome: 'allowed', hash };
   };
 
   const core = (
@@ -333,10 +346,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       provenanceRoute = path === provenancePath;
       const health = path === healthPath;
       if (!provenanceRoute && !health) {
-        return finish(
-          errorReply(404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource'),
-          'not_found',
-        );
+        return finish(notFoundReply, 'not_found');
       }
       if (parts.method !== 'GET' && parts.method !== 'HEAD') {
         return finish(
@@ -349,16 +359,11 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       if (provenanceRoute || options.healthRequiresAuth === true) {
         const result = auth.authenticate(parts.header('authorization'), context);
         if (!result.ok) {
-          return finish(
-            errorReply(401, 'PLB_ADMIN_UNAUTHENTICATED', 'authentication required', {
-              'www-authenticate': 'Bearer realm="plumbline-admin"',
-            }),
-            'unauthenticated',
-          );
+          return finish(unauthenticatedReply, 'unauthenticated');
         }
         principal = result.principal;
       }
-      if (health) return finish(reply(200, healthBody), 'allowed');
+      if (health) return finish(healthReply, 'allowed');
       const served = provenance(parts);
       return finish(served.reply, served.outcome, served.hash);
     } catch {

@@ -31,7 +31,7 @@ export function bodyBytesOf(response: Response): Uint8Array | undefined {
 export function bytesResponse(
   status: number,
   body: Uint8Array | undefined,
-  headers: Record<string, string>,
+  headers: Readonly<Record<string, string>>,
   head: boolean,
 ): Response {
   const send = body !== undefined && !head && status !== 304;

@@ -166,6 +166,23 @@ function sendJson(
   res.end(body);
 }
 
+/**
+ * The value of header `name` (lowercase) in a request's raw header list; repeated fields are
+ * joined with `", "` like the Fetch API's `Headers.get`. `null` when absent.
+ *
+ * @internal
+ */
+export function rawHeader(raw: readonly string[], name: string): string | null {
+  let value: string | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const field = raw[i]!;
+    if (field.length === name.length && field.toLowerCase() === name) {
+      value = value === null ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
+    }
+  }
+  return value;
+}
+
 const certificates = new WeakMap<Socket, ClientCertificateInfo | null>();
 
 function clientCertificate(socket: Socket): ClientCertificateInfo | undefined {
@@ -339,8 +356,12 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const target = req.url ?? '';
     const method = req.method ?? 'GET';
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (req.headers['transfer-encoding'] !== undefined || !(length <= maxBodyBytes)) {
+    // Headers are read straight from rawHeaders: building req.headers or req.headersDistinct
+    // for every request costs more than the admin handler itself.
+    const raw = req.rawHeaders;
+    const contentLength = rawHeader(raw, 'content-length');
+    const length = contentLength === null ? 0 : Number(contentLength);
+    if (rawHeader(raw, 'transfer-encoding') !== null || !(length <= maxBodyBytes)) {
       res.shouldKeepAlive = false;
       sendJson(res, 413, 'PLB_ADMIN_BODY_TOO_LARGE', 'admin requests carry no body', {
         connection: 'close',
@@ -348,7 +369,7 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
       req.resume();
       return;
     }
-    req.resume();
+    // A body within maxBodyBytes is discarded by node:http once the response is sent.
     if (FORBIDDEN_METHODS.has(method)) {
       sendJson(res, 405, 'PLB_ADMIN_METHOD_NOT_ALLOWED', 'this method is not allowed', {
         allow: 'GET, HEAD',
@@ -361,10 +382,15 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
     }
     const socket = req.socket;
     const cert = clientCerts === 'none' ? undefined : clientCertificate(socket);
-    const context: AdminRequestContext = {
-      ...(socket.remoteAddress === undefined ? {} : { remoteAddress: socket.remoteAddress }),
-      ...(cert === undefined ? {} : { clientCertificate: cert }),
-    };
+    const remoteAddress = socket.remoteAddress;
+    const context: AdminRequestContext =
+      cert === undefined
+        ? remoteAddress === undefined
+          ? {}
+          : { remoteAddress }
+        : remoteAddress === undefined
+          ? { clientCertificate: cert }
+          : { remoteAddress, clientCertificate: cert };
     if (shuttingDown) res.shouldKeepAlive = false;
     if (fastPath !== undefined) {
       // The admin handler's own core: same answers, without building WHATWG objects.
@@ -375,7 +401,7 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
           pathname: q < 0 ? target : target.slice(0, q),
           search: q < 0 ? '' : target.slice(q),
           urlLength: origin.length + target.length,
-          header: (name) => req.headersDistinct[name]?.join(', ') ?? null,
+          header: (name) => rawHeader(raw, name),
         },
         context,
       );
@@ -385,7 +411,6 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
       return;
     }
     const headers = new Headers();
-    const raw = req.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) {
       try {
         headers.append(raw[i]!, raw[i + 1]!);

@@ -95,3 +95,18 @@ export function rawRequest(base: string, text: string): Promise<Reply> {
     });
   });
 }
+
+/** Writes raw bytes to a plain listener and returns all it sends until it closes the connection. */
+export function rawExchange(base: string, text: string): Promise<string> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(
+      { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) },
+      () => socket.write(text),
+    );
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}

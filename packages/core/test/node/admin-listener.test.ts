@@ -9,9 +9,9 @@ import {
   type AdminListener,
 } from '@plumbline/core/node';
 import { LoadedArtifactRegistry, verifyOnLoad } from '@plumbline/core/verify';
-import { isCanonicalTarget } from '../../src/node/admin-listener.js';
+import { isCanonicalTarget, rawHeader } from '../../src/node/admin-listener.js';
 import { makeCandidate, makeHeader } from '../verify/candidates.js';
-import { rawRequest, request, type Reply } from './admin-listener-client.js';
+import { rawExchange, rawRequest, request, type Reply } from './admin-listener-client.js';
 
 const TOKEN = 'listener-token-93b1f0c4d2';
 const ENV_SECRET = 'env-secret-7d2c91aa0f';
@@ -199,6 +199,31 @@ describe('startAdminListener (plain HTTP on loopback)', () => {
       `GET /_admin/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
     );
     expect(zero.status).toBe(200);
+  });
+});
+
+describe('startAdminListener keep-alive', () => {
+  it('discards a permitted body and answers the next request on the same connection', async () => {
+    const registry = new LoadedArtifactRegistry();
+    await verifyOnLoad(makeCandidate(), { mode: 'enforce' }, { registry });
+    const listener = await startAdminListener({
+      handler: createAdminHandler({
+        source: registry,
+        auth: { tokens: [{ id: 'ops', sha256: hashAdminToken(TOKEN) }] },
+      }),
+      maxBodyBytes: 16,
+    });
+    try {
+      const first = `GET /_admin/provenance HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${TOKEN}\r\nContent-Length: 5\r\n\r\nhello`;
+      const second = `GET /_admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+      const text = await rawExchange(listener.url, first + second);
+      const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+      expect(statuses).toEqual([200, 200]);
+      expect(text).toContain('"status":"ok"');
+      expect(text).toContain('"artifact_hash"');
+    } finally {
+      await listener.close();
+    }
   });
 });
 
@@ -407,6 +432,39 @@ describe('listener helpers', () => {
           if (isCanonicalTarget(target)) {
             expect(new URL(target, 'http://x').pathname).toBe(target);
           }
+        },
+      ),
+    );
+  });
+
+  it('reads a header from the raw list like Headers.get: any case, repeats joined', () => {
+    const raw = [
+      'Host',
+      'x',
+      'AUTHORIZATION',
+      'Bearer a',
+      'If-None-Match',
+      '"1"',
+      'if-none-match',
+      '"2"',
+    ];
+    expect(rawHeader(raw, 'authorization')).toBe('Bearer a');
+    expect(rawHeader(raw, 'if-none-match')).toBe('"1", "2"');
+    expect(rawHeader(raw, 'content-length')).toBeNull();
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('Authorization', 'authorization', 'If-None-Match', 'X-A', 'x-b'),
+            fc.stringMatching(/^[!-~]{0,12}$/),
+          ),
+          { maxLength: 8 },
+        ),
+        fc.constantFrom('authorization', 'if-none-match', 'x-a', 'x-c'),
+        (pairs, name) => {
+          const headers = new Headers();
+          for (const [k, v] of pairs) headers.append(k, v);
+          expect(rawHeader(pairs.flat(), name)).toBe(headers.get(name));
         },
       ),
     );
