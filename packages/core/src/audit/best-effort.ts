@@ -11,6 +11,11 @@ export interface BestEffortQueueOptions {
   readonly maxEvents?: number;
   /** Most events handed to one `write` call. Default 500. */
   readonly maxBatch?: number;
+  /**
+   * Most `write` calls in flight at once while a backlog drains (the sink contract keeps them in
+   * order; a file sink commits them together). Default 4.
+   */
+  readonly maxInFlight?: number;
   /** First wait after a failed write; doubles up to `maxBackoffMs`. Default 100 ms. */
   readonly backoffMs?: number;
   /** Longest wait between attempts while the sink fails. Default 30,000 ms. */
@@ -37,6 +42,7 @@ export class BestEffortQueue {
   readonly #sink: AuditSink;
   readonly #max: number;
   readonly #batch: number;
+  readonly #inFlight: number;
   readonly #backoff: number;
   readonly #maxBackoff: number;
   readonly #now: () => number;
@@ -68,6 +74,7 @@ export class BestEffortQueue {
     this.#sink = sink;
     this.#max = int(options.maxEvents, 10_000, 'maxEvents');
     this.#batch = int(options.maxBatch, 500, 'maxBatch');
+    this.#inFlight = int(options.maxInFlight, 4, 'maxInFlight');
     this.#backoff = int(options.backoffMs, 100, 'backoffMs');
     this.#maxBackoff = int(options.maxBackoffMs, 30_000, 'maxBackoffMs');
     this.#now = hooks.now;
@@ -121,63 +128,86 @@ export class BestEffortQueue {
       // Let callers queue a few more records before the first batch.
       await Promise.resolve();
       while (this.#head < this.#queue.length) {
-        const end = Math.min(this.#queue.length, this.#head + this.#batch);
-        const batch = this.#queue.slice(this.#head, end);
-        this.#head = end;
+        // Hand the sink up to maxInFlight batches at once, in order, then settle them in order.
+        const writes: Promise<{ batch: readonly AuditRecord[]; error: unknown }>[] = [];
+        while (this.#head < this.#queue.length && writes.length < this.#inFlight) {
+          const end = Math.min(this.#queue.length, this.#head + this.#batch);
+          const batch = this.#queue.slice(this.#head, end);
+          this.#head = end;
+          let written: Promise<void>;
+          try {
+            written = this.#sink.write(batch);
+          } catch (error) {
+            written = Promise.reject(error);
+          }
+          writes.push(
+            written.then(
+              () => ({ batch, error: undefined }),
+              (error: unknown) => ({ batch, error: error ?? new Error('write failed') }),
+            ),
+          );
+        }
         if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
           this.#queue = this.#queue.slice(this.#head);
           this.#head = 0;
         }
-        try {
-          await this.#sink.write(batch);
-          this.#written += batch.length;
-          this.#failures = 0;
-          if (this.#queueFull + this.#writeFailed > 0) {
-            const summary: DropSummary = {
-              sink: this.#sink.name,
-              queueFull: this.#queueFull,
-              writeFailed: this.#writeFailed,
-              first: this.#first,
-              last: this.#last,
-            };
-            this.#queueFull = 0;
-            this.#writeFailed = 0;
-            this.#onRecovered(summary);
+        let failedAny = false;
+        for (const { batch, error } of await Promise.all(writes)) {
+          if (error === undefined) this.#succeeded(batch.length);
+          else {
+            failedAny = true;
+            this.#writeFailedOnce(batch.length, error);
           }
-        } catch (error) {
-          this.#failed++;
-          this.#drop('writeFailed', batch.length);
-          this.#onError(
-            new PlumblineError(
-              'PLB_AUDIT_WRITE_FAILED',
-              `best-effort audit sink "${this.#sink.name}" failed; ${batch.length} events dropped`,
-              {
-                cause: error,
-                details: { sink: this.#sink.name, dropped: batch.length },
-              },
-            ),
-          );
-          if (this.#stopped) continue;
-          const wait = Math.min(
-            this.#maxBackoff,
-            this.#backoff * 2 ** Math.min(this.#failures, 30),
-          );
-          this.#failures++;
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, wait);
-            this.#wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.#wake = undefined;
         }
+        if (!failedAny || this.#stopped) continue;
+        const wait = Math.min(this.#maxBackoff, this.#backoff * 2 ** Math.min(this.#failures, 30));
+        this.#failures++;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = undefined;
       }
       this.#queue = [];
       this.#head = 0;
     } finally {
       this.#running = undefined;
     }
+  }
+
+  #succeeded(count: number): void {
+    this.#written += count;
+    this.#failures = 0;
+    if (this.#queueFull + this.#writeFailed > 0) {
+      const summary: DropSummary = {
+        sink: this.#sink.name,
+        queueFull: this.#queueFull,
+        writeFailed: this.#writeFailed,
+        first: this.#first,
+        last: this.#last,
+      };
+      this.#queueFull = 0;
+      this.#writeFailed = 0;
+      this.#onRecovered(summary);
+    }
+  }
+
+  #writeFailedOnce(count: number, error: unknown): void {
+    this.#failed++;
+    this.#drop('writeFailed', count);
+    this.#onError(
+      new PlumblineError(
+        'PLB_AUDIT_WRITE_FAILED',
+        `best-effort audit sink "${this.#sink.name}" failed; ${count} events dropped`,
+        {
+          cause: error,
+          details: { sink: this.#sink.name, dropped: count },
+        },
+      ),
+    );
   }
 }
 

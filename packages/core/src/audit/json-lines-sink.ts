@@ -1,7 +1,6 @@
 import { PlumblineError } from '../errors.js';
 import type { AuditRecord, AuditSink } from './sink.js';
-
-const encoder = new TextEncoder();
+import { encodeLines } from './encode-lines.js';
 
 /**
  * Options of {@link createJsonLinesSink}.
@@ -43,11 +42,7 @@ export function createJsonLinesSink(options: JsonLinesSinkOptions): AuditSink {
           new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
         );
       if (records.length === 0) return last;
-      const text =
-        records.length === 1
-          ? `${records[0]!.json}\n`
-          : `${records.map((r: AuditRecord) => r.json).join('\n')}\n`;
-      const p = writer.write(encoder.encode(text));
+      const p = writer.write(encodeLines(records.map((r: AuditRecord) => r.json)));
       last = p.catch(() => undefined);
       return p;
     },

@@ -11,7 +11,7 @@ import {
   type AuditEventInput,
   type AuditSource,
 } from './envelope.js';
-import { createRedactor, type RedactionOptions } from './redact.js';
+import { createRedactorCore, type RedactionOptions, type RedactorCore } from './redact.js';
 import {
   DenyStormLimiter,
   type AuditRateLimitOptions,
@@ -137,10 +137,14 @@ export interface AuditLoggerOptions {
 const SYSTEM_ACTOR = { type: 'system', id: 'plumbline-audit' } as const;
 
 class Logger implements AuditLogger {
-  readonly #source: AuditSource;
   readonly #tenant: string | undefined;
   readonly #now: () => number;
-  readonly #redact: (value: unknown) => unknown;
+  readonly #redact: RedactorCore;
+  /** The default source, redacted once. */
+  readonly #sourceRedacted: unknown;
+  /** The last clock reading turned into an RFC 3339 time, and that time. */
+  #lastNow = Number.NaN;
+  #lastTime = '';
   readonly #limiter: DenyStormLimiter | undefined;
   readonly #must: { sink: AuditSink; written: number; failed: number }[] = [];
   readonly #best: { sink: AuditSink; queue: BestEffortQueue }[] = [];
@@ -165,10 +169,11 @@ class Logger implements AuditLogger {
       }
       names.add(b.sink.name);
     }
-    this.#source = options.source;
     this.#tenant = options.tenant;
     this.#now = options.now ?? Date.now;
-    this.#redact = createRedactor(options.redaction);
+    this.#redact = createRedactorCore(options.redaction);
+    // Shared by every event that names no source of its own, so frozen.
+    this.#sourceRedacted = Object.freeze(this.#redact.field(options.source, 1));
     this.#onError = options.onError ?? (() => {});
     this.#limiter =
       options.rateLimit === false ? undefined : new DenyStormLimiter(options.rateLimit);
@@ -224,8 +229,13 @@ class Logger implements AuditLogger {
       return Promise.reject(error as Error);
     }
     const delivered = this.#deliver(record, false);
-    const done = before ? Promise.all([before.catch(() => undefined), delivered]) : delivered;
-    return done.then(() => ({ event: record.event, suppressed: false }));
+    const result: AuditEmitResult = { event: record.event, suppressed: false };
+    // Only best-effort sinks: nothing to wait for (one settled promise, no chain).
+    if (delivered === undefined && before === undefined) return Promise.resolve(result);
+    const done = before
+      ? Promise.all([before.catch(() => undefined), delivered])
+      : (delivered as Promise<void>);
+    return done.then(() => result);
   }
 
   /** Redacts, fills in and validates one event. */
@@ -233,35 +243,41 @@ class Logger implements AuditLogger {
     if (typeof input !== 'object' || input === null) {
       throw new PlumblineError('PLB_AUDIT_INVALID_EVENT', 'an audit event must be an object');
     }
-    const time =
-      input.time === undefined
-        ? new Date(now).toISOString()
-        : input.time instanceof Date
-          ? input.time.toISOString()
-          : input.time;
+    let time: unknown;
+    if (input.time === undefined) {
+      if (now !== this.#lastNow) {
+        this.#lastTime = new Date(now).toISOString();
+        this.#lastNow = now;
+      }
+      time = this.#lastTime;
+    } else {
+      time = input.time instanceof Date ? input.time.toISOString() : input.time;
+    }
     const tenant = input.tenant ?? this.#tenant;
-    // Everything the caller gave is redacted; the fields the logger makes itself are not secret.
-    const raw: Record<string, unknown> = {
-      type: input.type,
-      outcome: input.outcome,
-      severity:
-        input.severity ??
-        (input.outcome === 'success' || input.outcome === 'allow' ? 'info' : 'medium'),
-      actor: input.actor,
-    };
-    if (input.subject !== undefined) raw['subject'] = input.subject;
-    if (input.reason !== undefined) raw['reason'] = input.reason;
-    if (input.trace !== undefined) raw['trace'] = input.trace;
-    if (tenant !== undefined) raw['tenant'] = tenant;
-    raw['source'] = input.source ?? this.#source;
-    raw['details'] = input.details ?? {};
-    const body = this.#redact(raw) as Record<string, unknown>;
+    // Everything the caller gave is redacted (each field as the envelope's own, at depth 1); the
+    // fields the logger makes itself are not secret. The key order is the envelope's.
+    const r = this.#redact;
     const fields: Record<string, unknown> = {
       schema_version: AUDIT_SCHEMA_VERSION,
       id: uuidv7(now),
       time: typeof time === 'string' && TIME_RE.test(time) ? time : '(invalid)',
+      type: r.field(input.type, 1),
+      outcome: r.field(input.outcome, 1),
+      severity: r.field(
+        input.severity ??
+          (input.outcome === 'success' || input.outcome === 'allow' ? 'info' : 'medium'),
+        1,
+      ),
+      actor: r.field(input.actor, 1),
     };
-    for (const key in body) fields[key] = body[key];
+    // An optional field redacted to nothing (a function, a symbol) is left out, as JSON would;
+    // a required one fails the envelope check below.
+    if (input.subject !== undefined) optional(fields, 'subject', r.field(input.subject, 1));
+    if (input.reason !== undefined) optional(fields, 'reason', r.field(input.reason, 1));
+    if (input.trace !== undefined) optional(fields, 'trace', r.field(input.trace, 1));
+    if (tenant !== undefined) optional(fields, 'tenant', r.field(tenant, 1));
+    fields['source'] = input.source === undefined ? this.#sourceRedacted : r.field(input.source, 1);
+    fields['details'] = r.field(input.details ?? {}, 1);
     const bad = checkEnvelope(fields);
     if (bad !== undefined)
       throw invalid([{ path: bad.split('.'), message: 'does not match the audit event schema' }]);
@@ -273,10 +289,11 @@ class Logger implements AuditLogger {
     return { event, json: JSON.stringify(event) };
   }
 
-  #deliver(record: AuditRecord, internal: boolean): Promise<void> {
+  /** Queues `record` for best-effort sinks; the promise of the must-write writes, if any. */
+  #deliver(record: AuditRecord, internal: boolean): Promise<void> | undefined {
     this.#emitted[record.event.type] = (this.#emitted[record.event.type] ?? 0) + 1;
     for (const b of this.#best) b.queue.enqueue(record, false);
-    if (this.#must.length === 0) return Promise.resolve();
+    if (this.#must.length === 0) return undefined;
     const batch = [record];
     const writes = this.#must.map((m) =>
       m.sink.write(batch).then(
@@ -441,6 +458,10 @@ class Logger implements AuditLogger {
       sinks,
     };
   }
+}
+
+function optional(fields: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) fields[key] = value;
 }
 
 function invalid(

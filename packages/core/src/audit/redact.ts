@@ -167,6 +167,29 @@ function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
  * @public
  */
 export function createRedactor(options: RedactionOptions = {}): Redactor {
+  const core = createRedactorCore(options);
+  return (value) => core.field(value, 0);
+}
+
+/**
+ * The redactor's walk, for the audit logger: `field(value, depth)` redacts one value found at
+ * `depth` (the envelope's own fields are at depth 1), so the logger can build the envelope
+ * without an intermediate object.
+ *
+ * @internal
+ */
+export interface RedactorCore {
+  field(value: unknown, depth: number): unknown;
+}
+
+// What is known about a key name: plain (neither secret-looking nor denied), denied, or one that
+// itself looks like a secret (renamed).
+const KEY_PLAIN = 0;
+const KEY_DENIED = 1;
+const KEY_SUSPECT = 2;
+
+/** @internal */
+export function createRedactorCore(options: RedactionOptions = {}): RedactorCore {
   const maxDepth = limit(options.maxDepth, 16, 'maxDepth');
   const maxString = limit(options.maxStringLength, 8192, 'maxStringLength');
   const maxEntries = limit(options.maxEntries, 1000, 'maxEntries');
@@ -177,7 +200,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   );
   const fpKey = options.fingerprintKey;
   const fastPath = (options.patterns ?? []).length === 0;
-  const keyCache = new Map<string, boolean>();
+  // Key names seen before (they recur in every event). Only names no detector matched are kept
+  // with what the deny-list says of them; a key that itself looks like a secret is never cached.
+  const keyCache = new Map<string, number>();
 
   const mask = (secret: string): string => {
     if (fpKey === undefined) return REDACTED;
@@ -185,16 +210,23 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 
   const isDeniedKey = (key: string): boolean => {
-    let hit = keyCache.get(key);
-    if (hit !== undefined) return hit;
     const n = normalizeKey(key);
-    hit = false;
-    if (!allowed.has(n)) {
-      if (denied.has(n)) hit = true;
-      else for (const d of denied) if (d.length >= 4 && n.endsWith(d)) hit = true;
+    if (allowed.has(n)) return false;
+    if (denied.has(n)) return true;
+    for (const d of denied) if (d.length >= 4 && n.endsWith(d)) return true;
+    return false;
+  };
+
+  const keyKind = (key: string): number => {
+    const known = keyCache.get(key);
+    if (known !== undefined) return known;
+    if (scrub(key) !== key) return KEY_SUSPECT;
+    const kind = isDeniedKey(key) ? KEY_DENIED : KEY_PLAIN;
+    if (key.length <= 256) {
+      if (keyCache.size >= 10_000) keyCache.clear();
+      keyCache.set(key, kind);
     }
-    if (keyCache.size < 10_000) keyCache.set(key, hit);
-    return hit;
+    return kind;
   };
 
   // Short strings found clean before (node ids, paths, digests recur in every event). Only clean
@@ -233,7 +265,49 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return s;
   };
 
-  const walk = (value: unknown, depth: number, seen: Set<object>): unknown => {
+  // The objects being walked, by depth: a value equal to one of them is a cycle.
+  const ancestors: object[] = [];
+
+  const object = (obj: object, depth: number): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    const keys = Object.keys(obj);
+    const n = Math.min(keys.length, maxEntries);
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      const raw = (obj as Record<string, unknown>)[key];
+      const kind = keyKind(key);
+      let safeKey = key;
+      if (kind === KEY_SUSPECT) {
+        // A key that itself holds a secret: rename it, keeping keys unique.
+        safeKey = scrub(key);
+        let j = i;
+        while (Object.hasOwn(out, `${safeKey}#${j}`)) j++;
+        safeKey = `${safeKey}#${j}`;
+      }
+      if (kind === KEY_DENIED || (kind === KEY_SUSPECT && isDeniedKey(key))) {
+        if (raw === undefined || raw === null || raw === '') out[safeKey] = raw ?? null;
+        else out[safeKey] = typeof raw === 'string' ? mask(raw) : mask(stableText(raw));
+      } else {
+        const v = walk(raw, depth + 1);
+        if (v !== undefined) out[safeKey] = v;
+      }
+    }
+    if (keys.length > maxEntries) out['[TRUNCATED]'] = `${keys.length - maxEntries} more keys`;
+    return out;
+  };
+
+  const array = (items: readonly unknown[], depth: number): unknown[] => {
+    const out: unknown[] = [];
+    const n = Math.min(items.length, maxEntries);
+    for (let i = 0; i < n; i++) {
+      const v = walk(items[i], depth + 1);
+      out.push(v === undefined ? null : v);
+    }
+    if (items.length > maxEntries) out.push(`[${items.length - maxEntries} more]`);
+    return out;
+  };
+
+  const walk = (value: unknown, depth: number): unknown => {
     switch (typeof value) {
       case 'string':
         return scrub(value);
@@ -251,21 +325,25 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     if (value === null) return null;
     const obj = value as object;
     if (depth >= maxDepth) return '[TRUNCATED]';
-    if (seen.has(obj)) return '[CIRCULAR]';
-    if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
-    if (obj instanceof Uint8Array || obj instanceof ArrayBuffer) return `[${obj.byteLength} bytes]`;
-    seen.add(obj);
-    try {
-      if (Array.isArray(obj)) {
-        const out: unknown[] = [];
-        const n = Math.min(obj.length, maxEntries);
-        for (let i = 0; i < n; i++) {
-          const v = walk(obj[i], depth + 1, seen);
-          out.push(v === undefined ? null : v);
-        }
-        if (obj.length > maxEntries) out.push(`[${obj.length - maxEntries} more]`);
-        return out;
+    for (let i = 0; i < depth && i < ancestors.length; i++) {
+      if (ancestors[i] === obj) return '[CIRCULAR]';
+    }
+    const proto: unknown = Object.getPrototypeOf(obj);
+    const plain = proto === Object.prototype || proto === null;
+    if (!plain) {
+      if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
+      if (obj instanceof Uint8Array || obj instanceof ArrayBuffer) {
+        return `[${obj.byteLength} bytes]`;
       }
+    }
+    // Keep the path to this value: ancestors[depth] is the object being walked at that depth.
+    const saved = ancestors.length;
+    ancestors.length = depth + 1;
+    for (let i = saved; i < depth; i++) ancestors[i] = EMPTY;
+    ancestors[depth] = obj;
+    try {
+      if (plain) return object(obj, depth);
+      if (Array.isArray(obj)) return array(obj, depth);
       if (obj instanceof Error) {
         const e = obj as Error & { code?: unknown };
         const out: Record<string, unknown> = {
@@ -276,42 +354,19 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
           out['code'] = scrub(String(e.code));
         return out;
       }
-      if (obj instanceof Map) return walk(Object.fromEntries(obj), depth, seen);
-      if (obj instanceof Set) return walk([...obj], depth, seen);
-      const out: Record<string, unknown> = {};
-      let n = 0;
-      let more = 0;
-      for (const key of Object.keys(obj)) {
-        if (n >= maxEntries) {
-          more++;
-          continue;
-        }
-        const raw = (obj as Record<string, unknown>)[key];
-        let safeKey = scrub(key);
-        if (safeKey !== key) {
-          // A key that itself holds a secret: rename it, keeping keys unique.
-          let i = n;
-          while (Object.hasOwn(out, `${safeKey}#${i}`)) i++;
-          safeKey = `${safeKey}#${i}`;
-        }
-        if (isDeniedKey(key)) {
-          if (raw === undefined || raw === null || raw === '') out[safeKey] = raw ?? null;
-          else out[safeKey] = typeof raw === 'string' ? mask(raw) : mask(stableText(raw));
-        } else {
-          const v = walk(raw, depth + 1, seen);
-          if (v !== undefined) out[safeKey] = v;
-        }
-        n++;
-      }
-      if (more > 0) out['[TRUNCATED]'] = `${more} more keys`;
-      return out;
+      // A Map or Set stays the ancestor of its entries, so one that holds itself is a cycle.
+      if (obj instanceof Map) return object(Object.fromEntries(obj), depth);
+      if (obj instanceof Set) return array([...obj], depth);
+      return object(obj, depth);
     } finally {
-      seen.delete(obj);
+      ancestors[depth] = EMPTY;
     }
   };
 
-  return (value) => walk(value, 0, new Set());
+  return { field: walk };
 }
+
+const EMPTY: object = Object.freeze({});
 
 function stableText(value: unknown): string {
   try {

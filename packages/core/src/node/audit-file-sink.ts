@@ -1,8 +1,7 @@
 import { PlumblineError } from '../errors.js';
 import type { AuditRecord, AuditSink } from '../audit/sink.js';
+import { encodeLines } from '../audit/encode-lines.js';
 import { DurableAppendFile, GroupCommit } from './audit-durable-file.js';
-
-const encoder = new TextEncoder();
 
 /**
  * Options of {@link createAuditFileSink}. Every limit has a finite default.
@@ -77,9 +76,9 @@ export async function createAuditFileSink(options: AuditFileSinkOptions): Promis
   let closed = false;
   const group = new GroupCommit<readonly AuditRecord[]>(async (batches) => {
     if (failure !== undefined) throw failed(name, failure);
-    let text = '';
-    for (const records of batches) for (const r of records) text += `${r.json}\n`;
-    const bytes = encoder.encode(text);
+    const lines: string[] = [];
+    for (const records of batches) for (const r of records) lines.push(r.json);
+    const bytes = encodeLines(lines);
     try {
       if (
         file.size > 0 &&

@@ -2,12 +2,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PlumblineError } from '../errors.js';
 import type { AuditRecord, AuditSink } from '../audit/sink.js';
+import { encodeLines } from '../audit/encode-lines.js';
 import { TransparencyLogAppender } from '../audit/transparency.js';
 import { verifyTransparencyLog } from '../audit/transparency-verify.js';
 import type { SignatureVerifier, Signer } from '../signer/types.js';
 import { DurableAppendFile, GroupCommit } from './audit-durable-file.js';
-
-const encoder = new TextEncoder();
 
 /**
  * Options of {@link createAuditTransparencyLog}. Every limit has a finite default.
@@ -133,7 +132,7 @@ export async function createAuditTransparencyLog(
         { cause: failure },
       );
     }
-    let text = '';
+    const lines: string[] = [];
     let force = false;
     // Work on a copy: the log moves on only once the bytes are on disk.
     const next = TransparencyLogAppender.resume(log.state());
@@ -141,7 +140,7 @@ export async function createAuditTransparencyLog(
     const sign = async (): Promise<void> => {
       if (signFailed) return;
       try {
-        text += `${await next.checkpoint(signer ? { signer } : {})}\n`;
+        lines.push(await next.checkpoint(signer ? { signer } : {}));
         lastCheckpoint = Date.now();
       } catch (error) {
         signFailed = true;
@@ -158,14 +157,14 @@ export async function createAuditTransparencyLog(
         continue;
       }
       for (const r of item.records) {
-        text += `${next.append(r.json)}\n`;
+        lines.push(next.append(r.json));
         if (next.unsealed >= every) await sign();
       }
     }
     if (next.unsealed > 0 && (force || Date.now() - lastCheckpoint >= intervalMs)) await sign();
-    if (text.length === 0) return;
+    if (lines.length === 0) return;
     try {
-      await file.append(encoder.encode(text));
+      await file.append(encodeLines(lines));
     } catch (error) {
       failure = error;
       throw error;
@@ -176,7 +175,7 @@ export async function createAuditTransparencyLog(
   // A new log starts with a checkpoint of the empty tree: it pins the origin and the key.
   if (!appender) {
     try {
-      await file.append(encoder.encode(`${await log.checkpoint(signer ? { signer } : {})}\n`));
+      await file.append(encodeLines([await log.checkpoint(signer ? { signer } : {})]));
     } catch (error) {
       await file.close().catch(() => undefined);
       throw PlumblineError.is(error)

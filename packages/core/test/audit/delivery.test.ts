@@ -116,7 +116,13 @@ describe('best-effort delivery', () => {
     };
     const logger = createAuditLogger({
       source: { component: 't' },
-      sinks: [{ sink: slow, delivery: 'best-effort', queue: { maxEvents: 5, maxBatch: 2 } }],
+      sinks: [
+        {
+          sink: slow,
+          delivery: 'best-effort',
+          queue: { maxEvents: 5, maxBatch: 2, maxInFlight: 1 },
+        },
+      ],
       rateLimit: false,
     });
     // Never awaits the sink: all 20 emits resolve at once.
@@ -132,6 +138,48 @@ describe('best-effort delivery', () => {
       write_failed_count: 0,
     });
     expect(written.filter((r) => r.event.type === 'session.rejected')).toHaveLength(5);
+    await logger.close();
+  });
+
+  it('hands a backlog to the sink in up to maxInFlight calls at once, in order', async () => {
+    const calls: { records: string[]; release: () => void }[] = [];
+    const held: AuditSink = {
+      name: 'held',
+      write(records) {
+        return new Promise<void>((release) =>
+          calls.push({ records: records.map((r) => r.event.actor.id), release }),
+        );
+      },
+    };
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [
+        {
+          sink: held,
+          delivery: 'best-effort',
+          queue: { maxEvents: 100, maxBatch: 3, maxInFlight: 2 },
+        },
+      ],
+      rateLimit: false,
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => logger.emit(reject(`p${i}`))));
+    await new Promise((r) => setImmediate(r));
+    // Two calls of three records are out; the other four wait for them.
+    expect(calls.map((c) => c.records)).toEqual([
+      ['p0', 'p1', 'p2'],
+      ['p3', 'p4', 'p5'],
+    ]);
+    expect(logger.metrics().sinks['held']).toMatchObject({ queued: 4, written: 0 });
+    calls[1]!.release();
+    await new Promise((r) => setImmediate(r));
+    // The next round starts only once both calls of the round settled.
+    expect(calls).toHaveLength(2);
+    calls[0]!.release();
+    await new Promise((r) => setImmediate(r));
+    expect(calls.slice(2).map((c) => c.records)).toEqual([['p6', 'p7', 'p8'], ['p9']]);
+    for (const c of calls.slice(2)) c.release();
+    await logger.flush();
+    expect(logger.metrics().sinks['held']).toMatchObject({ queued: 0, written: 10, dropped: 0 });
     await logger.close();
   });
 

@@ -220,6 +220,30 @@ describe('redaction', () => {
       a: { b: { c: { d: '[TRUNCATED]' } } },
     });
     expect(createRedactor()(cyclic)).toEqual({ a: 1, self: '[CIRCULAR]' });
+    // Cycles through a Map, a Set and an array; a value seen twice but not on its own path is kept.
+    const map = new Map<string, unknown>([['n', 1]]);
+    map.set('me', map);
+    const set = new Set<unknown>(['x']);
+    set.add(set);
+    const list: unknown[] = [1];
+    list.push(list);
+    const shared = { token: 'abc', v: 2 };
+    expect(createRedactor()({ map, set, list, one: shared, two: [shared] })).toEqual({
+      map: { n: 1, me: '[CIRCULAR]' },
+      set: ['x', '[CIRCULAR]'],
+      list: [1, '[CIRCULAR]'],
+      one: { token: REDACTED, v: 2 },
+      two: [{ token: REDACTED, v: 2 }],
+    });
+    // An instance of a class is walked like a plain object (own enumerable keys).
+    class Creds {
+      user = 'ops';
+      password = 'hunter2';
+    }
+    expect(createRedactor()({ c: new Creds(), o: Object.create(null) as object })).toEqual({
+      c: { user: 'ops', password: REDACTED },
+      o: {},
+    });
     expect(redact('x'.repeat(30))).toBe(`${'x'.repeat(20)}…[TRUNCATED]`);
     expect(redact([1, 2, 3, 4, 5])).toEqual([1, 2, 3, '[2 more]']);
     expect(redact([undefined])).toEqual([null]);
