@@ -1,7 +1,6 @@
 import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { formatDigest } from '../hash/digest.js';
-import { leafHash } from '../merkle/hashes.js';
 import { rootFromLeafHashes } from '../merkle/tree.js';
 import {
   MANIFEST_FORMAT,
@@ -17,9 +16,9 @@ import {
   type FileDigest,
 } from './hash-file.js';
 import { mediaTypeOf } from './media-type.js';
-import { walkInputs } from './walk-inputs.js';
-import { SmallFileWorkers } from './hash-workers.js';
-import { getHashBackend } from '../hash/select.js';
+import { walkInputs, type WalkedFile } from './walk-inputs.js';
+import { FILE_HASHED, SmallFileWorkers, type SharedHashJob } from './hash-workers.js';
+import { getHashBackend, sha256 } from '../hash/select.js';
 
 /**
  * Progress of {@link buildManifest}, reported while it walks and while it hashes.
@@ -70,7 +69,8 @@ export interface BuildManifestOptions {
   readonly maxEntries?: number;
   /**
    * Worker threads that hash small files alongside the calling thread, for trees of 2,000 files
-   * or more. Default: one less than the available cores, at most 3. `0` hashes on the calling
+   * or more: they start once the walk has found that many and hash what it found while it goes
+   * on, then share the rest with the calling thread file by file, and compute the root. Default: one less than the available cores, at most 3. `0` hashes on the calling
    * thread only. Workers are used only with the `node:crypto` hash backend.
    */
   readonly workers?: number;
@@ -83,7 +83,8 @@ export interface BuildManifestOptions {
 }
 
 /** Files per batch between yields to the event loop (and per worker message). */
-const BATCH = 256;
+// How many files this thread hashes between two turns of the event loop.
+const YIELD_EVERY = 256;
 /** Trees smaller than this are hashed on the calling thread only. */
 const WORKER_MIN_FILES = 2000;
 
@@ -165,110 +166,187 @@ export async function buildManifest(
   const { signal, onProgress } = options;
   throwIfAborted(signal);
 
-  const { files } = await walkInputs(inputs, {
-    cwd: options.cwd ?? process.cwd(),
-    base: options.base,
-    include: options.include ?? [],
-    exclude: options.exclude ?? [],
-    followSymlinks: options.followSymlinks ?? true,
-    caseCollisions,
-    maxEntries,
-    signal,
-    ...(onProgress
-      ? {
-          onFound: (found: number) =>
-            onProgress({ phase: 'walk', files: found, totalFiles: 0, bytes: 0 }),
+  // Workers start as soon as the walk has found enough files and hash what it has found so far
+  // while it goes on; the rest is shared between them and this thread once the walk is done.
+  const workersWanted =
+    getHashBackend().name === 'node:crypto'
+      ? (options.workers ?? SmallFileWorkers.defaultCount())
+      : 0;
+  let pool: SmallFileWorkers | undefined;
+  const segments: Segment[] = [];
+  let covered = 0;
+  const hand = (files: readonly WalkedFile[], to: number): void => {
+    if (pool === undefined || to <= covered) return;
+    const part = files.slice(covered, to);
+    segments.push({
+      from: covered,
+      to,
+      job: pool.start(
+        part.map((f) => f.absolutePath),
+        part.map((f) => f.path),
+      ),
+    });
+    covered = to;
+  };
+  try {
+    const { files } = await walkInputs(inputs, {
+      cwd: options.cwd ?? process.cwd(),
+      base: options.base,
+      include: options.include ?? [],
+      exclude: options.exclude ?? [],
+      followSymlinks: options.followSymlinks ?? true,
+      caseCollisions,
+      maxEntries,
+      signal,
+      onFound: (found, sofar) => {
+        if (pool === undefined && workersWanted > 0 && found >= WORKER_MIN_FILES) {
+          pool = new SmallFileWorkers(workersWanted);
         }
-      : {}),
-  });
+        hand(sofar, found);
+        onProgress?.({ phase: 'walk', files: found, totalFiles: 0, bytes: 0 });
+      },
+    });
+    hand(files, files.length);
+    if (covered < files.length) segments.push({ from: covered, to: files.length });
+    const hashed = await hashFiles(files, segments, { concurrency, signal, onProgress });
+    return await assemble(files, hashed, roleOf, options.mediaTypes ?? true, pool);
+  } catch (error) {
+    for (const segment of segments) segment.job?.stop();
+    throw error;
+  } finally {
+    await pool?.close();
+  }
+}
 
+/** Files `from` to `to` (exclusive) of the walk, shared with the workers when `job` is set. */
+interface Segment {
+  readonly from: number;
+  readonly to: number;
+  readonly job?: SharedHashJob;
+}
+
+interface HashedFiles {
+  readonly digests: readonly FileDigest[];
+  /** RFC 9162 leaf hash of each file (its digest and manifest path). */
+  readonly leaves: readonly Uint8Array[];
+}
+
+/**
+ * Hashes every walked file: small ones at once on this thread and, with a pool, on the workers
+ * too (both claim files from one shared counter); larger ones streamed, `concurrency` at a time.
+ */
+async function hashFiles(
+  files: readonly WalkedFile[],
+  segments: readonly Segment[],
+  options: {
+    readonly concurrency: number;
+    readonly signal: AbortSignal | undefined;
+    readonly onProgress: ((progress: ManifestProgress) => void) | undefined;
+  },
+): Promise<HashedFiles> {
+  const { concurrency, signal, onProgress } = options;
+  const n = files.length;
   // Streams in flight stop early when the caller aborts or another file fails.
   const internal = new AbortController();
   const forward = (): void => internal.abort(signal?.reason);
   signal?.addEventListener('abort', forward, { once: true });
-  const digests: (FileDigest | undefined)[] = new Array<FileDigest | undefined>(files.length);
+  const digests = new Array<FileDigest>(n);
+  const leaves = new Array<Uint8Array>(n);
   const inflight = new Set<Promise<void>>();
+  const jobs = segments.flatMap((s) => (s.job === undefined ? [] : [s.job]));
+  // Files this thread claimed (it hashes them, or streams them, itself).
+  const mine = new Uint8Array(n);
   let firstError: unknown;
   let done = 0;
   let bytes = 0;
+  const report = (): void => {
+    if (onProgress === undefined) return;
+    let files = done;
+    let hashedBytes = bytes;
+    for (const job of jobs) {
+      const theirs = job.progress;
+      files += theirs.files;
+      hashedBytes += theirs.bytes;
+    }
+    onProgress({ phase: 'hash', files, totalFiles: n, bytes: hashedBytes });
+  };
+  const leafInput = { bytes: new Uint8Array(1024) };
   const record = (index: number, result: FileDigest): void => {
     digests[index] = result;
+    leaves[index] = leafOf(result.digest, files[index]!.path, leafInput);
     done++;
     bytes += result.size;
-    onProgress?.({ phase: 'hash', files: done, totalFiles: files.length, bytes });
-  };
-  const buffer = new Uint8Array(READ_CHUNK);
-  /** Hashes file `i` on this thread: small files at once, larger ones streamed (bounded). */
-  const hashHere = async (i: number): Promise<void> => {
-    const file = files[i]!;
-    const started = hashFileStart(file.absolutePath, file.path, buffer);
-    if ('digest' in started) {
-      record(i, started);
-      return;
-    }
-    while (inflight.size >= concurrency) await Promise.race(inflight);
-    const task: Promise<void> = hashFileRest(started, file.path, internal.signal)
-      .then((result) => record(i, result))
-      .catch((error: unknown) => {
-        firstError ??= error;
-        internal.abort();
-      })
-      .finally(() => inflight.delete(task));
-    inflight.add(task);
+    report();
   };
   const fail = (error: unknown): void => {
     firstError ??= error;
     internal.abort();
+    for (const job of jobs) job.stop();
   };
-  const workerCount =
-    files.length >= WORKER_MIN_FILES && getHashBackend().name === 'node:crypto'
-      ? (options.workers ?? SmallFileWorkers.defaultCount())
-      : 0;
-  const pool = workerCount > 0 ? new SmallFileWorkers(workerCount) : undefined;
-  const batches = new Set<Promise<void>>();
+  const buffer = new Uint8Array(READ_CHUNK);
+  /**
+   * Hashes file `i` on this thread: a small file at once (returns `undefined`), a larger one
+   * streamed in the background, at most `concurrency` at a time (returns a promise to wait for
+   * before starting another when that many are in flight).
+   */
+  const hashHere = (i: number): Promise<unknown> | undefined => {
+    const file = files[i]!;
+    const started = hashFileStart(file.absolutePath, file.path, buffer);
+    if ('digest' in started) {
+      record(i, started);
+      return undefined;
+    }
+    const task: Promise<void> = hashFileRest(started, file.path, internal.signal)
+      .then((result) => record(i, result))
+      .catch(fail)
+      .finally(() => inflight.delete(task));
+    inflight.add(task);
+    return inflight.size >= concurrency ? Promise.race(inflight) : undefined;
+  };
   try {
-    for (let start = 0; start < files.length && firstError === undefined; start += BATCH) {
-      throwIfAborted(internal.signal);
-      const end = Math.min(start + BATCH, files.length);
-      if (pool?.hasIdle) {
-        // A worker hashes this batch while this thread goes on with the next one.
-        const first = start;
-        const hereFrom = async (from: number): Promise<void> => {
-          for (let i = from; i < end && !internal.signal.aborted; i++) await hashHere(i);
-        };
-        const batch: Promise<void> = pool
-          .hash(files.slice(start, end).map((f) => f.absolutePath))
-          .then(
-            async (result) => {
-              for (let k = 0; k < end - first && !internal.signal.aborted; k++) {
-                if (result.done[k] === 1) {
-                  record(first + k, {
-                    digest: result.digests.subarray(k * 32, k * 32 + 32),
-                    size: result.sizes[k]!,
-                  });
-                } else {
-                  await hashHere(first + k);
-                }
-              }
-            },
-            // A worker that failed leaves its batch to this thread.
-            () => hereFrom(first),
-          )
-          .catch(fail)
-          .finally(() => batches.delete(batch));
-        batches.add(batch);
-      } else {
-        for (let i = start; i < end && firstError === undefined; i++) await hashHere(i);
+    let sinceYield = 0;
+    for (const segment of segments) {
+      const { from, to, job } = segment;
+      let next = from;
+      for (;;) {
+        const i = job === undefined ? next++ : from + job.claim();
+        if (i >= to || firstError !== undefined) break;
+        mine[i] = 1;
+        throwIfAborted(internal.signal);
+        const full = hashHere(i);
+        if (full !== undefined) await full;
+        if (++sinceYield === YIELD_EVERY) {
+          sinceYield = 0;
+          // Lets stream reads, progress and abort signals through.
+          await new Promise((r) => setImmediate(r));
+        }
       }
-      // Lets worker answers, stream reads, progress and abort signals through.
-      await new Promise((r) => setImmediate(r));
+      if (firstError !== undefined) break;
     }
   } catch (error) {
     fail(error);
   } finally {
-    await Promise.all(batches);
+    for (const { from, to, job } of segments) {
+      if (job === undefined) continue;
+      await job.finished;
+      // Files the workers hashed, and the ones they handed back (or never finished).
+      for (let i = from; i < to && firstError === undefined; i++) {
+        if (mine[i] === 1) continue;
+        if (job.status(i - from) === FILE_HASHED) {
+          const r = job.result(i - from);
+          digests[i] = { digest: r.digest, size: r.size };
+          leaves[i] = r.leaf;
+        } else if (!internal.signal.aborted) {
+          try {
+            const full = hashHere(i);
+            if (full !== undefined) await full;
+          } catch (error) {
+            fail(error);
+          }
+        }
+      }
+    }
     await Promise.all(inflight);
-    await pool?.close();
     signal?.removeEventListener('abort', forward);
   }
   if (firstError !== undefined) {
@@ -277,38 +355,69 @@ export async function buildManifest(
     throw firstError;
   }
   throwIfAborted(signal);
-
-  const detectMedia = options.mediaTypes ?? true;
-  // The walk already validated every path and refused duplicates and collisions, and the digests
-  // come from hashing: sort by UTF-8 bytes and compute the root directly from the raw digests.
-  const rows = files.map((file, i) => ({
-    file,
-    bytes: Buffer.from(file.path, 'utf8'),
-    result: digests[i]!,
-  }));
-  rows.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-  const leafHashes: Uint8Array[] = new Array<Uint8Array>(rows.length);
-  const entries: ManifestEntry[] = new Array<ManifestEntry>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const { file, bytes, result } = rows[i]!;
-    const leafInput = new Uint8Array(32 + bytes.length);
-    leafInput.set(result.digest, 0);
-    leafInput.set(bytes, 32);
-    leafHashes[i] = leafHash(leafInput);
-    const role = roleOf(file.path);
-    const mediaType = detectMedia ? mediaTypeOf(file.path) : undefined;
-    entries[i] = {
-      path: file.path,
-      size: result.size,
-      digest: `sha256:${Buffer.from(result.digest.buffer, result.digest.byteOffset, 32).toString('hex')}`,
-      ...(role === undefined ? {} : { role }),
-      ...(mediaType === undefined ? {} : { media_type: mediaType }),
-    };
-  }
-  return {
-    format: MANIFEST_FORMAT,
-    hash_alg: 'sha256',
-    root: formatDigest(rootFromLeafHashes(leafHashes)),
-    entries,
-  };
+  report();
+  return { digests, leaves };
 }
+
+/** The RFC 9162 leaf hash of one entry: SHA-256(0x00 || digest || UTF-8 path). */
+function leafOf(digest: Uint8Array, path: string, scratch: { bytes: Uint8Array }): Uint8Array {
+  const need = 33 + path.length * 3;
+  if (scratch.bytes.length < need) scratch.bytes = new Uint8Array(need * 2);
+  const input = scratch.bytes;
+  input[0] = 0x00;
+  input.set(digest, 1);
+  const written = encoder.encodeInto(path, input.subarray(33)).written;
+  return sha256(input.subarray(0, 33 + written));
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Sorts the hashed files into manifest order and computes the root (on a worker, when there is
+ * one, while this thread builds the entries).
+ */
+async function assemble(
+  files: readonly WalkedFile[],
+  hashed: HashedFiles,
+  roleOf: (path: string) => InputRole | undefined,
+  detectMedia: boolean,
+  pool: SmallFileWorkers | undefined,
+): Promise<Manifest> {
+  // The walk already validated every path and refused duplicates and collisions, and the digests
+  // come from hashing: sort by UTF-8 bytes and compute the root directly from the leaf hashes.
+  const n = files.length;
+  const order = files.map((_, i) => i);
+  // Below U+D800, UTF-16 code unit order is UTF-8 byte order: plain string comparison suffices.
+  if (files.every((f) => !SURROGATE_OR_ABOVE.test(f.path))) {
+    order.sort((a, b) => (files[a]!.path < files[b]!.path ? -1 : 1));
+  } else {
+    const bytes = files.map((f) => Buffer.from(f.path, 'utf8'));
+    order.sort((a, b) => Buffer.compare(bytes[a]!, bytes[b]!));
+  }
+  const leafHashes = order.map((i) => hashed.leaves[i]!);
+  const remoteRoot =
+    pool !== undefined && n >= WORKER_MIN_FILES ? pool.root(leafHashes) : undefined;
+  // All digests in hex at once: one native call instead of one per entry.
+  const raw = Buffer.allocUnsafe(n * 32);
+  for (let k = 0; k < n; k++) raw.set(hashed.digests[order[k]!]!.digest, k * 32);
+  const hex = raw.toString('hex');
+  const entries = new Array<ManifestEntry>(n);
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const path = files[i]!.path;
+    const entry: { -readonly [K in keyof ManifestEntry]: ManifestEntry[K] } = {
+      path,
+      size: hashed.digests[i]!.size,
+      digest: `sha256:${hex.slice(k * 64, k * 64 + 64)}`,
+    };
+    const role = roleOf(path);
+    if (role !== undefined) entry.role = role;
+    const mediaType = detectMedia ? mediaTypeOf(path) : undefined;
+    if (mediaType !== undefined) entry.media_type = mediaType;
+    entries[k] = entry;
+  }
+  const root = (await remoteRoot) ?? rootFromLeafHashes(leafHashes);
+  return { format: MANIFEST_FORMAT, hash_alg: 'sha256', root: formatDigest(root), entries };
+}
+
+const SURROGATE_OR_ABOVE = /[\uD800-\uFFFF]/;

@@ -16,7 +16,8 @@ export interface WalkOptions {
   readonly caseCollisions: 'error' | 'allow';
   readonly maxEntries: number;
   readonly signal: AbortSignal | undefined;
-  readonly onFound?: (found: number) => void;
+  /** Called every few hundred entries and at the end with the files found so far (a growing list). */
+  readonly onFound?: (found: number, files: readonly WalkedFile[]) => void;
 }
 
 /** One file to hash. @internal */
@@ -135,7 +136,7 @@ export async function walkInputs(
     sinceYield = 0;
     await new Promise((r) => setImmediate(r));
     throwIfAborted(signal);
-    options.onFound?.(files.length);
+    options.onFound?.(files.length, files);
   };
 
   const addFile = (absolutePath: string, rawPath: string): void => {
@@ -337,7 +338,7 @@ export async function walkInputs(
       throw unsupported(path || inputs[i]!);
     }
   }
-  options.onFound?.(files.length);
+  options.onFound?.(files.length, files);
   return { base, files };
 }
 

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { FILE_HASHED, SmallFileWorkers } from '../../src/node/hash-workers.js';
+import { rootFromLeafHashes } from '../../src/merkle/tree.js';
+import { leafHash } from '../../src/merkle/hashes.js';
+import { sha256, utf8 } from '@plumbline/core/hash';
+
+const dir = mkdtempSync(join(tmpdir(), 'plb-workers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('SmallFileWorkers', () => {
+  it('hashes files and their leaves on a worker, claiming from a shared counter', async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `d/é${i}.yaml`);
+    const paths = names.map((_, i) => join(dir, `f${i}`));
+    names.forEach((_, i) => writeFileSync(paths[i]!, `value: ${i}\n`));
+    const pool = new SmallFileWorkers(1);
+    try {
+      const job = pool.start(paths, names);
+      // This thread claims some files too; the worker gets the rest.
+      const mine = new Set<number>();
+      for (;;) {
+        const i = job.claim();
+        if (i < 300) mine.add(i);
+        if (i >= 20) break;
+      }
+      await job.finished;
+      expect(job.progress.files + mine.size).toBe(300);
+      for (let i = 0; i < 300; i++) {
+        if (mine.has(i)) continue;
+        expect(job.status(i)).toBe(FILE_HASHED);
+        const content = utf8(`value: ${i}\n`);
+        const r = job.result(i);
+        expect(r.size).toBe(content.length);
+        expect(r.digest).toEqual(sha256(content));
+        expect(r.leaf).toEqual(leafHash(new Uint8Array([...sha256(content), ...utf8(names[i]!)])));
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('hands back files it cannot hash whole, and ends a job when its worker is gone', async () => {
+    const missing = join(dir, 'missing');
+    const pool = new SmallFileWorkers(1);
+    const job = pool.start([missing, dir], ['missing', 'dir']);
+    await job.finished;
+    expect([job.status(0), job.status(1)]).toEqual([2, 2]);
+    const later = pool.start([missing], ['missing']);
+    await pool.close();
+    // Terminated before or while it ran: the job still settles, its file is left to the caller.
+    await later.finished;
+    expect(later.status(0)).not.toBe(FILE_HASHED);
+    expect(await pool.root([sha256(utf8('x'))])).toBeUndefined();
+  });
+
+  it('computes the same RFC 9162 root as the calling thread', async () => {
+    const pool = new SmallFileWorkers(1);
+    try {
+      expect(await pool.root([])).toBeUndefined();
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 70 }), async (n) => {
+          const leaves = Array.from({ length: n }, (_, i) => sha256(utf8(`leaf ${i}`)));
+          expect(await pool.root(leaves)).toEqual(rootFromLeafHashes(leaves));
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+});
