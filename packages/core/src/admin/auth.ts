@@ -42,6 +42,13 @@ export interface AdminRequestContext {
   readonly remoteAddress?: string;
   /** The client certificate, when TLS asked for one and the client sent one. */
   readonly clientCertificate?: ClientCertificateInfo;
+  /**
+   * An object standing for the client's connection (the Node listener passes its socket). With
+   * it the handler remembers the credentials the connection last authenticated with, and a
+   * request that repeats them exactly (compared in constant time) is not hashed again. Nothing
+   * is shared between connections.
+   */
+  readonly connection?: object;
 }
 
 /**

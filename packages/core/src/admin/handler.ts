@@ -1,10 +1,11 @@
 import { PlumblineError } from '../errors.js';
 import type { DigestString } from '../hash/digest.js';
 import { utf8 } from '../encoding/utf8.js';
-import type { LoadedArtifactSource } from '../verify/registry.js';
+import type { LoadedArtifactSnapshot, LoadedArtifactSource } from '../verify/registry.js';
 import {
   AdminAuthenticator,
   type AdminAuthOptions,
+  type AuthResult,
   type AdminPrincipal,
   type AdminRequestContext,
 } from './auth.js';
@@ -94,6 +95,8 @@ const BASE_RE = /^(\/[A-Za-z0-9._~-]+)+$/;
 
 interface CachedDocument {
   readonly version: number;
+  readonly hash: DigestString | null;
+  readonly snapshot: LoadedArtifactSnapshot;
   readonly etag: string | undefined;
   /** The 200 answer without entries, its 304 and (built on first use) the 200 with entries. */
   readonly plain: AdminReply;
@@ -149,6 +152,14 @@ const fastPaths = new WeakMap<AdminHandler, AdminFastPath>();
  */
 export function adminFastPathOf(handler: AdminHandler): AdminFastPath | undefined {
   return fastPaths.get(handler);
+}
+
+/** Whether two strings are equal, in time that depends only on their lengths. */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 function etagMatches(header: string | null, etag: string): boolean {
@@ -252,59 +263,149 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     { 'www-authenticate': 'Bearer realm="plumbline-admin"' },
   );
   const notFoundReply = errorReply(404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource');
+  const urlTooLongReply = errorReply(414, 'PLB_ADMIN_URL_TOO_LONG', 'the URL is too long');
+  const notLoadedReply = errorReply(503, 'PLB_ADMIN_NOT_LOADED', 'no artifact is loaded yet');
+  const methodNotAllowedReply = errorReply(
+    405,
+    'PLB_ADMIN_METHOD_NOT_ALLOWED',
+    'this resource answers GET and HEAD',
+    { allow: ALLOW },
+  );
 
-  const provenance = (
-    parts: AdminRequestParts,
-  ): { reply: AdminReply; outcome: AdminRequestEvent['outcome']; hash: DigestString | null } => {
-    const snapshot = source.snapshot();
-    if (snapshot.current === undefined) {
-      return {
-        reply: errorReply(503, 'PLB_ADMIN_NOT_LOADED', 'no artifact is loaded yet'),
-        outcome: 'unavailable',
-        hash: null,
-      };
+  // What each connection last authenticated with (see AdminRequestContext.connection).
+  const sessions = new WeakMap<
+    object,
+    { header: string; cert: unknown; result: AuthResult & { ok: true } }
+  >();
+  const authenticate = (
+    header: string | null,
+    context: AdminRequestContext | undefined,
+  ): AuthResult => {
+    const connection = context?.connection;
+    if (connection === undefined || header === null) return auth.authenticate(header, context);
+    const known = sessions.get(connection);
+    if (
+      known !== undefined &&
+      known.cert === context?.clientCertificate &&
+      sameText(known.header, header)
+    ) {
+      return known.result;
     }
-    const hash = snapshot.current.artifact_hash;
+    const result = auth.authenticate(header, context);
+    if (result.ok) {
+      sessions.set(connection, { header, cert: context?.clientCertificate, result });
+    } else {
+      sessions.delete(connection);
+    }
+    return result;
+  };
+
+  /** The provenance answer for the loaded artifact (cached per registry version). */
+  const provenanceDoc = (): CachedDocument | undefined => {
+    const snapshot = source.snapshot();
+    if (snapshot.current === undefined) return undefined;
     if (cached?.version !== snapshot.version) {
+      const hash = snapshot.current.artifact_hash;
       const etag = hash === null ? undefined : `"${hash}"`;
       const extra: Record<string, string> = etag === undefined ? {} : { etag };
       cached = {
         version: snapshot.version,
+        hash,
         etag,
+        snapshot,
         plain: reply(200, utf8(JSON.stringify(provenanceDocument(snapshot, false))), extra),
         notModified: reply(304, undefined, extra),
         entries: undefined,
       };
     }
-    const doc = cached;
-    if (doc.etag !== undefined && etagMatches(parts.header('if-none-match'), doc.etag)) {
-      return { reply: doc.notModified, outcome: 'not_modified', hash };
-    }
-    if (wantsEntries(parts.search)) {
-      doc.entries ??= reply(
-        200,
-        utf8(JSON.stringify(provenanceDocument(snapshot, true))),
-        doc.etag === undefined ? {} : { etag: doc.etag },
-      );
-      return { reply: doc.entries, outcome: 'allowed', hash };
-    }
-    return { reply: doc.plain, outcome: 'allowed', hash };
+    return cached;
   };
 
   const core = (
     parts: AdminRequestParts,
     context: AdminRequestContext | undefined,
-    rateKey: () => string,
+    rateKey: string | (() => string),
   ): AdminReply => {
-    const started = now();
+    const started = hook === undefined ? 0 : now();
     let principal: AdminPrincipal | null = null;
     let provenanceRoute = false;
-    const finish = (
-      result: AdminReply,
-      outcome: AdminRequestEvent['outcome'],
-      hash?: DigestString | null,
-    ): AdminReply => {
-      if (hook === undefined) return result;
+    let result: AdminReply;
+    let outcome: AdminRequestEvent['outcome'];
+    let hash: DigestString | null | undefined;
+    // One pass, no closures: this runs for every request.
+    try {
+      const path = parts.pathname;
+      provenanceRoute = path === provenancePath;
+      const health = path === healthPath;
+      let wait = 0;
+      if (parts.urlLength > maxUrl) {
+        provenanceRoute = false;
+        result = urlTooLongReply;
+        outcome = 'not_found';
+      } else if (
+        limiter !== undefined &&
+        (wait = limiter.take(typeof rateKey === 'string' ? rateKey : rateKey())) > 0
+      ) {
+        provenanceRoute = false;
+        result = errorReply(429, 'PLB_ADMIN_RATE_LIMITED', 'too many requests', {
+          'retry-after': String(wait),
+        });
+        outcome = 'rate_limited';
+      } else if (!provenanceRoute && !health) {
+        result = notFoundReply;
+        outcome = 'not_found';
+      } else if (parts.method !== 'GET' && parts.method !== 'HEAD') {
+        result = methodNotAllowedReply;
+        outcome = 'method_not_allowed';
+      } else {
+        const checked =
+          provenanceRoute || options.healthRequiresAuth === true
+            ? authenticate(parts.header('authorization'), context)
+            : undefined;
+        if (checked !== undefined && !checked.ok) {
+          result = unauthenticatedReply;
+          outcome = 'unauthenticated';
+        } else {
+          if (checked !== undefined) principal = checked.principal;
+          if (health) {
+            result = healthReply;
+            outcome = 'allowed';
+          } else {
+            const doc = provenanceDoc();
+            if (doc === undefined) {
+              result = notLoadedReply;
+              outcome = 'unavailable';
+              hash = null;
+            } else if (
+              doc.etag !== undefined &&
+              etagMatches(parts.header('if-none-match'), doc.etag)
+            ) {
+              result = doc.notModified;
+              outcome = 'not_modified';
+              hash = doc.hash;
+            } else {
+              if (wantsEntries(parts.search)) {
+                doc.entries ??= reply(
+                  200,
+                  utf8(JSON.stringify(provenanceDocument(doc.snapshot, true))),
+                  doc.etag === undefined ? {} : { etag: doc.etag },
+                );
+                result = doc.entries;
+              } else {
+                result = doc.plain;
+              }
+              outcome = 'allowed';
+              hash = doc.hash;
+            }
+          }
+        }
+      }
+    } catch {
+      result = errorReply(500, 'PLB_INTERNAL', 'internal error');
+      outcome = 'error';
+      hash = undefined;
+    }
+    if (hook !== undefined) {
       try {
         hook({
           type: provenanceRoute ? 'provenance.read' : 'admin.request',
@@ -322,53 +423,8 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
       } catch {
         // The audit hook never fails a request.
       }
-      return result;
-    };
-    try {
-      if (parts.urlLength > maxUrl) {
-        return finish(
-          errorReply(414, 'PLB_ADMIN_URL_TOO_LONG', 'the URL is too long'),
-          'not_found',
-        );
-      }
-      if (limiter !== undefined) {
-        const wait = limiter.take(rateKey());
-        if (wait > 0) {
-          return finish(
-            errorReply(429, 'PLB_ADMIN_RATE_LIMITED', 'too many requests', {
-              'retry-after': String(wait),
-            }),
-            'rate_limited',
-          );
-        }
-      }
-      const path = parts.pathname;
-      provenanceRoute = path === provenancePath;
-      const health = path === healthPath;
-      if (!provenanceRoute && !health) {
-        return finish(notFoundReply, 'not_found');
-      }
-      if (parts.method !== 'GET' && parts.method !== 'HEAD') {
-        return finish(
-          errorReply(405, 'PLB_ADMIN_METHOD_NOT_ALLOWED', 'this resource answers GET and HEAD', {
-            allow: ALLOW,
-          }),
-          'method_not_allowed',
-        );
-      }
-      if (provenanceRoute || options.healthRequiresAuth === true) {
-        const result = auth.authenticate(parts.header('authorization'), context);
-        if (!result.ok) {
-          return finish(unauthenticatedReply, 'unauthenticated');
-        }
-        principal = result.principal;
-      }
-      if (health) return finish(healthReply, 'allowed');
-      const served = provenance(parts);
-      return finish(served.reply, served.outcome, served.hash);
-    } catch {
-      return finish(errorReply(500, 'PLB_INTERNAL', 'internal error'), 'error');
     }
+    return result;
   };
 
   const handler: AdminHandler = async function adminHandler(request, context) {
@@ -399,7 +455,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   };
   if (customKey === undefined) {
     fastPaths.set(handler, (parts, context) =>
-      core(parts, context, () => context?.remoteAddress ?? 'anonymous'),
+      core(parts, context, context?.remoteAddress ?? 'anonymous'),
     );
   }
   return handler;

@@ -10,13 +10,18 @@ export interface AdminRateLimitOptions {
   readonly requestsPerSecond?: number;
   /** Requests a client may make in a burst. Default 20. */
   readonly burst?: number;
-  /** Clients tracked at once; the least recently seen is forgotten first. Default 10 000. */
+  /**
+   * Clients tracked at once; the least recently seen (to within a second) is forgotten first.
+   * Default 10 000.
+   */
   readonly maxClients?: number;
 }
 
 interface Bucket {
   tokens: number;
   updated: number;
+  /** When the bucket last moved to the most recently seen end of the map. */
+  moved: number;
 }
 
 /**
@@ -60,14 +65,20 @@ export class RateLimiter {
         const oldest = this.#buckets.keys().next().value;
         if (oldest !== undefined) this.#buckets.delete(oldest);
       }
-      bucket = { tokens: this.#burst, updated: now };
+      bucket = { tokens: this.#burst, updated: now, moved: now };
+      this.#buckets.set(key, bucket);
     } else {
-      this.#buckets.delete(key);
       const elapsed = Math.max(0, now - bucket.updated) / 1000;
       bucket.tokens = Math.min(this.#burst, bucket.tokens + elapsed * this.#rate);
       bucket.updated = now;
+      // Map order is the eviction order. Moving an entry to the end costs a delete and an insert,
+      // so a busy client moves at most once a second.
+      if (now - bucket.moved >= 1000 || now < bucket.moved) {
+        this.#buckets.delete(key);
+        this.#buckets.set(key, bucket);
+        bucket.moved = now;
+      }
     }
-    this.#buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;

@@ -112,10 +112,9 @@ export function isCanonicalTarget(target: string): boolean {
   const path = q < 0 ? target : target.slice(0, q);
   if (path.includes('%') || path.includes('\\') || path.includes('//')) return false;
   if (target.includes('#')) return false;
-  for (const segment of path.split('/')) {
-    if (segment === '.' || segment === '..') return false;
-  }
-  return true;
+  // A "." or ".." segment.
+  if (path.includes('/./') || path.includes('/../')) return false;
+  return !path.endsWith('/.') && !path.endsWith('/..');
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -181,6 +180,26 @@ export function rawHeader(raw: readonly string[], name: string): string | null {
     }
   }
   return value;
+}
+
+/**
+ * The body length a request declares: its `Content-Length` (0 without one), `Infinity` with a
+ * `Transfer-Encoding`, `NaN` for a malformed or repeated length.
+ *
+ * @internal
+ */
+export function declaredBodyLength(raw: readonly string[]): number {
+  let length: string | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const field = raw[i]!;
+    if (field.length === 17 && field.toLowerCase() === 'transfer-encoding') return Infinity;
+    if (field.length === 14 && field.toLowerCase() === 'content-length') {
+      if (length !== null) return Number.NaN;
+      length = raw[i + 1]!;
+    }
+  }
+  if (length === null) return 0;
+  return /^\d{1,15}$/.test(length.trim()) ? Number(length.trim()) : Number.NaN;
 }
 
 const certificates = new WeakMap<Socket, ClientCertificateInfo | null>();
@@ -290,6 +309,22 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
   }
   const handler = options.handler;
   const fastPath = adminFastPathOf(handler);
+  // What the handler learns of a connection does not change while it lasts: built once.
+  const contexts = new WeakMap<Socket, AdminRequestContext>();
+  const contextOf = (socket: Socket): AdminRequestContext => {
+    let context = contexts.get(socket);
+    if (context === undefined) {
+      const cert = clientCerts === 'none' ? undefined : clientCertificate(socket);
+      const remoteAddress = socket.remoteAddress;
+      context = {
+        ...(remoteAddress === undefined ? {} : { remoteAddress }),
+        ...(cert === undefined ? {} : { clientCertificate: cert }),
+        connection: socket,
+      };
+      contexts.set(socket, context);
+    }
+    return context;
+  };
   const serverOptions: http.ServerOptions = {
     maxHeaderSize,
     headersTimeout: Math.min(headersTimeout, requestTimeout),
@@ -359,9 +394,7 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
     // Headers are read straight from rawHeaders: building req.headers or req.headersDistinct
     // for every request costs more than the admin handler itself.
     const raw = req.rawHeaders;
-    const contentLength = rawHeader(raw, 'content-length');
-    const length = contentLength === null ? 0 : Number(contentLength);
-    if (rawHeader(raw, 'transfer-encoding') !== null || !(length <= maxBodyBytes)) {
+    if (!(declaredBodyLength(raw) <= maxBodyBytes)) {
       res.shouldKeepAlive = false;
       sendJson(res, 413, 'PLB_ADMIN_BODY_TOO_LARGE', 'admin requests carry no body', {
         connection: 'close',
@@ -380,17 +413,7 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
       sendJson(res, 404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource');
       return;
     }
-    const socket = req.socket;
-    const cert = clientCerts === 'none' ? undefined : clientCertificate(socket);
-    const remoteAddress = socket.remoteAddress;
-    const context: AdminRequestContext =
-      cert === undefined
-        ? remoteAddress === undefined
-          ? {}
-          : { remoteAddress }
-        : remoteAddress === undefined
-          ? { clientCertificate: cert }
-          : { remoteAddress, clientCertificate: cert };
+    const context = contextOf(req.socket);
     if (shuttingDown) res.shouldKeepAlive = false;
     if (fastPath !== undefined) {
       // The admin handler's own core: same answers, without building WHATWG objects.

@@ -333,6 +333,40 @@ describe('createAdminHandler', () => {
     expect((await handler(get('/_admin/provenance'), cert)).status).toBe(200);
   });
 
+  it("remembers a connection's credentials only for exactly the same token and certificate", async () => {
+    const registry = await loadedRegistry();
+    const { handler, events } = handlerWith(registry, {
+      auth: {
+        tokens: [{ id: 'ops', sha256: hashAdminToken(TOKEN) }],
+        spiffeIds: ['spiffe://example.org/ops/alice'],
+        require: 'all',
+      },
+    });
+    const alice = { verified: true, uris: ['spiffe://example.org/ops/alice'] };
+    const mallory = { verified: true, uris: ['spiffe://example.org/ops/mallory'] };
+    const connection = {};
+    const other = {};
+    const status = async (token: string | null, cert: object, conn: object): Promise<number> =>
+      (
+        await handler(get('/_admin/provenance', {}, token), {
+          clientCertificate: cert as typeof alice,
+          connection: conn,
+        })
+      ).status;
+    expect(await status(TOKEN, alice, connection)).toBe(200);
+    expect(await status(TOKEN, alice, connection)).toBe(200);
+    // Another certificate on the same connection object is checked afresh.
+    expect(await status(TOKEN, mallory, connection)).toBe(401);
+    expect(await status(`${TOKEN}x`, alice, connection)).toBe(401);
+    expect(await status(null, alice, connection)).toBe(401);
+    expect(await status(TOKEN, alice, other)).toBe(200);
+    expect(events.filter((e) => e.status === 200).map((e) => e.principal?.id)).toEqual([
+      'spiffe://example.org/ops/alice',
+      'spiffe://example.org/ops/alice',
+      'spiffe://example.org/ops/alice',
+    ]);
+  });
+
   it('ignores certificates when only tokens are configured, and serves anonymously only when asked', async () => {
     const registry = await loadedRegistry();
     const { handler } = handlerWith(registry);

@@ -41,4 +41,18 @@ describe('RateLimiter', () => {
     clock += wait * 1000;
     expect(limiter.take('x')).toBe(0);
   });
+
+  it('forgets the least recently seen client first when full', () => {
+    let clock = 0;
+    const limiter = new RateLimiter({ requestsPerSecond: 1, burst: 1, maxClients: 2 }, () => clock);
+    expect(limiter.take('a')).toBe(0);
+    expect(limiter.take('b')).toBe(0);
+    clock += 1500;
+    // 'a' is seen again (a second later: it moves to the recent end), then 'c' evicts 'b'.
+    expect(limiter.take('a')).toBe(0);
+    expect(limiter.take('c')).toBe(0);
+    // 'a' kept its (now empty) bucket; 'b' was forgotten and starts with a full one.
+    expect(limiter.take('a')).toBe(1);
+    expect(limiter.take('b')).toBe(0);
+  });
 });

@@ -9,7 +9,7 @@ import {
   type AdminListener,
 } from '@plumbline/core/node';
 import { LoadedArtifactRegistry, verifyOnLoad } from '@plumbline/core/verify';
-import { isCanonicalTarget, rawHeader } from '../../src/node/admin-listener.js';
+import { declaredBodyLength, isCanonicalTarget, rawHeader } from '../../src/node/admin-listener.js';
 import { makeCandidate, makeHeader } from '../verify/candidates.js';
 import { rawExchange, rawRequest, request, type Reply } from './admin-listener-client.js';
 
@@ -227,6 +227,43 @@ describe('startAdminListener keep-alive', () => {
   });
 });
 
+describe('startAdminListener and credentials on one connection', () => {
+  it('checks every request: a changed token on a kept-alive connection is refused', async () => {
+    const registry = new LoadedArtifactRegistry();
+    await verifyOnLoad(makeCandidate(), { mode: 'enforce' }, { registry });
+    const events: AdminRequestEvent[] = [];
+    const listener = await startAdminListener({
+      handler: createAdminHandler({
+        source: registry,
+        auth: { tokens: [{ id: 'ops', sha256: hashAdminToken(TOKEN) }] },
+        rateLimit: false,
+        onRequest: (e) => events.push(e),
+      }),
+    });
+    try {
+      const get = (token: string, close = false): string =>
+        `GET /_admin/provenance HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${token}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+      // Same length as the right token, one character off.
+      const near = `${TOKEN.slice(0, -1)}${TOKEN.endsWith('a') ? 'b' : 'a'}`;
+      const text = await rawExchange(
+        listener.url,
+        get(TOKEN) + get(TOKEN) + get(near) + get('short') + get(TOKEN, true),
+      );
+      const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+      expect(statuses).toEqual([200, 200, 401, 401, 200]);
+      expect(events.map((e) => e.principal?.id ?? null)).toEqual([
+        'token/ops',
+        'token/ops',
+        null,
+        null,
+        'token/ops',
+      ]);
+    } finally {
+      await listener.close();
+    }
+  });
+});
+
 describe('startAdminListener options and lifecycle', () => {
   const handler = createAdminHandler({
     source: new LoadedArtifactRegistry(),
@@ -435,6 +472,17 @@ describe('listener helpers', () => {
         },
       ),
     );
+  });
+
+  it('reads the declared body length from the raw headers', () => {
+    expect(declaredBodyLength(['Host', 'x'])).toBe(0);
+    expect(declaredBodyLength(['Content-Length', '12'])).toBe(12);
+    expect(declaredBodyLength(['content-length', ' 0 '])).toBe(0);
+    expect(declaredBodyLength(['Transfer-Encoding', 'chunked'])).toBe(Infinity);
+    for (const bad of ['abc', '-1', '1e3', '', '0x10', '1234567890123456']) {
+      expect(declaredBodyLength(['Content-Length', bad]), bad).toBeNaN();
+    }
+    expect(declaredBodyLength(['Content-Length', '5', 'CONTENT-LENGTH', '5'])).toBeNaN();
   });
 
   it('reads a header from the raw list like Headers.get: any case, repeats joined', () => {
