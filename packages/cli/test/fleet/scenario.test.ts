@@ -279,9 +279,12 @@ describe('control plane, agents and fleet API on loopback', () => {
       backoff: { initialMs: 1000, maxMs: 2000 },
       logOutput: sink(),
     });
+    // The error frame arrives before the close frame: wait for both.
     await until(
-      () => impostor.client.stats().lastErrorCode === 'PLB_DRIFT_IDENTITY_MISMATCH',
-      'identity mismatch',
+      () =>
+        impostor.client.stats().lastErrorCode === 'PLB_DRIFT_IDENTITY_MISMATCH' &&
+        impostor.client.stats().lastCloseCode !== null,
+      'identity mismatch and close',
     );
     expect(impostor.client.stats().lastCloseCode).toBe(4403);
     await impostor.close();
