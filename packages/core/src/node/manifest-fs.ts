@@ -168,7 +168,7 @@ export async function buildManifest(
 
   // Workers start as soon as the walk has found enough files and hash what it has found so far
   // while it goes on; the rest is shared between them and this thread once the walk is done.
-  const workersWanted =
+  let workersWanted =
     getHashBackend().name === 'node:crypto'
       ? (options.workers ?? SmallFileWorkers.defaultCount())
       : 0;
@@ -200,7 +200,12 @@ export async function buildManifest(
       signal,
       onFound: (found, sofar) => {
         if (pool === undefined && workersWanted > 0 && found >= WORKER_MIN_FILES) {
-          pool = new SmallFileWorkers(workersWanted);
+          try {
+            pool = new SmallFileWorkers(workersWanted);
+          } catch {
+            // No threads to be had (a resource limit): hash on this thread alone.
+            workersWanted = 0;
+          }
         }
         hand(sofar, found);
         onProgress?.({ phase: 'walk', files: found, totalFiles: 0, bytes: 0 });
