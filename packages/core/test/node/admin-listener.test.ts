@@ -202,17 +202,26 @@ describe('startAdminListener (plain HTTP on loopback)', () => {
   });
 });
 
+/** A listener serving a registry with one artifact loaded, token auth for TOKEN. */
+async function startLoaded(
+  handlerOptions: Partial<Parameters<typeof createAdminHandler>[0]>,
+  listenerOptions: Partial<Parameters<typeof startAdminListener>[0]> = {},
+): Promise<AdminListener> {
+  const registry = new LoadedArtifactRegistry();
+  await verifyOnLoad(makeCandidate(), { mode: 'enforce' }, { registry });
+  return await startAdminListener({
+    handler: createAdminHandler({
+      source: registry,
+      auth: { tokens: [{ id: 'ops', sha256: hashAdminToken(TOKEN) }] },
+      ...handlerOptions,
+    }),
+    ...listenerOptions,
+  });
+}
+
 describe('startAdminListener keep-alive', () => {
   it('discards a permitted body and answers the next request on the same connection', async () => {
-    const registry = new LoadedArtifactRegistry();
-    await verifyOnLoad(makeCandidate(), { mode: 'enforce' }, { registry });
-    const listener = await startAdminListener({
-      handler: createAdminHandler({
-        source: registry,
-        auth: { tokens: [{ id: 'ops', sha256: hashAdminToken(TOKEN) }] },
-      }),
-      maxBodyBytes: 16,
-    });
+    const listener = await startLoaded({}, { maxBodyBytes: 16 });
     try {
       const first = `GET /_admin/provenance HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${TOKEN}\r\nContent-Length: 5\r\n\r\nhello`;
       const second = `GET /_admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
@@ -229,17 +238,8 @@ describe('startAdminListener keep-alive', () => {
 
 describe('startAdminListener and credentials on one connection', () => {
   it('checks every request: a changed token on a kept-alive connection is refused', async () => {
-    const registry = new LoadedArtifactRegistry();
-    await verifyOnLoad(makeCandidate(), { mode: 'enforce' }, { registry });
     const events: AdminRequestEvent[] = [];
-    const listener = await startAdminListener({
-      handler: createAdminHandler({
-        source: registry,
-        auth: { tokens: [{ id: 'ops', sha256: hashAdminToken(TOKEN) }] },
-        rateLimit: false,
-        onRequest: (e) => events.push(e),
-      }),
-    });
+    const listener = await startLoaded({ rateLimit: false, onRequest: (e) => events.push(e) });
     try {
       const get = (token: string, close = false): string =>
         `GET /_admin/provenance HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${token}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
@@ -376,15 +376,9 @@ describe('startAdminListener options and lifecycle', () => {
   });
 
   it('serves an admin handler that needs the Request (custom rate-limit key) through the WHATWG path', async () => {
-    const registry = new LoadedArtifactRegistry();
-    await verifyOnLoad(makeCandidate(), { mode: 'enforce' }, { registry });
-    const listener = await startAdminListener({
-      handler: createAdminHandler({
-        source: registry,
-        auth: { tokens: [{ id: 'ops', sha256: hashAdminToken(TOKEN) }] },
-        rateLimit: { requestsPerSecond: 1, burst: 2 },
-        rateLimitKey: (request) => request.headers.get('x-tenant') ?? 'none',
-      }),
+    const listener = await startLoaded({
+      rateLimit: { requestsPerSecond: 1, burst: 2 },
+      rateLimitKey: (request) => request.headers.get('x-tenant') ?? 'none',
     });
     const headers = { ...auth, 'x-tenant': 'a' };
     const first = await request(listener.url, '/_admin/provenance?entries=1', { headers });
