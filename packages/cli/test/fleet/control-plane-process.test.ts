@@ -125,6 +125,8 @@ describe('plumbline control-plane (process)', () => {
     expect(await flood.closed).toBe(4429);
     const port = Number(new URL(listening.ws).port);
     const slow = netConnect(port, '127.0.0.1');
+    // The control plane destroys this connection: a reset is expected here.
+    slow.on('error', () => {});
     slow.write('GET /ws/data-plane HTTP/1.1\r\nHost: x\r\n');
     await new Promise<void>((r) => slow.once('close', () => r()));
     await expect(raw(listening.ws, 'not-a-token')).rejects.toThrow(/401/);
