@@ -8,21 +8,13 @@ import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { startControlPlane, type RunningControlPlane } from '@plumbline/cli';
 import { hashToken } from '@plumbline/ws';
+import { until } from './helpers.js';
 import { runCli, spawnCli } from './helpers.js';
 
 const PROJECT = '880e8400-e29b-41d4-a716-446655440003';
 const KEY = 'dp-key-gw-1';
 const HASH = `sha256:${'a'.repeat(64)}`;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-
-async function until<T>(check: () => T | undefined, what: string): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = check();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('plumbline control-plane --protocol barbacane', () => {
   let child: ChildProcess | undefined;

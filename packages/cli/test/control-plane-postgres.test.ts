@@ -5,27 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDataPlane, hashToken, type DataPlaneClient } from '@plumbline/ws';
-import { runCli, spawnCli } from './helpers.js';
+import { runCli, spawnCli, until } from './helpers.js';
 
 const PG_URL = process.env['PLUMBLINE_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `plbcli_${randomBytes(5).toString('hex')}`;
 const H1 = `sha256:${'1'.repeat(64)}` as const;
 const H2 = `sha256:${'2'.repeat(64)}` as const;
 const ADMIN = 'admin-secret-pg';
-
-async function until<T>(
-  fn: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 interface Replica {
   readonly child: ChildProcess;

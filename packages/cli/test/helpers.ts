@@ -53,3 +53,21 @@ export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProce
     },
   );
 }
+
+/**
+ * Polls `fn` every 25 ms until it gives something other than `undefined` or `false`, and returns
+ * that; throws after `timeoutMs` naming `what` was awaited.
+ */
+export async function until<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -14,7 +14,7 @@ import {
   type ControlPlaneServer,
 } from '@plumbline/ws';
 import { startAgent } from '@plumbline/cli';
-import { runCli } from '../helpers.js';
+import { runCli, until } from '../helpers.js';
 import { sealTestArtifact } from './artifacts.js';
 
 let dir: string;
@@ -22,14 +22,6 @@ let monitor: FleetMonitor;
 let server: ControlPlaneServer;
 let hash: string;
 const quiet = { write: () => true };
-
-async function until(fn: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'plumbline-agent-'));

@@ -6,21 +6,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { hashToken } from '@plumbline/ws';
-import { runCli, spawnCli } from '../helpers.js';
-
-async function until<T>(
-  fn: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { runCli, spawnCli, until } from '../helpers.js';
 
 function raw(
   url: string,

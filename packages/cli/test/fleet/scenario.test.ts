@@ -10,25 +10,11 @@ import {
   type RunningAgent,
   type RunningControlPlane,
 } from '@plumbline/cli';
-import { runCli, spawnCli } from '../helpers.js';
+import { runCli, spawnCli, until } from '../helpers.js';
 import { sealTestArtifact } from './artifacts.js';
 import { startWebhookReceiver } from './webhook-receiver.js';
 
 const HEARTBEAT_MS = 200;
-
-async function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function sink(): { write: (s: string) => boolean; text: () => string } {
   let text = '';

@@ -1,5 +1,6 @@
 import { PlumblineError } from '../errors.js';
 import type { DigestString } from '../hash/digest.js';
+import { textEqual } from '../encoding/hex.js';
 import { utf8 } from '../encoding/utf8.js';
 import type { LoadedArtifactSnapshot, LoadedArtifactSource } from '../verify/registry.js';
 import {
@@ -154,14 +155,6 @@ export function adminFastPathOf(handler: AdminHandler): AdminFastPath | undefine
   return fastPaths.get(handler);
 }
 
-/** Whether two strings are equal, in time that depends only on their lengths. */
-function sameText(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 function etagMatches(header: string | null, etag: string): boolean {
   if (header === null) return false;
   if (header.trim() === '*') return true;
@@ -287,7 +280,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     if (
       known !== undefined &&
       known.cert === context?.clientCertificate &&
-      sameText(known.header, header)
+      textEqual(known.header, header)
     ) {
       return known.result;
     }

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { textEqual } from '../encoding/hex.js';
 import { SDK_VERSION } from '../version.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { systemClock } from './clock.js';
@@ -124,13 +125,6 @@ export interface VerifyWebhookOptions {
   readonly now?: number;
 }
 
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 /**
  * Verifies a webhook delivery: the HMAC-SHA256 of `"<t>.<body>"` under the shared secret, and a
  * timestamp within the tolerance (which, together with remembering `Plumbline-Event-Id`s for
@@ -192,7 +186,7 @@ export async function verifyWebhookSignature(
   for (const secret of secrets) {
     const expected = await hmacHex(toBytes(secret), `${timestamp}.${body}`);
     let match = false;
-    for (const signature of signatures) match = constantTimeEqual(signature, expected) || match;
+    for (const signature of signatures) match = textEqual(signature, expected) || match;
     if (match) return { timestamp };
   }
   throw new PlumblineError(

@@ -66,6 +66,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * Constant-time comparison of two strings (time depends only on their lengths).
+ *
+ * @internal
+ */
+export function textEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
  * Concatenates byte arrays.
  *
  * @public

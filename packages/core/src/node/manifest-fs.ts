@@ -1,6 +1,7 @@
 import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { formatDigest } from '../hash/digest.js';
+import { leafHash } from '../merkle/hashes.js';
 import { rootFromLeafHashes } from '../merkle/tree.js';
 import {
   MANIFEST_FORMAT,
@@ -18,7 +19,7 @@ import {
 import { mediaTypeOf } from './media-type.js';
 import { walkInputs, type WalkedFile } from './walk-inputs.js';
 import { FILE_HASHED, SmallFileWorkers, type SharedHashJob } from './hash-workers.js';
-import { getHashBackend, sha256 } from '../hash/select.js';
+import { getHashBackend } from '../hash/select.js';
 
 /**
  * Progress of {@link buildManifest}, reported while it walks and while it hashes.
@@ -70,8 +71,9 @@ export interface BuildManifestOptions {
   /**
    * Worker threads that hash small files alongside the calling thread, for trees of 2,000 files
    * or more: they start once the walk has found that many and hash what it found while it goes
-   * on, then share the rest with the calling thread file by file, and compute the root. Default: one less than the available cores, at most 3. `0` hashes on the calling
-   * thread only. Workers are used only with the `node:crypto` hash backend.
+   * on, then share the rest with the calling thread file by file, and compute the root.
+   * Default: one less than the available cores, at most 3. `0` hashes on the calling thread only.
+   * Workers are used only with the `node:crypto` hash backend.
    */
   readonly workers?: number;
   /** Whether to set `media_type` from the file extension (default `true`). */
@@ -82,8 +84,7 @@ export interface BuildManifestOptions {
   readonly onProgress?: (progress: ManifestProgress) => void;
 }
 
-/** Files per batch between yields to the event loop (and per worker message). */
-// How many files this thread hashes between two turns of the event loop.
+/** Files this thread hashes between two turns of the event loop. */
 const YIELD_EVERY = 256;
 /** Trees smaller than this are hashed on the calling thread only. */
 const WORKER_MIN_FILES = 2000;
@@ -364,15 +365,14 @@ async function hashFiles(
   return { digests, leaves };
 }
 
-/** The RFC 9162 leaf hash of one entry: SHA-256(0x00 || digest || UTF-8 path). */
+/** The RFC 9162 leaf hash of one entry (its leaf input: the raw digest, then the UTF-8 path). */
 function leafOf(digest: Uint8Array, path: string, scratch: { bytes: Uint8Array }): Uint8Array {
-  const need = 33 + path.length * 3;
+  const need = 32 + path.length * 3;
   if (scratch.bytes.length < need) scratch.bytes = new Uint8Array(need * 2);
   const input = scratch.bytes;
-  input[0] = 0x00;
-  input.set(digest, 1);
-  const written = encoder.encodeInto(path, input.subarray(33)).written;
-  return sha256(input.subarray(0, 33 + written));
+  input.set(digest, 0);
+  const written = encoder.encodeInto(path, input.subarray(32)).written;
+  return leafHash(input.subarray(0, 32 + written));
 }
 
 const encoder = new TextEncoder();
