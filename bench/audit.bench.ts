@@ -1,7 +1,8 @@
 /**
  * Audit trail throughput and latency:
  * - best-effort JSON-lines file sink with redaction (events/s, MiB/s) next to pino writing the
- *   same event objects to the same disk in the same run;
+ *   same event objects to the same disk in the same run, with a secret in 1 of 10 events and
+ *   again with a secret in every event;
  * - must-write file sink with batched fsync: p50/p99 latency per event at 1,000 and 10,000
  *   events/s (open loop), next to one raw append + fdatasync measured in the same run;
  * - transparency log (Ed25519 checkpoints every 1,000 records): cost per event next to the plain
@@ -34,11 +35,17 @@ const DIR = join(process.cwd(), '.bench-data', 'audit');
 const EVENTS = Number(process.env['AUDIT_BENCH_EVENTS'] ?? 200_000);
 const SECONDS = Number(process.env['AUDIT_BENCH_SECONDS'] ?? 4);
 
-function sampleInput(i: number): AuditEventInput {
+/**
+ * A `provenance.read` event as the admin hook records it (the principal is the token's name).
+ * Every `secretEvery`-th event carries a credential in its reason, which redaction must find.
+ */
+function sampleInput(i: number, secretEvery = 10): AuditEventInput {
   return provenanceRead({
-    actor: { type: 'service', id: `admin-token:ops-${i % 16}`, address: '10.0.3.17' },
+    actor: { type: 'service', id: `ops-${i % 16}`, address: '10.0.3.17' },
     reason:
-      i % 10 === 0 ? 'retry after 401 with token=8c1f0a77e2d94b3c' : 'scheduled provenance audit',
+      i % secretEvery === 0
+        ? 'retry after 401 with token=8c1f0a77e2d94b3c'
+        : 'scheduled provenance audit',
     trace: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
     details: {
       node_id: `gw-${i % 64}`,
@@ -49,8 +56,8 @@ function sampleInput(i: number): AuditEventInput {
   });
 }
 
-async function bestEffortVsPino(): Promise<void> {
-  const inputs = Array.from({ length: 1024 }, (_, i) => sampleInput(i));
+async function bestEffortVsPino(secretEvery: number): Promise<void> {
+  const inputs = Array.from({ length: 1024 }, (_, i) => sampleInput(i, secretEvery));
   const ours = join(DIR, 'best-effort.log');
   const theirs = join(DIR, 'pino.log');
   const rates: number[] = [];
@@ -103,7 +110,7 @@ async function bestEffortVsPino(): Promise<void> {
   }
   const rate = median(rates);
   report({
-    name: `best-effort JSON-lines file sink + redaction + validation, ${EVENTS} events, median of 3`,
+    name: `best-effort JSON-lines file sink + redaction + validation, ${EVENTS} events, ${secretEvery === 1 ? 'a secret in every event' : `a secret in 1 of ${secretEvery}`}, median of 3`,
     value: rate,
     unit: 'events/s',
     baseline: {
@@ -111,11 +118,11 @@ async function bestEffortVsPino(): Promise<void> {
       value: median(pinoRates),
     },
     higherIsBetter: true,
-    target: '>= 100,000 events/s',
-    met: rate >= 100_000,
+    // The issue's target is for the typical mix; every event with a secret is reported beside it.
+    ...(secretEvery === 10 ? { target: '>= 100,000 events/s', met: rate >= 100_000 } : {}),
   });
   report({
-    name: 'best-effort JSON-lines file sink, bytes written',
+    name: `best-effort JSON-lines file sink, bytes written (${secretEvery === 1 ? 'every event' : `1 of ${secretEvery}`} with a secret)`,
     value: median(byteRates),
     unit: 'MiB/s',
     baseline: { name: 'pino', value: median(pinoByteRates) },
@@ -275,7 +282,8 @@ async function transparencyLog(): Promise<void> {
 export async function run(): Promise<void> {
   await mkdir(DIR, { recursive: true });
   try {
-    await bestEffortVsPino();
+    await bestEffortVsPino(10);
+    await bestEffortVsPino(1);
     await mustWriteLatency();
     await transparencyLog();
   } finally {

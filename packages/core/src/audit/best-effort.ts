@@ -1,5 +1,6 @@
 import { PlumblineError } from '../errors.js';
 import type { AuditRecord, AuditSink } from './sink.js';
+import { LineBuffer } from './line-buffer.js';
 
 /**
  * Queue settings of a best-effort sink. Every limit has a finite default.
@@ -34,7 +35,8 @@ export interface DropSummary {
 /**
  * A bounded queue in front of one best-effort sink: drains in batches, never throws into the
  * caller, drops (and counts) when full, drops a batch (and counts it) when the sink fails, backs
- * off while it fails, and reports drops once a write succeeds again.
+ * off while it fails, and reports drops once a write succeeds again. For a sink with
+ * `writeLines` the backlog is kept as encoded lines (see {@link LineBuffer}), not as records.
  *
  * @internal
  */
@@ -48,8 +50,11 @@ export class BestEffortQueue {
   readonly #now: () => number;
   readonly #onRecovered: (summary: DropSummary) => void;
   readonly #onError: (error: PlumblineError) => void;
+  /** The backlog as records (sinks without `writeLines`)... */
   #queue: AuditRecord[] = [];
   #head = 0;
+  /** ...or as encoded lines. */
+  readonly #lines: LineBuffer | undefined;
   #running: Promise<void> | undefined;
   #failures = 0;
   #queueFull = 0;
@@ -80,16 +85,23 @@ export class BestEffortQueue {
     this.#now = hooks.now;
     this.#onRecovered = hooks.onRecovered;
     this.#onError = hooks.onError;
+    if (typeof sink.writeLines === 'function') this.#lines = new LineBuffer(this.#batch);
+  }
+
+  /** Records waiting. */
+  #pending(): number {
+    return this.#lines ? this.#lines.count : this.#queue.length - this.#head;
   }
 
   /** Queues one record; drops and counts it when full (unless `force`, used for drop summaries). */
   enqueue(record: AuditRecord, force: boolean): void {
     if (this.#stopped) return;
-    if (!force && this.#queue.length - this.#head >= this.#max) {
+    if (!force && this.#pending() >= this.#max) {
       this.#drop('queueFull', 1);
       return;
     }
-    this.#queue.push(record);
+    if (this.#lines) this.#lines.push(record.json);
+    else this.#queue.push(record);
     this.#running ??= this.#run();
   }
 
@@ -110,7 +122,7 @@ export class BestEffortQueue {
       written: this.#written,
       failed: this.#failed,
       dropped: this.#dropped,
-      queued: this.#queue.length - this.#head,
+      queued: this.#pending(),
     };
   }
 
@@ -127,23 +139,42 @@ export class BestEffortQueue {
     try {
       // Let callers queue a few more records before the first batch.
       await Promise.resolve();
-      while (this.#head < this.#queue.length) {
+      while (this.#pending() > 0) {
         // Hand the sink up to maxInFlight batches at once, in order, then settle them in order.
-        const writes: Promise<{ batch: readonly AuditRecord[]; error: unknown }>[] = [];
-        while (this.#head < this.#queue.length && writes.length < this.#inFlight) {
-          const end = Math.min(this.#queue.length, this.#head + this.#batch);
-          const batch = this.#queue.slice(this.#head, end);
-          this.#head = end;
+        const writes: Promise<{ count: number; error: unknown }>[] = [];
+        while (this.#pending() > 0 && writes.length < this.#inFlight) {
+          let count: number;
+          let send: () => Promise<void>;
+          let done: (() => void) | undefined;
+          const lines = this.#lines;
+          if (lines) {
+            const batch = lines.shift()!;
+            count = batch.count;
+            send = () => this.#sink.writeLines!(batch.parts, batch.count);
+            done = () => lines.release(batch);
+          } else {
+            const end = Math.min(this.#queue.length, this.#head + this.#batch);
+            const batch = this.#queue.slice(this.#head, end);
+            count = batch.length;
+            this.#head = end;
+            send = () => this.#sink.write(batch);
+          }
           let written: Promise<void>;
           try {
-            written = this.#sink.write(batch);
+            written = send();
           } catch (error) {
             written = Promise.reject(error);
           }
           writes.push(
             written.then(
-              () => ({ batch, error: undefined }),
-              (error: unknown) => ({ batch, error: error ?? new Error('write failed') }),
+              () => {
+                done?.();
+                return { count, error: undefined };
+              },
+              (error: unknown) => {
+                done?.();
+                return { count, error: error ?? new Error('write failed') };
+              },
             ),
           );
         }
@@ -152,11 +183,11 @@ export class BestEffortQueue {
           this.#head = 0;
         }
         let failedAny = false;
-        for (const { batch, error } of await Promise.all(writes)) {
-          if (error === undefined) this.#succeeded(batch.length);
+        for (const { count, error } of await Promise.all(writes)) {
+          if (error === undefined) this.#succeeded(count);
           else {
             failedAny = true;
-            this.#writeFailedOnce(batch.length, error);
+            this.#writeFailedOnce(count, error);
           }
         }
         if (!failedAny || this.#stopped) continue;
@@ -173,6 +204,7 @@ export class BestEffortQueue {
       }
       this.#queue = [];
       this.#head = 0;
+      this.#lines?.clear();
     } finally {
       this.#running = undefined;
     }

@@ -1,6 +1,7 @@
 import { PlumblineError } from '../errors.js';
 import type { AuditRecord, AuditSink } from './sink.js';
 import { encodeLines } from './encode-lines.js';
+import { concatBytes } from '../encoding/hex.js';
 
 /**
  * Options of {@link createJsonLinesSink}.
@@ -34,17 +35,25 @@ export function createJsonLinesSink(options: JsonLinesSinkOptions): AuditSink {
   const name = options.name ?? 'json-lines';
   let closed = false;
   let last: Promise<void> = Promise.resolve();
+  const send = (bytes: Uint8Array): Promise<void> => {
+    if (closed)
+      return Promise.reject(
+        new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
+      );
+    const p = writer.write(bytes);
+    last = p.catch(() => undefined);
+    return p;
+  };
   return {
     name,
     write(records) {
-      if (closed)
-        return Promise.reject(
-          new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
-        );
-      if (records.length === 0) return last;
-      const p = writer.write(encodeLines(records.map((r: AuditRecord) => r.json)));
-      last = p.catch(() => undefined);
-      return p;
+      if (records.length === 0 && !closed) return last;
+      return send(encodeLines(records.map((r: AuditRecord) => r.json)));
+    },
+    writeLines(lines) {
+      if (lines.length === 0 && !closed) return last;
+      // The stream may hold on to a chunk after accepting it: give it a copy.
+      return send(concatBytes(...lines));
     },
     flush() {
       return writer.ready.then(() => last);

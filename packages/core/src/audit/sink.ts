@@ -15,7 +15,7 @@ export interface AuditRecord {
 
 /**
  * Where audit events go (`sink.ts` in DESIGN.md terms). Implement it for your own destination and
- * prove it with `runAuditSinkConformance` from `@plumbline/core/testing`.
+ * prove it with `describeAuditSinkConformance` from `@plumbline/core/testing`.
  *
  * Contract:
  * - `write` resolves only once the records are as durable as the sink promises (a file sink after
@@ -37,6 +37,16 @@ export interface AuditSink {
     records: readonly AuditRecord[],
     options?: { readonly signal?: AbortSignal },
   ): Promise<void>;
+  /**
+   * Optional: writes `count` records given as their JSON lines already encoded, with the same
+   * guarantees and ordering as `write` (calls of both kinds are written in call order). The
+   * concatenation of `lines` is the UTF-8 of each record's `json` followed by `\n`; every chunk
+   * ends at a line boundary. The chunks are valid only until the returned promise settles (the
+   * caller reuses their memory afterwards): copy what must outlive it, and do not change them.
+   * A best-effort queue in front of a sink that has `writeLines` keeps its backlog as encoded
+   * lines instead of records, which under bursts costs far less memory and garbage collection.
+   */
+  writeLines?(lines: readonly Uint8Array[], count: number): Promise<void>;
   /** Waits until everything accepted so far is durable. */
   flush?(): Promise<void>;
   /** Flushes and releases resources. Idempotent. */

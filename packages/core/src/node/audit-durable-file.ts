@@ -83,13 +83,28 @@ export class DurableAppendFile {
 
   /** Appends all of `data`, then syncs it to disk when `fsync` is on. */
   async append(data: Uint8Array): Promise<void> {
-    let offset = 0;
+    return this.appendParts([data]);
+  }
+
+  /**
+   * Appends `parts` one after the other (one `writev` when the system takes them all at once),
+   * then syncs them to disk when `fsync` is on.
+   */
+  async appendParts(parts: readonly Uint8Array[]): Promise<void> {
+    let total = 0;
+    for (const part of parts) total += part.length;
     try {
-      while (offset < data.length) {
-        const { bytesWritten } = await this.#handle.write(data, offset, data.length - offset);
-        offset += bytesWritten;
+      let rest = parts;
+      let left = total;
+      while (left > 0) {
+        const { bytesWritten } =
+          rest.length === 1
+            ? await this.#handle.write(rest[0]!, 0, rest[0]!.length)
+            : await this.#handle.writev(rest as Uint8Array[]);
+        left -= bytesWritten;
+        if (left > 0) rest = skipBytes(rest, bytesWritten);
       }
-      this.#size += data.length;
+      this.#size += total;
       if (this.#fsync) await this.#handle.datasync();
     } catch (error) {
       throw ioError(this.path, 'write', error);
@@ -139,6 +154,25 @@ export class DurableAppendFile {
       await this.#handle.close();
     }
   }
+}
+
+/**
+ * `parts` without their first `n` bytes (after a short write), empty parts left out.
+ *
+ * @internal
+ */
+export function skipBytes(parts: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let skip = n;
+  for (const part of parts) {
+    if (skip >= part.length) {
+      skip -= part.length;
+      continue;
+    }
+    out.push(skip > 0 ? part.subarray(skip) : part);
+    skip = 0;
+  }
+  return out;
 }
 
 async function cutTornTail(handle: FileHandle, size: number): Promise<number> {

@@ -74,35 +74,37 @@ export async function createAuditFileSink(options: AuditFileSinkOptions): Promis
   });
   let failure: unknown;
   let closed = false;
-  const group = new GroupCommit<readonly AuditRecord[]>(async (batches) => {
+  // Each item is one `write` (records) or one `writeLines` (bytes already encoded).
+  const group = new GroupCommit<readonly AuditRecord[] | EncodedLines>(async (items) => {
     if (failure !== undefined) throw failed(name, failure);
-    const lines: string[] = [];
-    for (const records of batches) for (const r of records) lines.push(r.json);
-    const bytes = encodeLines(lines);
+    const parts = commitParts(items);
+    let size = 0;
+    for (const part of parts) size += part.length;
     try {
-      if (
-        file.size > 0 &&
-        (file.size + bytes.length > maxBytes || Date.now() - file.created >= maxAge)
-      ) {
+      if (file.size > 0 && (file.size + size > maxBytes || Date.now() - file.created >= maxAge)) {
         await file.rotate(maxFiles);
       }
-      await file.append(bytes);
+      await file.appendParts(parts);
     } catch (error) {
       failure = error;
       throw error;
     }
   }, maxBatch);
+  const closedError = (): Promise<void> =>
+    Promise.reject(new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`));
   return {
     name,
     path: options.path,
     repairedBytes: file.repairedBytes,
     write(records) {
-      if (closed)
-        return Promise.reject(
-          new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
-        );
+      if (closed) return closedError();
       if (records.length === 0) return group.idle();
       return group.submit(records);
+    },
+    writeLines(lines) {
+      if (closed) return closedError();
+      if (lines.length === 0) return group.idle();
+      return group.submit({ lines });
     },
     flush() {
       return group.idle();
@@ -114,6 +116,28 @@ export async function createAuditFileSink(options: AuditFileSinkOptions): Promis
       await file.close();
     },
   };
+}
+
+/** What one `writeLines` call submits. */
+interface EncodedLines {
+  readonly lines: readonly Uint8Array[];
+}
+
+/** The bytes of one commit: records encoded as lines, encoded lines as they are. */
+function commitParts(items: readonly (readonly AuditRecord[] | EncodedLines)[]): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let json: string[] = [];
+  for (const item of items) {
+    if ('lines' in item) {
+      if (json.length > 0) parts.push(encodeLines(json));
+      json = [];
+      parts.push(...item.lines);
+    } else {
+      for (const r of item) json.push(r.json);
+    }
+  }
+  if (json.length > 0) parts.push(encodeLines(json));
+  return parts;
 }
 
 function failed(name: string, cause: unknown): PlumblineError {

@@ -2,6 +2,7 @@ import type { AuditRecord, AuditSink } from '../audit/sink.js';
 import { createAuditLogger } from '../audit/logger.js';
 import { MemoryAuditSink } from '../audit/memory-sink.js';
 import { sessionRejected } from '../audit/catalogue.js';
+import { concatBytes } from '../encoding/hex.js';
 import { check, checkEqual, rejectsWith, resolveApi, type ConformanceOptions } from './api.js';
 
 /**
@@ -56,7 +57,8 @@ async function sampleRecords(
  * Registers the audit sink conformance suite: ordering of one and of concurrent writes, exact
  * bytes, no mutation of records, empty writes, `flush` and idempotent `close`,
  * `PLB_AUDIT_SINK_CLOSED` after close, large and non-ASCII events, use as a must-write sink of an
- * `AuditLogger`, and (with `reopen`) durability across a close.
+ * `AuditLogger`, `writeLines` when the sink has it (same bytes and order as `write`, chunks not
+ * used after the call settled), and (with `reopen`) durability across a close.
  *
  * @example
  * ```ts
@@ -202,6 +204,45 @@ export async function describeAuditSinkConformance(
     );
 
     api.it(
+      'writeLines (when the sink has it): same bytes as write, in call order, chunks not kept',
+      () =>
+        withSink(async ({ sink, read }) => {
+          if (!sink.writeLines) return;
+          const records = await sampleRecords(12, { claimed_node_id: 'gw-ß-😀' });
+          const chunks = (rs: readonly AuditRecord[]): Uint8Array[] =>
+            rs.map((r) => encoder.encode(`${r.json}\n`));
+          // Interleaved with write: one call of each kind, then concurrent calls of both.
+          const first = chunks(records.slice(0, 3));
+          await sink.writeLines(first, 3);
+          // The caller reuses the memory once the promise settled: nothing may depend on it.
+          for (const c of first) c.fill(0x20);
+          await sink.write(records.slice(3, 5));
+          await Promise.all([
+            sink.writeLines(chunks(records.slice(5, 8)), 3),
+            sink.write(records.slice(8, 9)),
+            sink.writeLines([concatBytes(...chunks(records.slice(9, 12)))], 3),
+            sink.writeLines([], 0),
+          ]);
+          await sink.flush?.();
+          if (read)
+            checkEqual(
+              await read(),
+              records.map((r) => r.json),
+              'stored events',
+            );
+          if (sink.close) {
+            await sink.close();
+            await rejectsWith(
+              () => sink.writeLines!(chunks(records.slice(0, 1)), 1),
+              'PLB_AUDIT_SINK_CLOSED',
+              'writeLines after close',
+            );
+          }
+        }),
+      timeout,
+    );
+
+    api.it(
       'keeps everything written across a close and reopen',
       () =>
         withSink(async ({ sink, read, reopen }) => {
@@ -227,6 +268,8 @@ export async function describeAuditSinkConformance(
     );
   });
 }
+
+const encoder = new TextEncoder();
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

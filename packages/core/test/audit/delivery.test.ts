@@ -183,6 +183,65 @@ describe('best-effort delivery', () => {
     await logger.close();
   });
 
+  it('keeps the backlog of a sink with writeLines as encoded lines and hands them over in order', async () => {
+    const received: string[] = [];
+    const counts: number[] = [];
+    let fail = false;
+    const pending: (() => void)[] = [];
+    const lines: AuditSink = {
+      name: 'lines',
+      write: () => Promise.reject(new Error('write must not be used')),
+      writeLines(chunks, count) {
+        const text = chunks.map((c) => new TextDecoder().decode(c)).join('');
+        counts.push(count);
+        if (fail) return Promise.reject(new Error('disk full'));
+        return new Promise<void>((resolve) =>
+          pending.push(() => {
+            // Read when the write completes: the chunks are still intact then.
+            expect(chunks.map((c) => new TextDecoder().decode(c)).join('')).toBe(text);
+            received.push(...text.split('\n').slice(0, -1));
+            resolve();
+          }),
+        );
+      },
+    };
+    const memory = new MemoryAuditSink({ name: 'main' });
+    const logger = createAuditLogger({
+      source: { component: 't' },
+      sinks: [
+        { sink: memory, delivery: 'must-write' },
+        {
+          sink: lines,
+          delivery: 'best-effort',
+          queue: { maxEvents: 8, maxBatch: 3, maxInFlight: 2, backoffMs: 1, maxBackoffMs: 1 },
+        },
+      ],
+      rateLimit: false,
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => logger.emit(reject(`p${i}`))));
+    expect(logger.metrics().sinks['lines']).toMatchObject({ queued: 2, dropped: 2 });
+    while (pending.length > 0 || logger.metrics().sinks['lines']!.queued > 0) {
+      pending.splice(0).forEach((done) => done());
+      await new Promise((r) => setImmediate(r));
+    }
+    // Exactly the JSON the must-write sink got, in order; the two dropped ones reported.
+    const ids = received.map((l) => (JSON.parse(l) as { actor: { id: string } }).actor.id);
+    expect(ids.slice(0, 8)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7']);
+    expect(received.slice(0, 8)).toEqual(memory.records.slice(0, 8).map((r) => r.json));
+    // The drop summary joins the open batch as soon as the first write succeeded.
+    expect(counts).toEqual([3, 3, 3]);
+    expect(JSON.parse(received[8]!)).toMatchObject({
+      type: 'audit.events_dropped',
+      details: { sink: 'lines', queue_full_count: 2 },
+    });
+    // A failed writeLines drops its batch like a failed write.
+    fail = true;
+    await logger.emit(reject('lost'));
+    await logger.flush();
+    expect(logger.metrics().sinks['lines']).toMatchObject({ dropped: 3, queued: 0 });
+    await logger.close();
+  });
+
   it('backs off while a sink fails and tells other sinks about the drops', async () => {
     const flaky = new MemoryAuditSink({ name: 'flaky' });
     const audit = new MemoryAuditSink({ name: 'main' });
@@ -256,6 +315,21 @@ describe('JSON-lines stream sink', () => {
     const lines = text.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'session.rejected' });
+  });
+
+  it('gives the stream its own copy of encoded lines, which the caller may then reuse', async () => {
+    const held: Uint8Array[] = [];
+    const sink = createJsonLinesSink({
+      stream: new WritableStream<Uint8Array>({ write: (chunk) => void held.push(chunk) }),
+    });
+    const chunks = [new TextEncoder().encode('{"a":1}\n'), new TextEncoder().encode('{"b":2}\n')];
+    await sink.writeLines!(chunks, 2);
+    for (const c of chunks) c.fill(0);
+    expect(held.map((c) => new TextDecoder().decode(c)).join('')).toBe('{"a":1}\n{"b":2}\n');
+    await sink.close!();
+    await expect(sink.writeLines!(chunks, 2)).rejects.toMatchObject({
+      code: 'PLB_AUDIT_SINK_CLOSED',
+    });
   });
 
   it('writes batches to a Node stream through Writable.toWeb and can leave it open', async () => {

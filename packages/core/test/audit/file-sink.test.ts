@@ -17,6 +17,9 @@ import {
   generateSigningKeyPair,
 } from '@plumbline/core/signer';
 import { createReadStream } from 'node:fs';
+import fc from 'fast-check';
+import { skipBytes } from '../../src/node/audit-durable-file.js';
+import { concatBytes } from '../../src/encoding/hex.js';
 
 const WRITER = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 
@@ -118,6 +121,54 @@ describe('file sink', () => {
     // The live file ends with the newest event.
     const live = (await readFile(path, 'utf8')).trimEnd().split('\n');
     expect(live.at(-1)).toContain('"n-29"');
+  });
+
+  it('appends encoded lines from writeLines (several chunks in one writev) and rotates by size as for write', async () => {
+    const path = join(dir, 'audit.log');
+    const sink = await createAuditFileSink({ path, maxBytes: 4000, maxFiles: 5, fsync: 'none' });
+    const encoder = new TextEncoder();
+    const chunk = (from: number, to: number): Uint8Array =>
+      encoder.encode(
+        Array.from({ length: to - from }, (_, i) => `${record(from + i).json}\n`).join(''),
+      );
+    for (let i = 0; i < 40; i += 4) {
+      // Two chunks per call; every other call goes through write instead.
+      await (i % 8 === 0
+        ? sink.writeLines!([chunk(i, i + 1), chunk(i + 1, i + 4)], 4)
+        : sink.write([record(i), record(i + 1), record(i + 2), record(i + 3)]));
+    }
+    await sink.writeLines!([], 0);
+    await sink.close();
+    const files = (await readdir(dir)).sort();
+    expect(files.filter((f) => f.startsWith('audit.log.')).length).toBeGreaterThan(1);
+    const all: string[] = [];
+    for (const f of [...files.filter((f) => f !== 'audit.log'), 'audit.log']) {
+      expect((await stat(join(dir, f))).size).toBeLessThanOrEqual(4000);
+      all.push(...(await readFile(join(dir, f), 'utf8')).trimEnd().split('\n'));
+    }
+    expect(all).toEqual(Array.from({ length: 40 }, (_, i) => record(i).json));
+    await expect(sink.writeLines!([chunk(0, 1)], 1)).rejects.toMatchObject({
+      code: 'PLB_AUDIT_SINK_CLOSED',
+    });
+    const full = await createAuditFileSink({ path: '/dev/full', fsync: 'none' });
+    await expect(full.writeLines!([chunk(0, 1)], 1)).rejects.toMatchObject({ code: 'PLB_IO' });
+    await full.close();
+  });
+
+  it('resumes a short write at the right byte of the right chunk', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 8 }),
+        fc.nat(),
+        (parts, n) => {
+          const all = concatBytes(...parts);
+          const skip = n % (all.length + 1);
+          const rest = skipBytes(parts, skip);
+          expect(concatBytes(...rest)).toEqual(all.subarray(skip));
+          for (const part of rest) expect(part.length).toBeGreaterThan(0);
+        },
+      ),
+    );
   });
 
   it('rotates by age', async () => {
