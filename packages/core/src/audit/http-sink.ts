@@ -196,7 +196,8 @@ export function createHttpBatchSink(options: HttpBatchSinkOptions): AuditSink {
     );
   };
 
-  const send = async (records: readonly AuditRecord[], signal?: AbortSignal): Promise<void> => {
+  // Each line is its UTF-8 bytes with the newline; requests are cut at line boundaries.
+  const send = async (lines: Iterable<Uint8Array>, signal?: AbortSignal): Promise<void> => {
     let batch: Uint8Array[] = [];
     let bytes = 0;
     const flushBatch = async (): Promise<void> => {
@@ -212,8 +213,7 @@ export function createHttpBatchSink(options: HttpBatchSinkOptions): AuditSink {
       bytes = 0;
       await post(body, count, signal);
     };
-    for (const r of records) {
-      const line = encoder.encode(`${r.json}\n`);
+    for (const line of lines) {
       if (batch.length >= maxEvents || (batch.length > 0 && bytes + line.length > maxBytes))
         await flushBatch();
       batch.push(line);
@@ -222,17 +222,25 @@ export function createHttpBatchSink(options: HttpBatchSinkOptions): AuditSink {
     await flushBatch();
   };
 
+  const enqueue = (lines: () => Iterable<Uint8Array>, signal?: AbortSignal): Promise<void> => {
+    if (closed)
+      return Promise.reject(
+        new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
+      );
+    // Requests go out one at a time, in order.
+    const p = tail.then(() => send(lines(), signal));
+    tail = p.catch(() => undefined);
+    return p;
+  };
+
   return {
     name,
     write(records, writeOptions) {
-      if (closed)
-        return Promise.reject(
-          new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
-        );
-      // Requests go out one at a time, in order.
-      const p = tail.then(() => send(records, writeOptions?.signal));
-      tail = p.catch(() => undefined);
-      return p;
+      return enqueue(() => recordLines(records), writeOptions?.signal);
+    },
+    writeLines(chunks) {
+      // The chunks are read while this call is pending only: each request body is a copy.
+      return enqueue(() => splitLines(chunks));
     },
     flush() {
       return tail;
@@ -244,6 +252,23 @@ export function createHttpBatchSink(options: HttpBatchSinkOptions): AuditSink {
       closing.abort();
     },
   };
+}
+
+function* recordLines(records: readonly AuditRecord[]): Generator<Uint8Array> {
+  for (const r of records) yield encoder.encode(`${r.json}\n`);
+}
+
+/** The lines of encoded chunks (each chunk ends at a line boundary), as views. */
+function* splitLines(chunks: readonly Uint8Array[]): Generator<Uint8Array> {
+  for (const chunk of chunks) {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl === -1 ? chunk.length : nl + 1;
+      yield chunk.subarray(start, end);
+      start = end;
+    }
+  }
 }
 
 function int(value: number | undefined, fallback: number, option: string, min: number): number {

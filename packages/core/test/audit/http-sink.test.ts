@@ -111,6 +111,38 @@ describe('HTTP batch sink', () => {
     expect(received[0]!.headers['x-a']).toBe('1');
   });
 
+  it('cuts encoded lines from writeLines into requests by count and bytes, across chunk boundaries', async () => {
+    const { url, received } = await serve();
+    const rs = await records(7);
+    const encode = (from: number, to: number): Uint8Array =>
+      new TextEncoder().encode(
+        rs
+          .slice(from, to)
+          .map((r) => `${r.json}\n`)
+          .join(''),
+      );
+    const byCount = createHttpBatchSink({ url, maxBatchEvents: 3 });
+    await byCount.writeLines!([encode(0, 2), encode(2, 7)], 7);
+    expect(received.map((r) => r.lines.length)).toEqual([3, 3, 1]);
+    expect(received.map((r) => r.headers['x-plumbline-audit-events'])).toEqual(['3', '3', '1']);
+    expect(received.flatMap((r) => r.lines)).toEqual(rs.map((r) => r.json));
+    received.length = 0;
+    const byBytes = createHttpBatchSink({
+      url,
+      gzip: false,
+      maxBatchBytes: rs[0]!.json.length * 2 + 2,
+    });
+    await byBytes.writeLines!([encode(0, 1), encode(1, 5), encode(5, 6)], 6);
+    expect(received.map((r) => r.lines)).toEqual(
+      [0, 2, 4].map((i) => [rs[i]!.json, rs[i + 1]!.json]),
+    );
+    await byCount.close!();
+    await expect(byCount.writeLines!([encode(0, 1)], 1)).rejects.toMatchObject({
+      code: 'PLB_AUDIT_SINK_CLOSED',
+    });
+    await byBytes.close!();
+  });
+
   it('retries 503, 429 (with Retry-After) and timeouts, then delivers', async () => {
     const { url, received, attempts } = await serve([503, 429, 'hang'], '0');
     const sink = createHttpBatchSink({ url, backoffMs: 1, maxBackoffMs: 5, timeoutMs: 200 });
