@@ -95,13 +95,7 @@ export async function describeAuditSinkConformance(
         withSink(async ({ sink, read }) => {
           const records = await sampleRecords(25);
           await sink.write(records);
-          await sink.flush?.();
-          if (read)
-            checkEqual(
-              await read(),
-              records.map((r) => r.json),
-              'stored events',
-            );
+          await expectStored(sink, read, records);
         }),
       timeout,
     );
@@ -112,13 +106,7 @@ export async function describeAuditSinkConformance(
         withSink(async ({ sink, read }) => {
           const records = await sampleRecords(30);
           await Promise.all([...records.map((r) => sink.write([r])), sink.write([])]);
-          await sink.flush?.();
-          if (read)
-            checkEqual(
-              await read(),
-              records.map((r) => r.json),
-              'stored events',
-            );
+          await expectStored(sink, read, records);
         }),
       timeout,
     );
@@ -145,13 +133,7 @@ export async function describeAuditSinkConformance(
           const records = await sampleRecords(2, { claimed_node_id: `gw-ß-😀-${'x'.repeat(400)}` });
           const big = await sampleRecords(1, { claimed_cluster: 'y'.repeat(500) });
           await sink.write([...records, ...big]);
-          await sink.flush?.();
-          if (read)
-            checkEqual(
-              await read(),
-              [...records, ...big].map((r) => r.json),
-              'stored events',
-            );
+          await expectStored(sink, read, [...records, ...big]);
         }),
       timeout,
     );
@@ -223,13 +205,7 @@ export async function describeAuditSinkConformance(
             sink.writeLines([concatBytes(...chunks(records.slice(9, 12)))], 3),
             sink.writeLines([], 0),
           ]);
-          await sink.flush?.();
-          if (read)
-            checkEqual(
-              await read(),
-              records.map((r) => r.json),
-              'stored events',
-            );
+          await expectStored(sink, read, records);
           if (sink.close) {
             await sink.close();
             await rejectsWith(
@@ -270,6 +246,21 @@ export async function describeAuditSinkConformance(
 }
 
 const encoder = new TextEncoder();
+
+/** Flushes `sink`, then checks that storage holds exactly the JSON of `records` (when readable). */
+async function expectStored(
+  sink: AuditSink,
+  read: AuditSinkHarness['read'],
+  records: readonly AuditRecord[],
+): Promise<void> {
+  await sink.flush?.();
+  if (read)
+    checkEqual(
+      await read(),
+      records.map((r) => r.json),
+      'stored events',
+    );
+}
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
