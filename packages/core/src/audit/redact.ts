@@ -115,6 +115,45 @@ const SENSITIVE_PARAM = /token|secret|password|passwd|pwd|key|sig|auth|credentia
 const TEXT_PAIR =
   /(password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization|cookie|credentials?)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}\]]+)/gi;
 
+// For each of VALUE_PATTERNS, in order: text one of which (lowercased) any match contains. A
+// string that holds none of them cannot match the pattern, so its replacement is skipped; the
+// replacements only ever insert "[REDACTED…]", which holds none of them, so skipping never changes
+// the result (a property test compares with running every pattern).
+const VALUE_HINTS: readonly (readonly string[])[] = [
+  ['-----begin '],
+  ['eyj'],
+  ['bearer', 'basic', 'digest', 'token', 'bot'],
+  ['akia', 'asia', 'agpa', 'aida', 'aroa', 'anpa', 'anva', 'aipa'],
+  ['aws'],
+  ['aiza'],
+  ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
+  ['glpat-'],
+  ['xox'],
+  ['_live_', '_test_'],
+  ['npm_'],
+  ['accountkey='],
+];
+const USERINFO_HINTS = ['://'];
+const TEXT_PAIR_HINTS = [
+  'pass',
+  'pwd',
+  'secret',
+  'token',
+  'api',
+  'access',
+  'private',
+  'authorization',
+  'cookie',
+  'credential',
+];
+const URL_PARAM_HINTS = ['='];
+
+function hinted(lower: string, hints: readonly string[] | undefined): boolean {
+  if (hints === undefined) return true;
+  for (const h of hints) if (lower.includes(h)) return true;
+  return false;
+}
+
 // One test per string: strings no detector could match skip the replacements entirely.
 const DETECT = new RegExp(
   [
@@ -189,7 +228,10 @@ const KEY_DENIED = 1;
 const KEY_SUSPECT = 2;
 
 /** @internal */
-export function createRedactorCore(options: RedactionOptions = {}): RedactorCore {
+export function createRedactorCore(
+  options: RedactionOptions = {},
+  internal: { readonly hints?: boolean } = {},
+): RedactorCore {
   const maxDepth = limit(options.maxDepth, 16, 'maxDepth');
   const maxString = limit(options.maxStringLength, 8192, 'maxStringLength');
   const maxEntries = limit(options.maxEntries, 1000, 'maxEntries');
@@ -199,6 +241,8 @@ export function createRedactorCore(options: RedactionOptions = {}): RedactorCore
     p.global ? p : new RegExp(p.source, `${p.flags}g`),
   );
   const fpKey = options.fingerprintKey;
+  // `hints: false` (tests) runs every replacement on a string that needs any.
+  const hints = internal.hints ?? true;
   const fastPath = (options.patterns ?? []).length === 0;
   // Key names seen before (they recur in every event). Only names no detector matched are kept
   // with what the deny-list says of them; a key that itself looks like a secret is never cached.
@@ -235,7 +279,7 @@ export function createRedactorCore(options: RedactionOptions = {}): RedactorCore
 
   const scrub = (text: string): string => {
     if (text.length <= 256 && clean.has(text)) return text;
-    let s = text.length > maxString ? `${text.slice(0, maxString)}…[TRUNCATED]` : text;
+    const s = text.length > maxString ? `${text.slice(0, maxString)}…[TRUNCATED]` : text;
     // Fast path: most strings hold nothing that could match.
     if (fastPath && !DETECT.test(s) && !DETECT_CI.test(s)) {
       if (s.length <= 256) {
@@ -244,24 +288,38 @@ export function createRedactorCore(options: RedactionOptions = {}): RedactorCore
       }
       return s;
     }
-    for (const p of patterns) {
+    return replaceAll(s, hints ? s.toLowerCase() : undefined);
+  };
+
+  // Every detector's replacement, in order; with `lower`, those whose hints `lower` lacks are skipped.
+  const replaceAll = (text: string, lower: string | undefined): string => {
+    let s = text;
+    for (let i = 0; i < patterns.length; i++) {
+      if (lower !== undefined && !hinted(lower, VALUE_HINTS[i])) continue;
+      const p = patterns[i]!;
       p.lastIndex = 0;
       s = s.replace(p, (m) => mask(m));
     }
-    URL_USERINFO.lastIndex = 0;
-    s = s.replace(URL_USERINFO, (m, scheme: string, user: string) =>
-      m.includes(':', scheme.length) || user.length > 0 ? `${scheme}${mask(m)}@` : m,
-    );
-    TEXT_PAIR.lastIndex = 0;
-    s = s.replace(TEXT_PAIR, (m, k: string, sep: string, v: string) =>
-      v.startsWith('[REDACTED') || v.startsWith('"[REDACTED') ? m : `${k}${sep}${mask(v)}`,
-    );
-    URL_PARAM.lastIndex = 0;
-    s = s.replace(URL_PARAM, (m, sep: string, k: string, v: string) =>
-      v.length === 0 || v.startsWith('[REDACTED') || !SENSITIVE_PARAM.test(k)
-        ? m
-        : `${sep}${k}=${mask(v)}`,
-    );
+    if (lower === undefined || hinted(lower, USERINFO_HINTS)) {
+      URL_USERINFO.lastIndex = 0;
+      s = s.replace(URL_USERINFO, (m, scheme: string, user: string) =>
+        m.includes(':', scheme.length) || user.length > 0 ? `${scheme}${mask(m)}@` : m,
+      );
+    }
+    if (lower === undefined || hinted(lower, TEXT_PAIR_HINTS)) {
+      TEXT_PAIR.lastIndex = 0;
+      s = s.replace(TEXT_PAIR, (m, k: string, sep: string, v: string) =>
+        v.startsWith('[REDACTED') || v.startsWith('"[REDACTED') ? m : `${k}${sep}${mask(v)}`,
+      );
+    }
+    if (lower === undefined || hinted(lower, URL_PARAM_HINTS)) {
+      URL_PARAM.lastIndex = 0;
+      s = s.replace(URL_PARAM, (m, sep: string, k: string, v: string) =>
+        v.length === 0 || v.startsWith('[REDACTED') || !SENSITIVE_PARAM.test(k)
+          ? m
+          : `${sep}${k}=${mask(v)}`,
+      );
+    }
     return s;
   };
 

@@ -8,6 +8,7 @@ import {
   MemoryAuditSink,
   type AuditEventInput,
 } from '@plumbline/core/audit';
+import { createRedactorCore } from '../../src/audit/redact.js';
 
 const enc = (s: string): string => Buffer.from(s).toString('base64url');
 const ALNUM = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'];
@@ -293,5 +294,73 @@ describe('redaction', () => {
     expect(other.password).not.toBe(a.password);
     // Fingerprints are not re-redacted inside URLs.
     expect(redact('https://h/?token=abc')).toMatch(/token=\[REDACTED:hmac:[0-9a-f]{16}\]/);
+  });
+
+  it('skipping the detectors whose hints a string lacks never changes the result (property)', () => {
+    // Fragments of every detector and hint, in any case, next to characters whose case mapping is
+    // unusual (Kelvin sign, long s, dotted capital I) and separators.
+    const fragment = fc.oneof(
+      detectable.map((p) => p.text),
+      fc.constantFrom(
+        'Bearer ',
+        'basic',
+        'DIGEST ',
+        'token',
+        'Bot ',
+        'eyJ',
+        'AKIA',
+        'ASIA',
+        'aws_secret_access_key',
+        'AIza',
+        'ghp_',
+        'github_pat_',
+        'glpat-',
+        'xoxb-',
+        'sk_live_',
+        'rk_test_',
+        'npm_',
+        'AccountKey=',
+        '://',
+        '@',
+        '-----BEGIN ',
+        'PRIVATE KEY-----',
+        'password',
+        'PassPhrase',
+        'pwd',
+        'secret',
+        'api_key',
+        'Access-Key',
+        'private_key',
+        'Authorization',
+        'cookie',
+        'credentials',
+        '?',
+        '&',
+        '#',
+        ';',
+        '=',
+        ':',
+        '"',
+        "'",
+        ' ',
+        '\u212a',
+        '\u017f',
+        '\u0130',
+        'é',
+      ),
+      fc.string({ unit: fc.constantFrom(...ALNUM), maxLength: 40 }),
+    );
+    const text = fc.array(fragment, { maxLength: 12 }).map((parts) => parts.join(''));
+    const key = new Uint8Array(32).fill(7);
+    for (const options of [{}, { fingerprintKey: key }]) {
+      const hinted = createRedactorCore(options);
+      const every = createRedactorCore(options, { hints: false });
+      fc.assert(
+        fc.property(text, (t) => {
+          expect(hinted.field(t, 0)).toBe(every.field(t, 0));
+        }),
+        { numRuns: 2000 },
+      );
+    }
   });
 });
