@@ -88,8 +88,8 @@ const VALUE_PATTERNS: readonly RegExp[] = [
   /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
   // JSON Web Tokens (JWS compact: header.payload.signature, header starts with {").
   /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g,
-  // Authorization schemes followed by credentials.
-  /\b(?:Bearer|Basic|Digest|Token|Bot)\s+[A-Za-z0-9._~+/=:-]{6,}/gi,
+  // Authorization schemes followed by credentials (not a content digest: "digest sha256:…").
+  /\b(?:Bearer|Basic|Digest|Token|Bot)\s+(?!sha(?:256|384|512):[0-9a-f])[A-Za-z0-9._~+/=:-]{6,}/gi,
   // AWS access key ids and secret keys in key=value form.
   /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
   /\baws_?secret_?access_?key\s*[=:]\s*\S+/gi,

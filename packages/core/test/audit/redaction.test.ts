@@ -187,6 +187,18 @@ describe('redaction', () => {
     await logger.close();
   });
 
+  it('keeps artifact digests after the word "digest" and still redacts Digest credentials', () => {
+    const redact = createRedactor();
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    const message = `header digest ${digest} does not match manifest root sha384:${'cd'.repeat(48)}`;
+    expect(redact(message)).toBe(message);
+    expect(redact(`Digest sha512:${'ef'.repeat(64)}`)).toBe(`Digest sha512:${'ef'.repeat(64)}`);
+    expect(redact('Authorization: Digest dXNlcm5hbWU9ImFsaWNlIg')).toBe(
+      `Authorization: ${REDACTED}`,
+    );
+    expect(redact('Token abcdef123456 expired')).toBe(`${REDACTED} expired`);
+  });
+
   it('keeps context around redacted values and handles every value kind', () => {
     const redact = createRedactor({ maxDepth: 4, maxStringLength: 20, maxEntries: 3 });
     const cyclic: Record<string, unknown> = { a: 1 };
@@ -350,7 +362,20 @@ describe('redaction', () => {
       ),
       fc.string({ unit: fc.constantFrom(...ALNUM), maxLength: 40 }),
     );
-    const text = fc.array(fragment, { maxLength: 12 }).map((parts) => parts.join(''));
+    const filler = fc.string({ unit: fc.constantFrom(...ALNUM, ' ', '.'), maxLength: 80 });
+    const text = fc.oneof(
+      fc.array(fragment, { maxLength: 12 }).map((parts) => parts.join('')),
+      // One fragment in long plain text, so the hints-first path for long strings is taken.
+      fc
+        .tuple(
+          fc.string({ unit: fc.constantFrom(...ALNUM, ' '), minLength: 64, maxLength: 100 }),
+          fragment,
+          fc.constantFrom('=', ': ', ' ', ''),
+          filler,
+          filler,
+        )
+        .map(([a, f, sep, v, b]) => `${a} ${f}${sep}${v} ${b}`),
+    );
     const key = new Uint8Array(32).fill(7);
     for (const options of [{}, { fingerprintKey: key }]) {
       const hinted = createRedactorCore(options);
