@@ -143,38 +143,27 @@ export class BestEffortQueue {
         // Hand the sink up to maxInFlight batches at once, in order, then settle them in order.
         const writes: Promise<{ count: number; error: unknown }>[] = [];
         while (this.#pending() > 0 && writes.length < this.#inFlight) {
-          let count: number;
-          let send: () => Promise<void>;
-          let done: (() => void) | undefined;
           const lines = this.#lines;
+          let count: number;
+          let written: Promise<void>;
           if (lines) {
             const batch = lines.shift()!;
             count = batch.count;
-            send = () => this.#sink.writeLines!(batch.parts, batch.count);
-            done = () => lines.release(batch);
+            // The batch's memory is reused once the sink is done with it, whatever the outcome.
+            written = attempt(() => this.#sink.writeLines!(batch.parts, batch.count)).finally(() =>
+              lines.release(batch),
+            );
           } else {
             const end = Math.min(this.#queue.length, this.#head + this.#batch);
             const batch = this.#queue.slice(this.#head, end);
             count = batch.length;
             this.#head = end;
-            send = () => this.#sink.write(batch);
-          }
-          let written: Promise<void>;
-          try {
-            written = send();
-          } catch (error) {
-            written = Promise.reject(error);
+            written = attempt(() => this.#sink.write(batch));
           }
           writes.push(
             written.then(
-              () => {
-                done?.();
-                return { count, error: undefined };
-              },
-              (error: unknown) => {
-                done?.();
-                return { count, error: error ?? new Error('write failed') };
-              },
+              () => ({ count, error: undefined }),
+              (error: unknown) => ({ count, error: error ?? new Error('write failed') }),
             ),
           );
         }
@@ -204,7 +193,6 @@ export class BestEffortQueue {
       }
       this.#queue = [];
       this.#head = 0;
-      this.#lines?.clear();
     } finally {
       this.#running = undefined;
     }
@@ -240,6 +228,15 @@ export class BestEffortQueue {
         },
       ),
     );
+  }
+}
+
+/** `write()`'s promise, with a synchronous throw turned into a rejection. */
+function attempt(write: () => Promise<void>): Promise<void> {
+  try {
+    return write();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -1,5 +1,5 @@
 import { PlumblineError } from '../errors.js';
-import type { AuditRecord, AuditSink } from './sink.js';
+import { sinkClosed, type AuditRecord, type AuditSink } from './sink.js';
 
 const encoder = new TextEncoder();
 
@@ -223,10 +223,7 @@ export function createHttpBatchSink(options: HttpBatchSinkOptions): AuditSink {
   };
 
   const enqueue = (lines: () => Iterable<Uint8Array>, signal?: AbortSignal): Promise<void> => {
-    if (closed)
-      return Promise.reject(
-        new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
-      );
+    if (closed) return sinkClosed(name);
     // Requests go out one at a time, in order.
     const p = tail.then(() => send(lines(), signal));
     tail = p.catch(() => undefined);

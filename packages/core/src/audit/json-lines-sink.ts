@@ -1,5 +1,4 @@
-import { PlumblineError } from '../errors.js';
-import type { AuditRecord, AuditSink } from './sink.js';
+import { sinkClosed, type AuditRecord, type AuditSink } from './sink.js';
 import { encodeLines } from './encode-lines.js';
 import { concatBytes } from '../encoding/hex.js';
 
@@ -36,10 +35,7 @@ export function createJsonLinesSink(options: JsonLinesSinkOptions): AuditSink {
   let closed = false;
   let last: Promise<void> = Promise.resolve();
   const send = (bytes: Uint8Array): Promise<void> => {
-    if (closed)
-      return Promise.reject(
-        new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
-      );
+    if (closed) return sinkClosed(name);
     const p = writer.write(bytes);
     last = p.catch(() => undefined);
     return p;

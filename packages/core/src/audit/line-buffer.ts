@@ -114,19 +114,6 @@ export class LineBuffer {
     }
   }
 
-  /** Drops every line held (batches already shifted out stay valid until released). */
-  clear(): void {
-    for (let i = this.#head; i < this.#batches.length; i++) this.release(this.#batches[i]!);
-    this.#batches = [];
-    this.#head = 0;
-    this.release({ parts: this.#parts, count: 0, slabs: this.#slabs });
-    this.#parts = [];
-    this.#slabs = [];
-    this.#partStart = this.#at;
-    this.#open = 0;
-    this.#count = 0;
-  }
-
   /** Ends the open batch's part in the current slab. */
   #endPart(): void {
     if (this.#at === this.#partStart) return;

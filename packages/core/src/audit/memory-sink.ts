@@ -1,7 +1,6 @@
-import { PlumblineError } from '../errors.js';
 import type { AuditEvent } from './envelope.js';
 import { createAuditLogger, type AuditLogger, type AuditLoggerOptions } from './logger.js';
-import type { AuditRecord, AuditSink } from './sink.js';
+import { sinkClosed, type AuditRecord, type AuditSink } from './sink.js';
 
 /**
  * A sink that keeps records in memory, for tests and for callers that inspect events directly.
@@ -49,10 +48,7 @@ export class MemoryAuditSink implements AuditSink {
    * {@link MemoryAuditSink.failWith}, or with `PLB_AUDIT_SINK_CLOSED` after {@link MemoryAuditSink.close}.
    */
   write(records: readonly AuditRecord[]): Promise<void> {
-    if (this.#closed)
-      return Promise.reject(
-        new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${this.name}" is closed`),
-      );
+    if (this.#closed) return sinkClosed(this.name);
     if (this.#failure !== undefined) return Promise.reject(this.#failure as Error);
     this.records.push(...records);
     if (this.records.length > this.#max) this.records.splice(0, this.records.length - this.#max);

@@ -82,27 +82,47 @@ export interface RedactionOptions {
 export type Redactor = (value: unknown) => unknown;
 
 // Value detectors. Each is global; matches are replaced (the text around them is kept so error
-// messages stay readable).
-const VALUE_PATTERNS: readonly RegExp[] = [
+// messages stay readable). `hints`: text one of which (lower-cased) every match contains. A string
+// that holds none of them cannot match, so the replacement is skipped; replacements only ever insert
+// "[REDACTED…]", which holds none of them, so skipping never changes the result (a property test
+// compares with running every detector).
+interface Detector {
+  readonly re: RegExp;
+  readonly hints?: readonly string[];
+}
+const VALUE_DETECTORS: readonly Detector[] = [
   // PEM private keys (any flavour), including a torn one without its END line.
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  {
+    re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    hints: ['-----begin '],
+  },
   // JSON Web Tokens (JWS compact: header.payload.signature, header starts with {").
-  /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g,
+  { re: /\beyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g, hints: ['eyj'] },
   // Authorization schemes followed by credentials (not a content digest: "digest sha256:…").
-  /\b(?:Bearer|Basic|Digest|Token|Bot)\s+(?!sha(?:256|384|512):[0-9a-f])[A-Za-z0-9._~+/=:-]{6,}/gi,
+  {
+    re: /\b(?:Bearer|Basic|Digest|Token|Bot)\s+(?!sha(?:256|384|512):[0-9a-f])[A-Za-z0-9._~+/=:-]{6,}/gi,
+    hints: ['bearer', 'basic', 'digest', 'token', 'bot'],
+  },
   // AWS access key ids and secret keys in key=value form.
-  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
-  /\baws_?secret_?access_?key\s*[=:]\s*\S+/gi,
+  {
+    re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+    hints: ['akia', 'asia', 'agpa', 'aida', 'aroa', 'anpa', 'anva', 'aipa'],
+  },
+  { re: /\baws_?secret_?access_?key\s*[=:]\s*\S+/gi, hints: ['aws'] },
   // Google API keys, GitHub, GitLab, Slack, Stripe and npm tokens.
-  /\bAIza[0-9A-Za-z_-]{35}\b/g,
-  /\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}\b/g,
-  /\bglpat-[A-Za-z0-9_-]{20,}\b/g,
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g,
-  /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b/g,
-  /\bnpm_[A-Za-z0-9]{36}\b/g,
+  { re: /\bAIza[0-9A-Za-z_-]{35}\b/g, hints: ['aiza'] },
+  {
+    re: /\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}\b/g,
+    hints: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
+  },
+  { re: /\bglpat-[A-Za-z0-9_-]{20,}\b/g, hints: ['glpat-'] },
+  { re: /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, hints: ['xox'] },
+  { re: /\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}\b/g, hints: ['_live_', '_test_'] },
+  { re: /\bnpm_[A-Za-z0-9]{36}\b/g, hints: ['npm_'] },
   // Azure storage account keys in connection strings.
-  /\bAccountKey=[^;\s]+/gi,
+  { re: /\bAccountKey=[^;\s]+/gi, hints: ['accountkey='] },
 ];
+const VALUE_PATTERNS = VALUE_DETECTORS.map((d) => d.re);
 
 // user:password@ in any URL-like text (scheme://user:pass@host).
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(?::[^\s/@]*)?@/gi;
@@ -115,24 +135,6 @@ const SENSITIVE_PARAM = /token|secret|password|passwd|pwd|key|sig|auth|credentia
 const TEXT_PAIR =
   /(password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization|cookie|credentials?)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"'}\]]+)/gi;
 
-// For each of VALUE_PATTERNS, in order: text one of which (lowercased) any match contains. A
-// string that holds none of them cannot match the pattern, so its replacement is skipped; the
-// replacements only ever insert "[REDACTED…]", which holds none of them, so skipping never changes
-// the result (a property test compares with running every pattern).
-const VALUE_HINTS: readonly (readonly string[])[] = [
-  ['-----begin '],
-  ['eyj'],
-  ['bearer', 'basic', 'digest', 'token', 'bot'],
-  ['akia', 'asia', 'agpa', 'aida', 'aroa', 'anpa', 'anva', 'aipa'],
-  ['aws'],
-  ['aiza'],
-  ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_'],
-  ['glpat-'],
-  ['xox'],
-  ['_live_', '_test_'],
-  ['npm_'],
-  ['accountkey='],
-];
 const USERINFO_HINTS = ['://'];
 const TEXT_PAIR_HINTS = [
   'pass',
@@ -148,8 +150,9 @@ const TEXT_PAIR_HINTS = [
 ];
 const URL_PARAM_HINTS = ['='];
 
-function hinted(lower: string, hints: readonly string[] | undefined): boolean {
-  if (hints === undefined) return true;
+/** Whether a detector with `hints` may match the text lower-cased as `lower` (without either: yes). */
+function hinted(lower: string | undefined, hints: readonly string[] | undefined): boolean {
+  if (lower === undefined || hints === undefined) return true;
   for (const h of hints) if (lower.includes(h)) return true;
   return false;
 }
@@ -237,9 +240,12 @@ export function createRedactorCore(
   const maxEntries = limit(options.maxEntries, 1000, 'maxEntries');
   const denied = new Set([...DEFAULT_DENIED_KEYS, ...(options.deniedKeys ?? [])].map(normalizeKey));
   const allowed = new Set((options.allowedKeys ?? []).map(normalizeKey));
-  const patterns = [...VALUE_PATTERNS, ...(options.patterns ?? [])].map((p) =>
-    p.global ? p : new RegExp(p.source, `${p.flags}g`),
-  );
+  const detectors: readonly Detector[] = [
+    ...VALUE_DETECTORS,
+    ...(options.patterns ?? []).map((p) => ({
+      re: p.global ? p : new RegExp(p.source, `${p.flags}g`),
+    })),
+  ];
   const fpKey = options.fingerprintKey;
   // `hints: false` (tests) runs every replacement on a string that needs any.
   const hints = internal.hints ?? true;
@@ -294,25 +300,24 @@ export function createRedactorCore(
   // Every detector's replacement, in order; with `lower`, those whose hints `lower` lacks are skipped.
   const replaceAll = (text: string, lower: string | undefined): string => {
     let s = text;
-    for (let i = 0; i < patterns.length; i++) {
-      if (lower !== undefined && !hinted(lower, VALUE_HINTS[i])) continue;
-      const p = patterns[i]!;
-      p.lastIndex = 0;
-      s = s.replace(p, (m) => mask(m));
+    for (const { re, hints: needs } of detectors) {
+      if (!hinted(lower, needs)) continue;
+      re.lastIndex = 0;
+      s = s.replace(re, (m) => mask(m));
     }
-    if (lower === undefined || hinted(lower, USERINFO_HINTS)) {
+    if (hinted(lower, USERINFO_HINTS)) {
       URL_USERINFO.lastIndex = 0;
       s = s.replace(URL_USERINFO, (m, scheme: string, user: string) =>
         m.includes(':', scheme.length) || user.length > 0 ? `${scheme}${mask(m)}@` : m,
       );
     }
-    if (lower === undefined || hinted(lower, TEXT_PAIR_HINTS)) {
+    if (hinted(lower, TEXT_PAIR_HINTS)) {
       TEXT_PAIR.lastIndex = 0;
       s = s.replace(TEXT_PAIR, (m, k: string, sep: string, v: string) =>
         v.startsWith('[REDACTED') || v.startsWith('"[REDACTED') ? m : `${k}${sep}${mask(v)}`,
       );
     }
-    if (lower === undefined || hinted(lower, URL_PARAM_HINTS)) {
+    if (hinted(lower, URL_PARAM_HINTS)) {
       URL_PARAM.lastIndex = 0;
       s = s.replace(URL_PARAM, (m, sep: string, k: string, v: string) =>
         v.length === 0 || v.startsWith('[REDACTED') || !SENSITIVE_PARAM.test(k)

@@ -1,3 +1,4 @@
+import { PlumblineError } from '../errors.js';
 import type { AuditEvent } from './envelope.js';
 
 /**
@@ -64,3 +65,14 @@ export interface AuditSink {
  * @public
  */
 export type AuditDelivery = 'must-write' | 'best-effort';
+
+/**
+ * The rejection of a write to a closed sink (`PLB_AUDIT_SINK_CLOSED`).
+ *
+ * @internal
+ */
+export function sinkClosed(name: string): Promise<never> {
+  return Promise.reject(
+    new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
+  );
+}

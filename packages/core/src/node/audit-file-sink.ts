@@ -1,5 +1,5 @@
 import { PlumblineError } from '../errors.js';
-import type { AuditRecord, AuditSink } from '../audit/sink.js';
+import { sinkClosed, type AuditRecord, type AuditSink } from '../audit/sink.js';
 import { encodeLines } from '../audit/encode-lines.js';
 import { DurableAppendFile, GroupCommit } from './audit-durable-file.js';
 
@@ -90,19 +90,17 @@ export async function createAuditFileSink(options: AuditFileSinkOptions): Promis
       throw error;
     }
   }, maxBatch);
-  const closedError = (): Promise<void> =>
-    Promise.reject(new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`));
   return {
     name,
     path: options.path,
     repairedBytes: file.repairedBytes,
     write(records) {
-      if (closed) return closedError();
+      if (closed) return sinkClosed(name);
       if (records.length === 0) return group.idle();
       return group.submit(records);
     },
     writeLines(lines) {
-      if (closed) return closedError();
+      if (closed) return sinkClosed(name);
       if (lines.length === 0) return group.idle();
       return group.submit({ lines });
     },

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PlumblineError } from '../errors.js';
-import type { AuditRecord, AuditSink } from '../audit/sink.js';
+import { sinkClosed, type AuditRecord, type AuditSink } from '../audit/sink.js';
 import { encodeLines } from '../audit/encode-lines.js';
 import { TransparencyLogAppender } from '../audit/transparency.js';
 import { verifyTransparencyLog } from '../audit/transparency-verify.js';
@@ -203,10 +203,7 @@ export async function createAuditTransparencyLog(
       return log.size;
     },
     write(records) {
-      if (closed)
-        return Promise.reject(
-          new PlumblineError('PLB_AUDIT_SINK_CLOSED', `audit sink "${name}" is closed`),
-        );
+      if (closed) return sinkClosed(name);
       if (records.length === 0) return group.idle();
       return group.submit({ kind: 'records', records });
     },
