@@ -11,7 +11,7 @@ import {
   identityToken,
   startMockSigstore,
   type MockSigstore,
-} from '../../adapters/sigstore/test/mock-sigstore.js';
+} from '@plumbline/testkit/mock-sigstore';
 
 let dir: string;
 let mock: MockSigstore;

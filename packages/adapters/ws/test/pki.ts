@@ -6,7 +6,7 @@ import {
   issue,
   makeCa as ca,
   type KeyPair,
-} from '../../../core/test/node/admin-listener-certs.js';
+} from '@plumbline/testkit/pki';
 
 /** A CA, a server certificate for 127.0.0.1, node certificates with SPIFFE IDs, and a foreign one. */
 export function makePki(): {

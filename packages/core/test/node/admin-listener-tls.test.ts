@@ -3,7 +3,7 @@ import { createAdminHandler, hashAdminToken, type AdminRequestEvent } from '@plu
 import { startAdminListener, type AdminListener } from '@plumbline/core/node';
 import { LoadedArtifactRegistry, verifyOnLoad } from '@plumbline/core/verify';
 import { makeCandidate } from '../verify/candidates.js';
-import { makeTestPki, type KeyPair, type TestPki } from './admin-listener-certs.js';
+import { makeTestPki, type KeyPair, type TestPki } from '@plumbline/testkit/pki';
 import { request, type Reply } from './admin-listener-client.js';
 
 const TOKEN = 'tls-admin-token-0c7e55';
