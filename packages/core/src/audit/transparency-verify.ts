@@ -5,7 +5,7 @@ import { formatDigest, isDigestString, parseDigest } from '../hash/digest.js';
 import { leafHash } from '../merkle/hashes.js';
 import { MerkleTree } from '../merkle/tree.js';
 import { verifyConsistency, verifyInclusion } from '../merkle/verify.js';
-import { decodeBase64 } from '../signer/base64.js';
+import { decodeBase64 } from '../encoding/base64.js';
 import type { SignatureVerifier } from '../signer/types.js';
 import { CompactRange } from './compact-range.js';
 import {

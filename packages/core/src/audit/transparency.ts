@@ -2,7 +2,7 @@ import { PlumblineError } from '../errors.js';
 import { fromHex, toHex } from '../encoding/hex.js';
 import { utf8 } from '../encoding/utf8.js';
 import { formatDigest } from '../hash/digest.js';
-import { encodeBase64 } from '../signer/base64.js';
+import { encodeBase64 } from '../encoding/base64.js';
 import type { Signer } from '../signer/types.js';
 import { CompactRange, consistencyProofFromRange } from './compact-range.js';
 import { uuidv7 } from './uuid.js';

@@ -1,11 +1,10 @@
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { PlumblineError } from '../errors.js';
 import { encodeAttachments, type Attachments } from '../container/attachments.js';
-import { encodePrefix } from '../container/format.js';
+import { encodePrefix, PREFIX_FIXED_BYTES } from '../container/format.js';
 import { mergeAttachments, type AttachmentChanges } from '../container/rewrite.js';
 import type { ArtifactPrefix, ContainerLimits } from '../container/prefix.js';
+import { withAtomicFile } from './atomic-file.js';
 import { readHeader } from './container-file.js';
 
 /**
@@ -45,39 +44,16 @@ export async function updateAttachmentsFile(
   const prefix = await readHeader(path, options);
   const attachments = mergeAttachments(prefix.attachments, changes);
   const newPrefix = encodePrefix(prefix.headerBytes, encodeAttachments(attachments));
-  const tmp = join(
-    dirname(resolve(out)),
-    `.${basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
   let input: FileHandle | undefined;
-  let output: FileHandle | undefined;
   try {
     input = await open(path, 'r');
-    output = await open(tmp, 'wx');
-    await output.write(newPrefix, 0, newPrefix.length, 0);
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    let from = prefix.payloadOffset;
-    let to = newPrefix.length;
-    for (;;) {
-      if (options.signal?.aborted) {
-        throw new PlumblineError('PLB_ABORTED', 'updating attachments was aborted');
-      }
-      const { bytesRead } = await input.read(buffer, 0, CHUNK, from);
-      if (bytesRead === 0) break;
-      let written = 0;
-      while (written < bytesRead) {
-        const r = await output.write(buffer, written, bytesRead - written, to + written);
-        written += r.bytesWritten;
-      }
-      from += bytesRead;
-      to += bytesRead;
-    }
-    await output.close();
-    output = undefined;
-    await rename(tmp, out);
+    const source = input;
+    await withAtomicFile(
+      out,
+      (output) => copyAfterPrefix(source, output, newPrefix, prefix.payloadOffset, options.signal),
+      { fsync: false },
+    );
   } catch (error) {
-    if (output !== undefined) await output.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
     if (PlumblineError.is(error)) throw error;
     const code = (error as { code?: string }).code ?? 'EIO';
     throw new PlumblineError('PLB_IO', `cannot write ${out} (${code})`, {
@@ -90,8 +66,36 @@ export async function updateAttachmentsFile(
   return {
     ...prefix,
     attachments,
-    attachmentsBytes: newPrefix.subarray(18 + prefix.headerBytes.length),
+    attachmentsBytes: newPrefix.subarray(PREFIX_FIXED_BYTES + prefix.headerBytes.length),
     payloadOffset: newPrefix.length,
     out,
   };
+}
+
+/** Writes `newPrefix`, then copies the payload of `input` from `payloadOffset` on after it. */
+async function copyAfterPrefix(
+  input: FileHandle,
+  output: FileHandle,
+  newPrefix: Uint8Array,
+  payloadOffset: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await output.write(newPrefix, 0, newPrefix.length, 0);
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  let from = payloadOffset;
+  let to = newPrefix.length;
+  for (;;) {
+    if (signal?.aborted) {
+      throw new PlumblineError('PLB_ABORTED', 'updating attachments was aborted');
+    }
+    const { bytesRead } = await input.read(buffer, 0, CHUNK, from);
+    if (bytesRead === 0) break;
+    let written = 0;
+    while (written < bytesRead) {
+      const r = await output.write(buffer, written, bytesRead - written, to + written);
+      written += r.bytesWritten;
+    }
+    from += bytesRead;
+    to += bytesRead;
+  }
 }

@@ -36,5 +36,6 @@ export {
   type SealArtifactFileOptions,
   type SealFileResult,
 } from './seal-file.js';
+export { withAtomicFile, writeFileAtomic, type AtomicFileOptions } from './atomic-file.js';
 export { updateAttachmentsFile, type UpdateAttachmentsFileOptions } from './attachments-file.js';
 export { readLoadCandidate, type ReadLoadCandidateOptions } from './load-candidate-file.js';

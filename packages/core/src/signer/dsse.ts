@@ -1,6 +1,6 @@
 import { PlumblineError } from '../errors.js';
 import { utf8 } from '../encoding/utf8.js';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64, encodeBase64 } from '../encoding/base64.js';
 import type { SignatureVerifier, Signer } from './types.js';
 
 /**

@@ -13,7 +13,7 @@ export type {
   SignatureVerdict,
   Verifier,
 } from './types.js';
-export { encodeBase64, decodeBase64 } from './base64.js';
+export { encodeBase64, decodeBase64 } from '../encoding/base64.js';
 export { decodePem, encodePem, type PemBlock } from './pem.js';
 export {
   computeKeyId,

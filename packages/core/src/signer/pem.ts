@@ -1,5 +1,5 @@
 import { PlumblineError } from '../errors.js';
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { decodeBase64, encodeBase64 } from '../encoding/base64.js';
 
 /**
  * One PEM block: its label (`PUBLIC KEY`, `PRIVATE KEY`, `EC PRIVATE KEY`, `CERTIFICATE`, …) and

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeBase64, encodeBase64 } from '../../src/signer/base64.js';
+import { decodeBase64, encodeBase64 } from '../../src/encoding/base64.js';
 import { PlumblineError } from '../../src/errors.js';
 
 describe('base64', () => {
