@@ -48,6 +48,7 @@ const LABELS: Readonly<Record<NodeState, string>> = {
   stale: 'stale',
   disconnected: 'disconnected',
   never_seen: 'never seen',
+  awaiting_report: 'awaiting report',
 };
 
 /** A table head of column headers (`<th scope="col">`), one per label. */

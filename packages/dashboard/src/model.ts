@@ -15,9 +15,14 @@ export type NodeState =
   | 'unknown'
   | 'stale'
   | 'disconnected'
-  | 'never_seen';
+  | 'never_seen'
+  | 'awaiting_report';
 
-/** Every state, in the order the page shows them. @public */
+/**
+ * Every state, in the order the page shows them: the same list, in the same order, as core's
+ * `NODE_STATES` (the page ships without core, so it keeps a copy; a test pins the two equal).
+ * @public
+ */
 export const STATES: readonly NodeState[] = [
   'in_sync',
   'drift',
@@ -27,6 +32,7 @@ export const STATES: readonly NodeState[] = [
   'stale',
   'disconnected',
   'never_seen',
+  'awaiting_report',
 ];
 
 /** The provenance a node reported for what it runs. @public */
@@ -267,6 +273,7 @@ const SEVERITY: readonly NodeState[] = [
   'disconnected',
   'never_seen',
   'pending',
+  'awaiting_report',
   'unknown',
   'in_sync',
 ];
@@ -364,7 +371,7 @@ export function formatDuration(ms: number): string {
 
 /** A rollout's progress as the cluster card shows it. @public */
 export interface RolloutProgress {
-  /** Nodes in sync out of the nodes counted (excluding `never_seen` and `unknown`). */
+  /** Nodes in sync out of the nodes judged (excluding `never_seen`, `awaiting_report` and `unknown`). */
   readonly done: number;
   readonly total: number;
   /** `in 4m 10s`, `overdue by 20s`, `completed` or `deadline exceeded`. */
@@ -387,7 +394,8 @@ export function rolloutProgress(cluster: Cluster, now: number): RolloutProgress 
   if (rollout === null) return null;
   const c = cluster.counts;
   const total = STATES.reduce(
-    (sum, s) => (s === 'never_seen' || s === 'unknown' ? sum : sum + c[s]),
+    (sum, s) =>
+      s === 'never_seen' || s === 'unknown' || s === 'awaiting_report' ? sum : sum + c[s],
     0,
   );
   const done = c.in_sync;

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { NODE_STATES } from '@plumbline/core/drift';
 import { describe, expect, it } from 'vitest';
 import {
   EMPTY_VIEW,
@@ -58,6 +59,12 @@ const snapshot = {
     },
   ],
 };
+
+describe('states', () => {
+  it('lists the same fleet states, in the same order, as core', () => {
+    expect(STATES).toEqual(NODE_STATES);
+  });
+});
 
 describe('reducer', () => {
   it('builds the view from a snapshot, with timelines from the recent events', () => {

@@ -8,21 +8,13 @@ import type {
   AuditSubject,
   AuditTrace,
 } from './envelope.js';
+import { NODE_STATES, type NodeState } from '../drift/monitor/state.js';
 
 const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const name = z.string().min(1).max(512);
 const time = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/);
 const count = z.number().int().nonnegative();
-const fleetState = z.enum([
-  'in_sync',
-  'drift',
-  'pending',
-  'rejected',
-  'unknown',
-  'stale',
-  'disconnected',
-  'never_seen',
-]);
+const fleetState = z.enum(NODE_STATES as [NodeState, ...NodeState[]]);
 
 /**
  * The per-type `details` schemas of the catalogue, keyed by event type. `validateAuditEvent` and
@@ -420,7 +412,7 @@ export function driftResolved(
 
 /**
  * `fleet.node_state_changed`: any fleet state transition of a node (`in_sync`, `drift`,
- * `pending`, `rejected`, `unknown`, `stale`, `disconnected`, `never_seen`). Severity `medium`
+ * `pending`, `rejected`, `unknown`, `stale`, `disconnected`, `never_seen`, `awaiting_report`). Severity `medium`
  * for transitions into `drift`, `rejected`, `stale` and `disconnected`, otherwise `info`.
  *
  * @example

@@ -7,44 +7,12 @@ import type { DigestString } from '../hash/digest.js';
 import type { LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
 import type { Rollout } from './store.js';
 
-/**
- * The state of one node (DESIGN.md "Fleet states per node"):
- * - `in_sync`: runs the desired artifact (every worker);
- * - `drift`: runs something else (emits `drift.detected`, a.k.a. {@link ConfigurationDrift});
- * - `pending`: a rollout is in progress, before its deadline, and the node still runs the previous artifact;
- * - `rejected`: the node failed to load the desired artifact (`last_load_error`);
- * - `unknown`: its cluster has no desired state;
- * - `stale`: connected, but no heartbeat for `staleAfterIntervals` intervals;
- * - `disconnected`: its session ended;
- * - `never_seen`: expected, but never connected.
- *
- * @public
- */
-export type NodeState =
-  | 'in_sync'
-  | 'drift'
-  | 'pending'
-  | 'rejected'
-  | 'unknown'
-  | 'stale'
-  | 'disconnected'
-  | 'never_seen';
+import type { NodeState } from './monitor/state.js';
 
-/**
- * Every {@link NodeState}, in a fixed order (used for summaries and metrics).
- *
- * @public
- */
-export const NODE_STATES: readonly NodeState[] = [
-  'in_sync',
-  'drift',
-  'pending',
-  'rejected',
-  'unknown',
-  'stale',
-  'disconnected',
-  'never_seen',
-];
+// The one list of fleet states lives with the node-state rule; it is re-exported here, where the
+// events that carry states are.
+export { NODE_STATES } from './monitor/state.js';
+export type { NodeState } from './monitor/state.js';
 
 /**
  * Fields every fleet event carries.

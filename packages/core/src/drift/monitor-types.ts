@@ -263,3 +263,17 @@ export interface MonitorCounters {
  * @public
  */
 export type DesiredStateRecord = DesiredState;
+
+/**
+ * Options of {@link FleetMonitor.connect}.
+ *
+ * @public
+ */
+export interface ConnectOptions {
+  /**
+   * The transport's hello carries no artifact hash (Barbacane's `register`): the node is
+   * `awaiting_report` — not judged, no alert, no flap — until its first heartbeat with a hash.
+   * Default `false`.
+   */
+  readonly awaitingReport?: boolean;
+}

@@ -20,7 +20,13 @@ export interface Harness {
   hello(
     node: string,
     hash: DigestString | null,
-    options?: { cluster?: string; session?: string; instance?: string; workers?: WorkerReport[] },
+    options?: {
+      cluster?: string;
+      session?: string;
+      instance?: string;
+      workers?: WorkerReport[];
+      awaitingReport?: boolean;
+    },
   ): void;
   /** Sends the next heartbeat (seq auto-increments per node). */
   beat(
@@ -73,6 +79,7 @@ export async function harness(options: Omit<FleetMonitorOptions, 'clock'> = {}):
           ...(o.workers === undefined ? {} : { workers: o.workers }),
         },
         o.session ?? `s-${node}`,
+        o.awaitingReport === undefined ? undefined : { awaitingReport: o.awaitingReport },
       );
       if (!result.ok) throw new Error(`hello refused: ${result.code}`);
     },

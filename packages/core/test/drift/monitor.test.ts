@@ -547,6 +547,7 @@ describe('FleetMonitor states and transitions (fake clock)', () => {
         stale: 0,
         disconnected: 0,
         never_seen: 0,
+        awaiting_report: 0,
       },
       total: 3,
     });

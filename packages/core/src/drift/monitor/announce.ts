@@ -1,0 +1,211 @@
+/**
+ * Announcements: the typed events to listeners, the alert events to sinks, and the fleet audit
+ * events (`fleet.node_state_changed`, `drift.detected`, `drift.resolved`).
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import type { AuditActor, AuditEventInput, AuditLogger } from '../../audit/index.js';
+import { driftDetected, driftResolved, nodeStateChanged } from '../../audit/catalogue.js';
+import { PlumblineError } from '../../errors.js';
+import type { DigestString } from '../../hash/digest.js';
+import type { Clock } from '../clock.js';
+import { ALERT_EVENT_TYPES } from '../events.js';
+import type { FleetEvent, FleetEventType } from '../events.js';
+import type { MonitorLogger } from '../monitor-types.js';
+import type { AlertSink } from '../sink.js';
+import { iso, type NodeRecord } from './records.js';
+import type { NodeState } from './state.js';
+
+type Listener = (event: FleetEvent) => void;
+
+/** Where the announcer sends what it announces. @internal */
+export interface AnnouncerOptions {
+  readonly clock: Clock;
+  readonly sinks: readonly AlertSink[];
+  readonly newEventId: () => string;
+  readonly logger: MonitorLogger | undefined;
+  readonly audit: AuditLogger | undefined;
+  /** The desired hash of a node (its pin's, else its cluster's). */
+  readonly desiredFor: (node: NodeRecord) => DigestString | null;
+}
+
+/**
+ * Listeners, sinks and the audit trail of one monitor.
+ *
+ * @internal
+ */
+export class Announcer {
+  readonly #o: AnnouncerOptions;
+  readonly #listeners = new Map<FleetEventType | '*', Set<Listener>>();
+  readonly #alertTypes = new Set<FleetEventType>(ALERT_EVENT_TYPES);
+  listenerErrors = 0;
+  auditErrors = 0;
+
+  constructor(options: AnnouncerOptions) {
+    this.#o = options;
+  }
+
+  get sinks(): readonly AlertSink[] {
+    return this.#o.sinks;
+  }
+
+  get audit(): AuditLogger | undefined {
+    return this.#o.audit;
+  }
+
+  newEventId(): string {
+    return this.#o.newEventId();
+  }
+
+  listen(key: FleetEventType | '*', listener: Listener): () => void {
+    let set = this.#listeners.get(key);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(key, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  emit(event: FleetEvent): void {
+    const call = (set: Set<Listener> | undefined): void => {
+      if (set === undefined) return;
+      for (const listener of set) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.listenerErrors++;
+          this.warn('a fleet event listener threw', error);
+        }
+      }
+    };
+    call(this.#listeners.get(event.type));
+    call(this.#listeners.get('*'));
+    if (this.#alertTypes.has(event.type)) {
+      for (const sink of this.#o.sinks) {
+        try {
+          sink.send(event);
+        } catch (error) {
+          this.listenerErrors++;
+          this.warn(`alert sink ${sink.name} threw`, error);
+        }
+      }
+    }
+  }
+
+  warn(message: string, error: unknown): void {
+    const logger = this.#o.logger;
+    if (logger === undefined) return;
+    try {
+      logger.warn(message, {
+        code: PlumblineError.is(error) ? error.code : undefined,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    } catch {
+      // A logger never throws into the monitor.
+    }
+  }
+
+  /** Writes an audit event without waiting; a failure is counted and logged. */
+  auditLater(event: AuditEventInput): void {
+    const audit = this.#o.audit;
+    if (audit === undefined) return;
+    try {
+      audit.emit(event).catch((error: unknown) => {
+        this.auditErrors++;
+        this.warn('an audit event could not be written', error);
+      });
+    } catch (error) {
+      this.auditErrors++;
+      this.warn('an audit event could not be written', error);
+    }
+  }
+
+  /** The fields every event about one node carries. */
+  nodeEvent<T extends FleetEventType>(node: NodeRecord, type: T) {
+    return {
+      type,
+      id: this.#o.newEventId(),
+      at: iso(this.#o.clock.now()),
+      node_id: node.node_id,
+      cluster: node.cluster.name,
+      state: node.state,
+      reported_hash: node.reported,
+      desired_hash: this.#o.desiredFor(node),
+      instance_id: node.instance_id,
+    };
+  }
+
+  /** Emits the alert events for the change from the last announced state to the current one. */
+  announce(node: NodeRecord, now: number): void {
+    const from = node.announced;
+    const to = node.state;
+    if (from === to) return;
+    node.announced = to;
+    if (this.#o.audit !== undefined) this.#auditTransition(node, from, to, now);
+    if (from === 'drift' && (to === 'in_sync' || to === 'pending' || to === 'unknown')) {
+      this.emit({ ...this.nodeEvent(node, 'drift.resolved'), drift_since: iso(node.driftSince) });
+    }
+    const lastSeen = node.last_seen < 0 ? null : iso(node.last_seen);
+    switch (to) {
+      case 'drift':
+        node.driftSince = now;
+        this.emit({
+          ...this.nodeEvent(node, 'drift.detected'),
+          from,
+          provenance: node.provenance,
+          workers: node.workers,
+        });
+        break;
+      case 'rejected':
+        this.emit({
+          ...this.nodeEvent(node, 'node.rejected'),
+          from,
+          last_load_error: node.last_load_error,
+        });
+        break;
+      case 'stale':
+        this.emit({ ...this.nodeEvent(node, 'node.stale'), from, last_seen: lastSeen });
+        break;
+      case 'disconnected':
+        this.emit({
+          ...this.nodeEvent(node, 'node.disconnected'),
+          from,
+          last_seen: lastSeen,
+          close_code: node.closeCode,
+        });
+        break;
+      case 'never_seen':
+        this.emit(this.nodeEvent(node, 'node.never_seen'));
+        break;
+      default:
+        break;
+    }
+  }
+
+  #auditTransition(node: NodeRecord, from: NodeState, to: NodeState, now: number): void {
+    const actor: AuditActor = { type: 'system', id: 'fleet-monitor' };
+    const time = iso(now);
+    const base = {
+      node_id: node.node_id,
+      cluster: node.cluster.name,
+      reported_hash: node.reported,
+      desired_hash: this.#o.desiredFor(node),
+      ...(node.instance_id === null ? {} : { instance_id: node.instance_id }),
+    };
+    this.auditLater(nodeStateChanged({ actor, time, details: { ...base, from, to } }));
+    if (to === 'drift') this.auditLater(driftDetected({ actor, time, details: base }));
+    else if (from === 'drift' && (to === 'in_sync' || to === 'pending' || to === 'unknown')) {
+      this.auditLater(
+        driftResolved({
+          actor,
+          time,
+          details: { ...base, drift_duration_ms: Math.max(0, now - node.driftSince) },
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The monitor's in-memory records: one mutable object per node and per cluster, and the small
+ * comparisons the hot path uses.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import type { DigestString } from '../../hash/digest.js';
+import type { TimerHandle } from '../clock.js';
+import type { RolloutStatus } from '../monitor-types.js';
+import type { LoadError, ReportedProvenance, WorkerReport } from '../protocol.js';
+import type { DesiredState, Rollout } from '../store.js';
+import { NODE_STATES, STATE_INDEX, type NodeState } from './state.js';
+
+/**
+ * A node as the monitor holds it: one object per node, mutated in place on the hot path.
+ *
+ * @internal
+ */
+export interface NodeRecord {
+  readonly node_id: string;
+  cluster: ClusterRecord;
+  state: NodeState;
+  since: number;
+  reported: DigestString | null;
+  workers: readonly WorkerReport[] | null;
+  /** The provenance of `reported`: `null` when unknown for that hash. */
+  provenance: ReportedProvenance | null;
+  /** The provenance the session's `hello` announced, and the hash it belongs to. */
+  helloProvenance: ReportedProvenance | null;
+  helloHash: DigestString | null;
+  loaded_at: string | null;
+  last_load_error: LoadError | null;
+  instance_id: string | null;
+  last_seq: number;
+  /** Milliseconds since the epoch, or -1 when never seen. */
+  last_seen: number;
+  session: string | null;
+  stale: boolean;
+  /** Connected through a hello without a report; not judged until its first heartbeat. */
+  awaiting: boolean;
+  expected: boolean;
+  closeCode: number | null;
+  /** Liveness list (connected, not stale), ordered by last_seen. */
+  prev: NodeRecord | null;
+  next: NodeRecord | null;
+  inList: boolean;
+  /** Flap damping. */
+  flapScore: number;
+  flapAt: number;
+  flapping: boolean;
+  flapTimer: TimerHandle | null;
+  /** The state alerts last announced (differs from `state` while flapping). */
+  announced: NodeState;
+  driftSince: number;
+  dirty: boolean;
+}
+
+/** @internal */
+export interface RolloutRecord extends Rollout {
+  readonly deadlineMs: number;
+  status: RolloutStatus['status'];
+  timer: TimerHandle | null;
+}
+
+/** @internal */
+export interface ClusterRecord {
+  readonly name: string;
+  desired: DesiredState | null;
+  rollout: RolloutRecord | null;
+  readonly counts: number[];
+  readonly nodes: Set<NodeRecord>;
+  expected: Set<string>;
+}
+
+/** @internal */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** @internal */
+export function newClusterRecord(name: string): ClusterRecord {
+  return {
+    name,
+    desired: null,
+    rollout: null,
+    counts: NODE_STATES.map(() => 0),
+    nodes: new Set(),
+    expected: new Set(),
+  };
+}
+
+/** @internal */
+export function newNodeRecord(
+  node_id: string,
+  cluster: ClusterRecord,
+  state: NodeState,
+  since: number,
+): NodeRecord {
+  return {
+    node_id,
+    cluster,
+    state,
+    since,
+    reported: null,
+    workers: null,
+    provenance: null,
+    helloProvenance: null,
+    helloHash: null,
+    loaded_at: null,
+    last_load_error: null,
+    instance_id: null,
+    last_seq: 0,
+    last_seen: -1,
+    session: null,
+    stale: false,
+    awaiting: false,
+    expected: cluster.expected.has(node_id),
+    closeCode: null,
+    prev: null,
+    next: null,
+    inList: false,
+    flapScore: 0,
+    flapAt: 0,
+    flapping: false,
+    flapTimer: null,
+    announced: state,
+    driftSince: since,
+    dirty: false,
+  };
+}
+
+/** Moves one node of a cluster's counts from one state to another. @internal */
+export function countMove(
+  cluster: ClusterRecord,
+  from: NodeState | null,
+  to: NodeState | null,
+): void {
+  if (from !== null) cluster.counts[STATE_INDEX[from]]! -= 1;
+  if (to !== null) cluster.counts[STATE_INDEX[to]]! += 1;
+}
+
+/** @internal */
+export function sameWorkers(
+  a: readonly WorkerReport[] | null,
+  b: readonly WorkerReport[] | null | undefined,
+): boolean {
+  const bb = b ?? null;
+  if (a === bb) return true;
+  if (a === null || bb === null || a.length !== bb.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as WorkerReport;
+    const y = bb[i] as WorkerReport;
+    if (x.id !== y.id || x.artifact_hash !== y.artifact_hash) return false;
+  }
+  return true;
+}
+
+/** @internal */
+export function sameLoadError(a: LoadError | null, b: LoadError | null | undefined): boolean {
+  const bb = b ?? null;
+  if (a === bb) return true;
+  if (a === null || bb === null) return false;
+  return (
+    a.artifact_hash === bb.artifact_hash &&
+    a.code === bb.code &&
+    a.message === bb.message &&
+    a.at === bb.at
+  );
+}
