@@ -1,20 +1,31 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { SDK_VERSION } from '@plumbline/core';
-import { commands } from './commands/index.js';
+import { commandsFor, type LazyCommand } from './commands/index.js';
 import type { CommandContext } from './context.js';
-import { toPlumblineError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { processIO, type CliIO } from './io.js';
 
 /**
- * Builds the `plumbline` program (commander) bound to the given IO.
+ * The CLI's version (all `@plumbline/*` packages release together under one version), read from
+ * the package's own `package.json` — one level up from `src/` and from `dist/` — so printing it
+ * loads nothing else.
+ */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/**
+ * Builds the `plumbline` program (commander) bound to the given IO, with the given commands
+ * registered (their modules load here, and only theirs).
  *
  * @internal
  */
-export function buildProgram(io: CliIO, context: CommandContext): Command {
+export async function buildProgram(
+  io: CliIO,
+  context: CommandContext,
+  commands: readonly LazyCommand[],
+): Promise<Command> {
   const program = new Command('plumbline')
     .description('Configuration provenance and drift detection for API gateway fleets')
-    .version(SDK_VERSION, '-V, --version')
+    .version(VERSION, '-V, --version')
     .option('--debug', 'print stack traces for errors')
     .showHelpAfterError(false)
     .exitOverride()
@@ -24,7 +35,8 @@ export function buildProgram(io: CliIO, context: CommandContext): Command {
       outputError: (text, write) =>
         write(`plumbline: PLB_USAGE: ${text.replace(/^error: /, '').trimEnd()}\n`),
     });
-  for (const register of commands) register(program, context);
+  const modules = await Promise.all(commands.map((command) => command.load()));
+  for (const register of modules) register(program, context);
   // Subcommands inherit exit override and output configuration.
   const configure = (command: Command): void => {
     for (const sub of command.commands) {
@@ -74,9 +86,9 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
       io.stderr.write(`${line}\n`);
     },
   };
-  const program = buildProgram(io, context);
   const debug = argv.includes('--debug');
   try {
+    const program = await buildProgram(io, context, commandsFor(argv));
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
@@ -90,6 +102,7 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
       }
       return ExitCode.Usage;
     }
+    const { toPlumblineError } = await import('./errors.js');
     const coded = toPlumblineError(error);
     io.stderr.write(`plumbline: ${coded.code}: ${coded.message}\n`);
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
