@@ -16,6 +16,8 @@ export default defineConfig({
     signer: 'src/signer/index.ts',
     testing: 'src/testing/index.ts',
     node: 'src/node/index.ts',
+    // Started as a worker thread by node/hash-workers.ts, from beside the chunk that starts it.
+    'hash-worker': 'src/node/hash-worker.ts',
   },
   format: ['esm'],
   target: 'node20',

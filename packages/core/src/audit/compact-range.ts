@@ -1,27 +1,5 @@
-import { sha256 } from '../hash/select.js';
-import { emptyRoot, nodeHash } from '../merkle/hashes.js';
+import { emptyRoot, leafHash, nodeHash } from '../merkle/hashes.js';
 import { rootFromLeafHashes } from '../merkle/tree.js';
-
-// RFC 9162 leaf and node hashes through one-shot SHA-256 (one call per hash instead of an
-// incremental hasher with three): the same values as `leafHash`/`nodeHash` of the Merkle module.
-let scratch = new Uint8Array(4096);
-const pair = new Uint8Array(65);
-
-/** `SHA-256(0x00 || input)`. @internal */
-export function leafHashFast(input: Uint8Array): Uint8Array {
-  if (input.length + 1 > scratch.length) scratch = new Uint8Array(input.length * 2 + 1);
-  scratch[0] = 0x00;
-  scratch.set(input, 1);
-  return sha256(scratch.subarray(0, input.length + 1));
-}
-
-/** `SHA-256(0x01 || left || right)`. @internal */
-export function nodeHashFast(left: Uint8Array, right: Uint8Array): Uint8Array {
-  pair[0] = 0x01;
-  pair.set(left, 1);
-  pair.set(right, 33);
-  return sha256(pair);
-}
 
 /**
  * The compact range of a Merkle tree's first `size` leaves: the roots of its maximal perfect
@@ -45,7 +23,7 @@ export class CompactRange {
     let h = hash;
     let s = 1;
     while (this.#sizes.length > 0 && this.#sizes[this.#sizes.length - 1] === s) {
-      h = nodeHashFast(this.#hashes.pop()!, h);
+      h = nodeHash(this.#hashes.pop()!, h);
       this.#sizes.pop();
       s *= 2;
     }
@@ -56,7 +34,7 @@ export class CompactRange {
 
   /** Appends the leaf hash of `leafInput`. */
   appendInput(leafInput: Uint8Array): Uint8Array {
-    const h = leafHashFast(leafInput);
+    const h = leafHash(leafInput);
     this.append(h);
     return h;
   }
@@ -65,7 +43,7 @@ export class CompactRange {
   root(): Uint8Array {
     if (this.#hashes.length === 0) return emptyRoot();
     let r = this.#hashes[this.#hashes.length - 1]!;
-    for (let i = this.#hashes.length - 2; i >= 0; i--) r = nodeHashFast(this.#hashes[i]!, r);
+    for (let i = this.#hashes.length - 2; i >= 0; i--) r = nodeHash(this.#hashes[i]!, r);
     return r;
   }
 

@@ -8,11 +8,12 @@ const NODE_PREFIX = new Uint8Array([0x01]);
  * @public
  */
 export function leafHash(leafInput: Uint8Array): Uint8Array {
-  // One contiguous buffer and a one-shot hash: cheaper than an incremental hasher per leaf.
-  const data = new Uint8Array(1 + leafInput.length);
-  data[0] = 0x00;
-  data.set(leafInput, 1);
-  return sha256(data);
+  // One contiguous buffer, reused, and a one-shot hash: cheaper than an incremental hasher per leaf.
+  if (leafInput.length + 1 > leafScratch.length)
+    leafScratch = new Uint8Array(leafInput.length * 2 + 1);
+  leafScratch[0] = 0x00;
+  leafScratch.set(leafInput, 1);
+  return sha256(leafScratch.subarray(0, leafInput.length + 1));
 }
 
 /**
@@ -31,6 +32,7 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 
 /** Scratch input of interior node hashes: 0x01 || left || right (hashing copies it out). */
 const NODE_INPUT = new Uint8Array(65);
+let leafScratch = new Uint8Array(4096);
 NODE_INPUT[0] = 0x01;
 
 /**

@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:
 import { PlumblineError } from '../errors.js';
 import type { Sha256Hasher } from '../hash/backend.js';
 import { createSha256, sha256 } from '../hash/select.js';
+import { leafHash } from '../merkle/hashes.js';
 
 /** Size of one read. Files up to this size are hashed with one synchronous read loop. */
 export const READ_CHUNK = 1024 * 1024;
@@ -145,4 +146,26 @@ function closeQuietly(fd: number): void {
   } catch {
     // Already closed or invalid: nothing was written through it.
   }
+}
+
+/** A reusable buffer for {@link entryLeafHash}'s leaf input. @internal */
+export interface LeafScratch {
+  bytes: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The RFC 9162 leaf hash of one manifest entry (its leaf input: the 32 raw digest bytes, then the
+ * UTF-8 path), built in `scratch` without a per-entry allocation.
+ *
+ * @internal
+ */
+export function entryLeafHash(digest: Uint8Array, path: string, scratch: LeafScratch): Uint8Array {
+  const need = 32 + path.length * 3;
+  if (scratch.bytes.length < need) scratch.bytes = new Uint8Array(need * 2);
+  const input = scratch.bytes;
+  input.set(digest, 0);
+  const written = encoder.encodeInto(path, input.subarray(32)).written;
+  return leafHash(input.subarray(0, 32 + written));
 }

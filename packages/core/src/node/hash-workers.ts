@@ -1,113 +1,23 @@
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { HashJobMessage } from './hash-job.js';
 
-// The worker hashes small files (up to one read buffer) and their RFC 9162 leaves. Files are
-// claimed one at a time from a counter shared with the calling thread, so both threads stay busy
-// to the end without waiting for each other's messages. A file the worker cannot hash whole
-// (larger than its buffer, unreadable, not a regular file) is marked for the calling thread,
-// which hashes it again and reports the error, if any, with the file's manifest path.
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const crypto = require('node:crypto');
-const flags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0) | (fs.constants.O_NONBLOCK || 0);
-const buffer = new Uint8Array(${1024 * 1024});
-const oneShot = typeof crypto.hash === 'function'
-  ? (data) => crypto.hash('sha256', data, 'buffer')
-  : (data) => crypto.createHash('sha256').update(data).digest();
-let leafInput = Buffer.alloc(4096);
-function hashOne(path) {
-  let fd;
-  try {
-    fd = fs.openSync(path, flags);
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return null;
-    let offset = 0;
-    while (offset < buffer.length) {
-      const n = fs.readSync(fd, buffer, offset, buffer.length - offset, offset);
-      offset += n;
-      if (n === 0 || (offset === stat.size && offset < buffer.length)) {
-        return { size: offset, digest: oneShot(buffer.subarray(0, offset)) };
-      }
-    }
-    return null;
-  } catch {
-    return null;
-  } finally {
-    if (fd !== undefined) try { fs.closeSync(fd); } catch {}
+/**
+ * How to start the worker: from `hash-worker.js` beside this file once built; from source (vitest,
+ * tsx), `hash-worker.ts` through tsx's CommonJS hook (Node 20 runs no module loader hooks in a
+ * worker thread), loaded by a two-line bootstrap.
+ */
+function workerStart(): { readonly file: URL | string; readonly options: WorkerOptions } {
+  if (!import.meta.url.endsWith('.ts')) {
+    return { file: new URL('./hash-worker.js', import.meta.url), options: {} };
   }
+  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const worker = fileURLToPath(new URL('./hash-worker.ts', import.meta.url));
+  const bootstrap = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(worker)});`;
+  return { file: bootstrap, options: { eval: true } };
 }
-function nodeHash(input, left, right) {
-  input.set(left, 1);
-  input.set(right, 33);
-  return oneShot(input);
-}
-// RFC 9162 root over leaf hashes (32 bytes each, in order), with a stack of perfect subtrees.
-function rootOf(leaves) {
-  const n = leaves.length / 32;
-  const input = new Uint8Array(65);
-  input[0] = 1;
-  const stack = [];
-  const sizes = [];
-  for (let i = 0; i < n; i++) {
-    let hash = leaves.subarray(i * 32, i * 32 + 32);
-    let size = 1;
-    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
-      hash = nodeHash(input, stack.pop(), hash);
-      sizes.pop();
-      size *= 2;
-    }
-    stack.push(hash);
-    sizes.push(size);
-  }
-  let root = stack.pop();
-  while (stack.length > 0) root = nodeHash(input, stack.pop(), root);
-  return new Uint8Array(root);
-}
-parentPort.on('message', (message) => {
-  if (message.root !== undefined) {
-    const root = rootOf(new Uint8Array(message.root));
-    parentPort.postMessage({ id: message.id, root }, [root.buffer]);
-    return;
-  }
-  hashJob(message);
-});
-function hashJob({ id, paths, names, control, progress, sizes, digests, leaves, state }) {
-  const next = new Int32Array(control);
-  const hashed = new BigInt64Array(progress);
-  const size = new Float64Array(sizes);
-  const digest = new Uint8Array(digests);
-  const leaf = new Uint8Array(leaves);
-  const status = new Int32Array(state);
-  for (;;) {
-    const i = Atomics.add(next, 0, 1);
-    if (i >= paths.length) break;
-    const r = hashOne(paths[i]);
-    if (r === null) {
-      Atomics.store(status, i, 2);
-      continue;
-    }
-    size[i] = r.size;
-    digest.set(r.digest, i * 32);
-    const name = names[i];
-    const need = 33 + name.length * 3;
-    if (leafInput.length < need) leafInput = Buffer.alloc(need * 2);
-    leafInput[0] = 0;
-    leafInput.set(r.digest, 1);
-    const end = 33 + leafInput.utf8Write(name, 33);
-    leaf.set(oneShot(leafInput.subarray(0, end)), i * 32);
-    Atomics.store(status, i, 1);
-    Atomics.add(hashed, 0, 1n);
-    Atomics.add(hashed, 1, BigInt(r.size));
-  }
-  parentPort.postMessage(id);
-}
-`;
-
-/** A worker hashed the file: size, digest and leaf hash are in the job's arrays. @internal */
-export const FILE_HASHED = 1;
-/** A worker claimed the file but could not hash it whole: the calling thread must. @internal */
-export const FILE_RETURNED = 2;
 
 /**
  * One set of files shared by the calling thread and the workers. Each side claims the next file
@@ -129,7 +39,7 @@ export class SharedHashJob {
     id: number,
     paths: readonly string[],
     names: readonly string[],
-    start: (message: object) => Promise<void>,
+    start: (message: HashJobMessage) => Promise<void>,
   ) {
     const n = paths.length;
     this.#count = n;
@@ -145,7 +55,17 @@ export class SharedHashJob {
     this.#digests = new Uint8Array(digests);
     this.#leaves = new Uint8Array(leaves);
     this.#status = new Int32Array(state);
-    const message = { id, paths, names, control, progress, sizes, digests, leaves, state };
+    const message: HashJobMessage = {
+      id,
+      paths,
+      names,
+      control,
+      progress,
+      sizes,
+      digests,
+      leaves,
+      state,
+    };
     this.finished = start(message);
   }
 
@@ -168,14 +88,14 @@ export class SharedHashJob {
   }
 
   /**
-   * What became of file `i` (read after {@link SharedHashJob.finished}): {@link FILE_HASHED},
-   * {@link FILE_RETURNED}, or 0 when no worker finished it.
+   * What became of file `i` (read after {@link SharedHashJob.finished}): `FILE_HASHED`,
+   * `FILE_RETURNED` (see `hash-job.ts`), or 0 when no worker finished it.
    */
   status(i: number): number {
     return Atomics.load(this.#status, i);
   }
 
-  /** The size, digest and leaf hash a worker computed for file `i` (status {@link FILE_HASHED}). */
+  /** The size, digest and leaf hash a worker computed for file `i` (status `FILE_HASHED`). */
   result(i: number): { size: number; digest: Uint8Array; leaf: Uint8Array } {
     return {
       size: this.#sizes[i]!,
@@ -204,8 +124,9 @@ export class SmallFileWorkers {
   }
 
   constructor(count: number) {
+    const { file, options } = workerStart();
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true });
+      const worker = new Worker(file, options);
       worker.unref();
       worker.on('message', (message: number | { id: number; root: Uint8Array }) => {
         if (typeof message === 'number') this.#answered(worker, message);

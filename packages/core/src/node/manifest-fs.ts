@@ -1,7 +1,6 @@
 import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { formatDigest } from '../hash/digest.js';
-import { leafHash } from '../merkle/hashes.js';
 import { rootFromLeafHashes } from '../merkle/tree.js';
 import {
   MANIFEST_FORMAT,
@@ -10,15 +9,19 @@ import {
   type ManifestEntry,
 } from '../manifest/types.js';
 import {
+  entryLeafHash,
   hashFileRest,
   hashFileStart,
   READ_CHUNK,
   throwIfAborted,
   type FileDigest,
+  type LeafScratch,
 } from './hash-file.js';
+import { markChecked } from '../manifest/checked.js';
 import { mediaTypeOf } from './media-type.js';
 import { walkInputs, type WalkedFile } from './walk-inputs.js';
-import { FILE_HASHED, SmallFileWorkers, type SharedHashJob } from './hash-workers.js';
+import { SmallFileWorkers, type SharedHashJob } from './hash-workers.js';
+import { FILE_HASHED } from './hash-job.js';
 import { getHashBackend } from '../hash/select.js';
 
 /**
@@ -276,10 +279,10 @@ async function hashFiles(
     }
     onProgress({ phase: 'hash', files, totalFiles: n, bytes: hashedBytes });
   };
-  const leafInput = { bytes: new Uint8Array(1024) };
+  const leafInput: LeafScratch = { bytes: new Uint8Array(1024) };
   const record = (index: number, result: FileDigest): void => {
     digests[index] = result;
-    leaves[index] = leafOf(result.digest, files[index]!.path, leafInput);
+    leaves[index] = entryLeafHash(result.digest, files[index]!.path, leafInput);
     done++;
     bytes += result.size;
     report();
@@ -365,18 +368,6 @@ async function hashFiles(
   return { digests, leaves };
 }
 
-/** The RFC 9162 leaf hash of one entry (its leaf input: the raw digest, then the UTF-8 path). */
-function leafOf(digest: Uint8Array, path: string, scratch: { bytes: Uint8Array }): Uint8Array {
-  const need = 32 + path.length * 3;
-  if (scratch.bytes.length < need) scratch.bytes = new Uint8Array(need * 2);
-  const input = scratch.bytes;
-  input.set(digest, 0);
-  const written = encoder.encodeInto(path, input.subarray(32)).written;
-  return leafHash(input.subarray(0, 32 + written));
-}
-
-const encoder = new TextEncoder();
-
 /**
  * Sorts the hashed files into manifest order and computes the root (on a worker, when there is
  * one, while this thread builds the entries).
@@ -422,7 +413,12 @@ async function assemble(
     entries[k] = entry;
   }
   const root = (await remoteRoot) ?? rootFromLeafHashes(leafHashes);
-  return { format: MANIFEST_FORMAT, hash_alg: 'sha256', root: formatDigest(root), entries };
+  return markChecked({
+    format: MANIFEST_FORMAT,
+    hash_alg: 'sha256',
+    root: formatDigest(root),
+    entries,
+  });
 }
 
 const SURROGATE_OR_ABOVE = /[\uD800-\uFFFF]/;

@@ -1,0 +1,73 @@
+/**
+ * The hashing worker thread's module (started by `hash-workers.ts`; built as its own file,
+ * `dist/hash-worker.js`, next to the code that starts it). It hashes small files with the same
+ * functions as the calling thread — {@link hashFileStart}, {@link entryLeafHash} and the Merkle
+ * module's root — so there is one implementation of each.
+ *
+ * Files are claimed one at a time from a counter shared with the calling thread, so every thread
+ * stays busy to the end without waiting for another's messages. A file the worker cannot hash
+ * whole (larger than one read, unreadable, not a regular file) is marked for the calling thread,
+ * which hashes it again and reports the error, if any, with the file's manifest path.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+import { parentPort } from 'node:worker_threads';
+import { rootFromLeafHashes } from '../merkle/tree.js';
+import { entryLeafHash, hashFileStart, READ_CHUNK, type LeafScratch } from './hash-file.js';
+import { FILE_HASHED, FILE_RETURNED, type HashJobMessage, type RootMessage } from './hash-job.js';
+import { closeSync } from 'node:fs';
+
+const buffer = new Uint8Array(READ_CHUNK);
+const scratch: LeafScratch = { bytes: new Uint8Array(4096) };
+
+/** Size and digest of a small regular file, or `undefined` to hand it back. */
+function hashOne(path: string): { size: number; digest: Uint8Array } | undefined {
+  try {
+    const started = hashFileStart(path, path, buffer);
+    if ('digest' in started) return started;
+    closeSync(started.fd);
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hashJob(message: HashJobMessage): void {
+  const next = new Int32Array(message.control);
+  const hashed = new BigInt64Array(message.progress);
+  const sizes = new Float64Array(message.sizes);
+  const digests = new Uint8Array(message.digests);
+  const leaves = new Uint8Array(message.leaves);
+  const status = new Int32Array(message.state);
+  const { paths, names } = message;
+  for (;;) {
+    const i = Atomics.add(next, 0, 1);
+    if (i >= paths.length) break;
+    const result = hashOne(paths[i]!);
+    if (result === undefined) {
+      Atomics.store(status, i, FILE_RETURNED);
+      continue;
+    }
+    sizes[i] = result.size;
+    digests.set(result.digest, i * 32);
+    leaves.set(entryLeafHash(result.digest, names[i]!, scratch), i * 32);
+    Atomics.store(status, i, FILE_HASHED);
+    Atomics.add(hashed, 0, 1n);
+    Atomics.add(hashed, 1, BigInt(result.size));
+  }
+  parentPort!.postMessage(message.id);
+}
+
+function root(message: RootMessage): void {
+  const all = new Uint8Array(message.root);
+  const leafHashes = new Array<Uint8Array>(all.length / 32);
+  for (let i = 0; i < leafHashes.length; i++) leafHashes[i] = all.subarray(i * 32, i * 32 + 32);
+  const result = new Uint8Array(rootFromLeafHashes(leafHashes));
+  parentPort!.postMessage({ id: message.id, root: result }, [result.buffer]);
+}
+
+parentPort?.on('message', (message: HashJobMessage | RootMessage) => {
+  if ('root' in message) root(message);
+  else hashJob(message);
+});
