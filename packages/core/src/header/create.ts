@@ -1,5 +1,6 @@
 import { PlumblineError } from '../errors.js';
 import { isDigestString, type DigestString } from '../hash/digest.js';
+import { isChecked } from '../manifest/checked.js';
 import { manifestFromEntries } from '../manifest/from-entries.js';
 import type { Manifest } from '../manifest/types.js';
 import { parseHeader } from './codec.js';
@@ -94,9 +95,11 @@ function checkExtensionValue(value: unknown, path: string, depth: number): void 
  * @public
  */
 export function createHeader(options: CreateHeaderOptions): ProvenanceHeader {
-  const manifest = manifestFromEntries(options.manifest.entries, {
-    maxEntries: Number.MAX_SAFE_INTEGER,
-  });
+  // A manifest this process built and checked (buildManifest, manifestFromEntries) is used as is;
+  // any other is checked here, its root recomputed from its entries.
+  const manifest = isChecked(options.manifest)
+    ? options.manifest
+    : manifestFromEntries(options.manifest.entries, { maxEntries: Number.MAX_SAFE_INTEGER });
   if (options.manifest.root !== undefined && options.manifest.root !== manifest.root) {
     throw new PlumblineError(
       'PLB_ROOT_MISMATCH',

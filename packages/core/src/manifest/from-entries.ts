@@ -3,6 +3,7 @@ import { formatDigest, isDigestString, parseDigest } from '../hash/digest.js';
 import { compareUtf8, utf8 } from '../encoding/utf8.js';
 import { concatBytes } from '../encoding/hex.js';
 import { leafHash, rootFromLeafHashes, MerkleTree } from '../merkle/index.js';
+import { markChecked } from './checked.js';
 import { caseFoldKey, validateManifestPath } from './path.js';
 import { MANIFEST_FORMAT, type Manifest, type ManifestEntry } from './types.js';
 
@@ -113,12 +114,12 @@ export function manifestFromEntries(
       folded.set(key, path);
     }
   }
-  return {
+  return markChecked({
     format: MANIFEST_FORMAT,
     hash_alg: 'sha256',
     root: formatDigest(rootFromLeafHashes(sorted.map((e) => leafHash(leafInputOf(e))))),
     entries: sorted,
-  };
+  });
 }
 
 /**

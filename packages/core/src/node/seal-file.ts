@@ -5,7 +5,7 @@ import { PlumblineError } from '../errors.js';
 import { formatDigest, type DigestString } from '../hash/digest.js';
 import { createSha256 } from '../hash/select.js';
 import { createHeader } from '../header/create.js';
-import { encodeHeader, headerDigest, parseHeader } from '../header/codec.js';
+import { encodeHeader, headerDigest } from '../header/codec.js';
 import type { ProvenanceHeader } from '../header/types.js';
 import { encodeAttachments, type Attachments } from '../container/attachments.js';
 import { encodePrefix } from '../container/format.js';
@@ -62,7 +62,23 @@ export interface SealFileResult {
 }
 
 const CHUNK = 4 * 1024 * 1024;
-const PLACEHOLDER: DigestString = `sha256:${'0'.repeat(64)}`;
+
+/**
+ * `bytes` with the one occurrence of the ASCII digest string `from` replaced by `to` (same length),
+ * or `undefined` when `from` does not occur exactly once (then the caller encodes again).
+ */
+function replaceDigest(
+  bytes: Uint8Array,
+  from: DigestString,
+  to: DigestString,
+): Uint8Array | undefined {
+  const haystack = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = haystack.indexOf(from, 0, 'latin1');
+  if (at < 0 || haystack.indexOf(from, at + 1, 'latin1') >= 0) return undefined;
+  const out = Uint8Array.from(bytes);
+  Buffer.from(out.buffer).write(to, at, 'latin1');
+  return out;
+}
 
 async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
   let done = 0;
@@ -112,11 +128,15 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
       details: { path: options.payload },
     });
   }
+  // The payload digest is not known before the payload is read: the header is built, checked and
+  // encoded once with a random placeholder digest of the same length, whose bytes are replaced
+  // by the real digest's afterwards (a CBOR text string of fixed length: nothing else moves).
+  const placeholder = formatDigest(randomBytes(32));
   const draft: ProvenanceHeader =
     options.header ??
     createHeader({
       ...options,
-      payload: { digest: PLACEHOLDER, size, media_type: options.mediaType },
+      payload: { digest: placeholder, size, media_type: options.mediaType },
     });
   if (draft.payload.size !== size) {
     throw new PlumblineError(
@@ -177,6 +197,7 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
       );
     }
     let header: ProvenanceHeader;
+    let headerBytes: Uint8Array;
     if (options.header !== undefined) {
       if (options.header.payload.digest !== digest) {
         throw new PlumblineError(
@@ -186,15 +207,10 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
         );
       }
       header = options.header;
+      headerBytes = draftBytes;
     } else {
-      header = parseHeader({ ...draft, payload: { ...draft.payload, digest } });
-    }
-    const headerBytes = encodeHeader(header);
-    if (headerBytes.length !== draftBytes.length) {
-      throw new PlumblineError(
-        'PLB_INTERNAL',
-        'the header length changed after hashing the payload',
-      );
+      header = { ...draft, payload: { ...draft.payload, digest } };
+      headerBytes = replaceDigest(draftBytes, placeholder, digest) ?? encodeHeader(header);
     }
     await writeAll(output, encodePrefix(headerBytes, attachmentsBytes), 0);
     if (options.fsync === true) await output.datasync();

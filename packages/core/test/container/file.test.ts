@@ -13,7 +13,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { formatDigest, sha256 } from '@plumbline/core/hash';
+import {
+  formatDigest,
+  getHashBackend,
+  setHashBackend,
+  sha256,
+  type HashBackend,
+} from '@plumbline/core/hash';
+import { manifestFromEntries } from '@plumbline/core/manifest';
 import {
   buildManifest,
   openArtifact,
@@ -82,6 +89,46 @@ describe('sealArtifactFile', () => {
       artifactDigest: true,
     });
     expect(withDigest.artifactDigest).toBe(expected.artifactDigest);
+  });
+
+  test('hashes a checked manifest once: sealing hashes the payload and the header only', async () => {
+    const manifest = await buildManifest([join(dir, 'inputs')]);
+    expect(manifest.entries.length).toBeGreaterThan(2);
+    // A manifest this process built is frozen: it cannot have changed since its root was computed.
+    expect(Object.isFrozen(manifest.entries[0])).toBe(true);
+    const counted = { oneShot: 0, streams: 0 };
+    const real = getHashBackend();
+    const counting: HashBackend = {
+      name: real.name,
+      sha256: (data) => (counted.oneShot++, real.sha256(data)),
+      createSha256: () => (counted.streams++, real.createSha256()),
+    };
+    setHashBackend(counting);
+    let result;
+    try {
+      result = await sealArtifactFile({
+        manifest,
+        provenance,
+        sourceDateEpoch: '1700000000',
+        payload: join(dir, 'payload.bin'),
+        out: join(dir, 'once.plb'),
+      });
+    } finally {
+      setHashBackend(real);
+    }
+    // One stream over the payload, one one-shot hash of the header bytes; no leaf or node hash.
+    expect(counted).toEqual({ oneShot: 1, streams: 1 });
+    expect(result.header.artifact_hash).toBe(manifest.root);
+    expect((await readHeader(join(dir, 'once.plb'))).headerDigest).toBe(result.headerDigest);
+    // A manifest it did not build (a copy) is checked again: a wrong root is refused.
+    await expect(
+      sealArtifactFile({
+        manifest: { ...manifest, root: manifestFromEntries(manifest.entries.slice(1)).root },
+        provenance,
+        payload: join(dir, 'payload.bin'),
+        out: join(dir, 'wrong.plb'),
+      }),
+    ).rejects.toMatchObject({ code: 'PLB_ROOT_MISMATCH' });
   });
 
   test('two seals of the same inputs are byte-identical whatever the file order and mtimes', async () => {
