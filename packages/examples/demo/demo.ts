@@ -1,7 +1,9 @@
 // `npm run demo`: Plumbline end to end on the sample gateway configuration in ../fixtures.
 //
 // The build steps run the `plumbline` command line (in this process, through `run` of
-// @plumbline/cli, with the arguments an operator's CI would pass);
+// @plumbline/cli, with the arguments an operator's CI would pass, from the repository root); each
+// `$ plumbline …` line it prints runs as shown from the repository root (with node_modules/.bin on
+// PATH) and is followed by that command's real output;
 // the fleet runs in this process on loopback: a control plane (`startControlPlane` of
 // @plumbline/cli), two gateways that embed @plumbline/core and report through @plumbline/ws
 // (../gateway), and a third gateway written "in another language" with the `plumbline agent`
@@ -55,27 +57,40 @@ const COMMIT_V2 = '9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b';
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'keys'), { recursive: true });
-const show = (path: string): string => relative(process.cwd(), path) || '.';
+/** A path as the printed commands give it: relative to the repository root they run from. */
+const show = (path: string): string => relative(repo, path) || '.';
+/** Quotes an argument for a POSIX shell when it needs it (globs such as `specs/**=spec`). */
+const quote = (arg: string): string => (/^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg}'`);
+/** Sealing is reproducible: the build timestamp comes from SOURCE_DATE_EPOCH, shown with the command. */
+const EPOCH = { SOURCE_DATE_EPOCH: '1767225600' };
 
-/** Runs `plumbline <args>` and returns its stdout; fails the demo on an unexpected exit code. */
+/**
+ * Runs `plumbline <args>` from the repository root, printing the command as a shell line and then
+ * its real output (stdout, then any notes on stderr) unless `quiet`; returns its stdout. Fails the
+ * demo on an unexpected exit code.
+ */
 async function plumbline(
   args: string[],
-  options: { expect?: number; quiet?: boolean } = {},
+  options: { expect?: number; quiet?: boolean; env?: Record<string, string> } = {},
 ): Promise<string> {
-  const shown = args.map((a) => (a.startsWith(repo) || a.startsWith(out) ? show(a) : a));
-  if (!options.quiet) console.log(dim(`$ plumbline ${shown.join(' ')}`));
+  const relativeArgs = args.map((a) => (a.startsWith(repo) || a.startsWith(out) ? show(a) : a));
+  const env = options.env ?? {};
+  const prefix = Object.entries(env).map(([k, v]) => `${k}=${v} `);
+  if (!options.quiet)
+    console.log(dim(`$ ${prefix.join('')}plumbline ${relativeArgs.map(quote).join(' ')}`));
   let stdout = '';
   let stderr = '';
-  const status = await run(args, {
+  const status = await run(relativeArgs, {
     stdout: { write: (chunk: string) => (stdout += chunk) },
     stderr: { write: (chunk: string) => (stderr += chunk) },
-    env: { ...process.env, SOURCE_DATE_EPOCH: '1767225600' },
-    cwd: process.cwd(),
+    env: { ...process.env, ...env },
+    cwd: repo,
   });
   if (status !== (options.expect ?? 0)) {
     process.stderr.write(stderr);
     throw new Error(`plumbline ${args[0]} exited with ${status}, expected ${options.expect ?? 0}`);
   }
+  if (!options.quiet) process.stdout.write(stdout + stderr);
   return stdout;
 }
 
@@ -169,28 +184,31 @@ async function put(path: string, body: unknown): Promise<Record<string, unknown>
 /** Seals the compiled routes of `config` into `dir/<name>.plb` and signs it (attached bundle). */
 async function sealAndSign(config: string, name: string, commit: string): Promise<string> {
   const artifact = join(out, `${name}.plb`);
-  await plumbline([
-    'seal',
-    '--inputs',
-    config,
-    ...roles,
-    '--payload',
-    join(config, 'routes.json'),
-    '--media-type',
-    'application/json',
-    '--out',
-    artifact,
-    '--commit',
-    commit,
-    '--source',
-    'https://github.com/acme/storefront-gateway',
-    '--ref',
-    'refs/heads/main',
-    '--builder-id',
-    'acme-gateway-compiler',
-    '--builder-version',
-    '2.4.0',
-  ]);
+  await plumbline(
+    [
+      'seal',
+      '--inputs',
+      config,
+      ...roles,
+      '--payload',
+      join(config, 'routes.json'),
+      '--media-type',
+      'application/json',
+      '--out',
+      artifact,
+      '--commit',
+      commit,
+      '--source',
+      'https://github.com/acme/storefront-gateway',
+      '--ref',
+      'refs/heads/main',
+      '--builder-id',
+      'acme-gateway-compiler',
+      '--builder-version',
+      '2.4.0',
+    ],
+    { env: EPOCH },
+  );
   cpSync(artifact, join(out, `${name}.unsigned.plb`));
   await plumbline([
     'sign',
@@ -249,7 +267,10 @@ const STEPS: [string, () => Promise<void> | void][] = [
         'gateway. Plumbline hashes each file and combines them into one RFC 9162 Merkle root.',
       );
       const manifest = join(out, 'manifest.json');
+      console.log(dim('The `$ plumbline …` lines run as shown from the repository root, with'));
+      console.log(dim('node_modules/.bin on PATH: export PATH="$PWD/node_modules/.bin:$PATH"'));
       const root = (await plumbline(['manifest', fixtures, ...roles, '--out', manifest])).trim();
+      console.log(dim(`  entries of ${show(manifest)}:`));
       const entries = (
         JSON.parse(readFileSync(manifest, 'utf8')) as {
           entries: { digest: string; role: string; path: string }[];
@@ -257,12 +278,11 @@ const STEPS: [string, () => Promise<void> | void][] = [
       ).entries;
       for (const e of entries)
         console.log(`  ${e.digest.slice(0, 19)}…  ${e.role.padEnd(6)}  ${e.path}`);
-      console.log(`root: ${bold(root)}`);
       const proof = join(out, 'rate-limit.proof.json');
       await plumbline(['prove', manifest, 'plugins/rate-limit.wasm', '--out', proof], {
         quiet: true,
       });
-      process.stdout.write(await plumbline(['verify-proof', proof, '--root', root]));
+      await plumbline(['verify-proof', proof, '--root', root]);
     },
   ],
   [
@@ -272,11 +292,9 @@ const STEPS: [string, () => Promise<void> | void][] = [
       const v1 = await sealAndSign(fixtures, 'v1', COMMIT_V1);
       hashes.v1 = await artifactHashOf(v1);
       console.log(`artifact v1: ${show(v1)}, artifact_hash ${bold(hashes.v1)}`);
-      process.stdout.write(await plumbline(['inspect', v1]));
-      process.stdout.write(await plumbline(['verify', v1, '--inputs', fixtures]));
-      process.stdout.write(
-        await plumbline(['verify-signature', v1, '--key', join(out, 'keys', 'release.pub.pem')]),
-      );
+      await plumbline(['inspect', v1]);
+      await plumbline(['verify', v1, '--inputs', fixtures]);
+      await plumbline(['verify-signature', v1, '--key', join(out, 'keys', 'release.pub.pem')]);
       const sbom = join(out, 'v1.cdx.json');
       await plumbline(['sbom', v1, '--out', sbom]);
       const bom = JSON.parse(readFileSync(sbom, 'utf8')) as {
@@ -286,11 +304,9 @@ const STEPS: [string, () => Promise<void> | void][] = [
       console.log(
         `  CycloneDX ${bom.specVersion} SBOM with ${bom.components?.length ?? 0} components: ${show(sbom)}`,
       );
-      const labels = await plumbline(['oci-labels', v1, '--format', 'json']);
+      await plumbline(['oci-labels', v1, '--format', 'dockerfile']);
+      const labels = await plumbline(['oci-labels', v1, '--format', 'json'], { quiet: true });
       writeFileSync(join(out, 'v1.labels.json'), labels);
-      for (const [key, value] of Object.entries(JSON.parse(labels) as Record<string, string>)) {
-        console.log(`  LABEL ${key}=${value.length > 60 ? `${value.slice(0, 57)}…` : value}`);
-      }
     },
   ],
   [
@@ -323,9 +339,7 @@ const STEPS: [string, () => Promise<void> | void][] = [
         } catch (error) {
           const coded = error as { code?: string; message: string };
           if (coded.code !== 'PLB_LOAD_REJECTED') throw error;
-          console.log(
-            `  ${label.padEnd(8)} → refused: ${coded.code}: ${coded.message.slice(0, 90)}`,
-          );
+          console.log(`  ${label.padEnd(8)} → refused: ${coded.code}: ${coded.message}`);
         }
       }
     },
@@ -488,9 +502,7 @@ const STEPS: [string, () => Promise<void> | void][] = [
       writeFileSync(routes, readFileSync(routes, 'utf8').replace('"retries": 2', '"retries": 3'));
       const editedManifest = join(out, 'v2.manifest.json');
       await plumbline(['manifest', edited, ...roles, '--out', editedManifest], { quiet: true });
-      process.stdout.write(
-        await plumbline(['diff', join(out, 'manifest.json'), editedManifest], { expect: 1 }),
-      );
+      await plumbline(['diff', join(out, 'manifest.json'), editedManifest], { expect: 1 });
       const v2 = await sealAndSign(edited, 'v2', COMMIT_V2);
       hashes.v2 = await artifactHashOf(v2);
       await put(`/v1/clusters/${CLUSTER}/desired`, {

@@ -1,5 +1,13 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +15,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const examples = join(here, '..');
+const repo = join(examples, '..', '..');
+/** What the story printed (the first test), for the test of its printed commands. */
+let story = '';
 const root = mkdtempSync(join(tmpdir(), 'plumbline-demo-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -58,8 +69,14 @@ describe('npm run demo', () => {
     const stdout = run.stdout();
     expect(run.stderr()).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/unsigned +→ refused: PLB_LOAD_REJECTED/);
-    expect(stdout).toMatch(/tampered +→ refused: PLB_LOAD_REJECTED/);
+    story = stdout;
+    // Each refusal reason is printed whole.
+    expect(stdout).toMatch(
+      /unsigned +→ refused: PLB_LOAD_REJECTED: .*\(signature: a signature is required but none is present\)\n/,
+    );
+    expect(stdout).toMatch(
+      /tampered +→ refused: PLB_LOAD_REJECTED: .*signature: signature not valid: [^\n]*the payload was changed\)\n/,
+    );
 
     // The dashboard URL is printed; the admin token is not (stdout is not a terminal) but is in
     // a 0600 file, and in none of the logs.
@@ -129,6 +146,28 @@ describe('npm run demo', () => {
     const dashboard = /dashboard: (\S+)/.exec(stdout)![1]!;
     await expect(fetch(dashboard)).rejects.toThrow();
   }, 60_000);
+
+  it('prints commands that run as shown from the repository root, followed by their real output', () => {
+    expect(story).toContain('$ plumbline oci-labels');
+    // `plumbline` on PATH is the package's bin, as node_modules/.bin/plumbline is after `npm ci`.
+    const bin = join(root, 'bin');
+    mkdirSync(bin);
+    symlinkSync(join(repo, 'packages', 'cli', 'bin', 'plumbline.js'), join(bin, 'plumbline'));
+    const lines = story
+      .split('\n')
+      .filter((l) => /^\$ plumbline (manifest|verify-proof|inspect|oci-labels|diff) /.test(l));
+    expect(lines.length).toBe(5);
+    for (const line of lines) {
+      const result = spawnSync('sh', ['-c', line.slice(2)], {
+        cwd: repo,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+      });
+      expect(result.status, line).toBe(line.includes(' diff ') ? 1 : 0);
+      expect(result.stdout.length, line).toBeGreaterThan(0);
+      expect(story, line).toContain(`${line}\n${result.stdout}`);
+    }
+  }, 120_000);
 
   it('with --keep-open, keeps the fleet and the dashboard up until Enter', async () => {
     const out = join(root, 'open');

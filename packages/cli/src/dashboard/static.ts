@@ -29,8 +29,9 @@ const TYPES: Readonly<Record<string, string>> = {
 const MAX_TOTAL_BYTES = 16 * 1024 * 1024;
 
 /**
- * The folders where the built dashboard is looked for: `ui/` beside the built CLI, and the
- * CLI package's `dist/ui/` when running from sources.
+ * The folders where the built dashboard is looked for: `ui/` beside the built CLI, and, when
+ * running from sources, the CLI package's `dist/ui/` or, in the repository, the dashboard
+ * workspace's own build (`packages/dashboard/dist/`, so the CLI need not be built).
  *
  * @internal
  */
@@ -38,6 +39,7 @@ export function defaultUiDirs(): string[] {
   return [
     fileURLToPath(new URL('./ui/', import.meta.url)),
     fileURLToPath(new URL('../../dist/ui/', import.meta.url)),
+    fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url)),
   ];
 }
 
