@@ -1,12 +1,12 @@
 /**
  * The hashing worker thread's module (started by `hash-workers.ts`; built as its own file,
- * `dist/hash-worker.js`, next to the code that starts it). It hashes small files with the same
+ * `dist/hash-worker.js`, next to the code that starts it). It hashes files with the same
  * functions as the calling thread — {@link hashFileStart}, {@link entryLeafHash} and the Merkle
  * module's root — so there is one implementation of each.
  *
  * Files are claimed one at a time from a counter shared with the calling thread, so every thread
  * stays busy to the end without waiting for another's messages. A file the worker cannot hash
- * whole (larger than one read, unreadable, not a regular file) is marked for the calling thread,
+ * (unreadable, not a regular file) is marked for the calling thread,
  * which hashes it again and reports the error, if any, with the file's manifest path.
  *
  * @internal
@@ -16,18 +16,32 @@ import { parentPort } from 'node:worker_threads';
 import { rootFromLeafHashes } from '../merkle/tree.js';
 import { entryLeafHash, hashFileStart, READ_CHUNK, type LeafScratch } from './hash-file.js';
 import { FILE_HASHED, FILE_RETURNED, type HashJobMessage, type RootMessage } from './hash-job.js';
-import { closeSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 
 const buffer = new Uint8Array(READ_CHUNK);
 const scratch: LeafScratch = { bytes: new Uint8Array(4096) };
 
-/** Size and digest of a small regular file, or `undefined` to hand it back. */
+/**
+ * Size and digest of a regular file, or `undefined` to hand it back. A file larger than one read
+ * is read on in this thread (blocking only this worker), one chunk at a time.
+ */
 function hashOne(path: string): { size: number; digest: Uint8Array } | undefined {
   try {
     const started = hashFileStart(path, path, buffer);
     if ('digest' in started) return started;
-    closeSync(started.fd);
-    return undefined;
+    const { fd, hasher } = started;
+    let offset = started.offset;
+    try {
+      for (;;) {
+        const n = readSync(fd, buffer, 0, buffer.length, offset);
+        if (n === 0) break;
+        hasher.update(n === buffer.length ? buffer : buffer.subarray(0, n));
+        offset += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return { size: offset, digest: hasher.digest() };
   } catch {
     return undefined;
   }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { formatDigest } from '../hash/digest.js';
@@ -72,9 +73,10 @@ export interface BuildManifestOptions {
   /** Largest number of entries. Default 1,000,000. */
   readonly maxEntries?: number;
   /**
-   * Worker threads that hash small files alongside the calling thread, for trees of 2,000 files
-   * or more: they start once the walk has found that many and hash what it found while it goes
-   * on, then share the rest with the calling thread file by file, and compute the root.
+   * Worker threads that hash files alongside the calling thread, for trees of 2,000 files or
+   * more (they start once the walk has found that many and hash what it found while it goes on,
+   * then share the rest with the calling thread file by file, and compute the root) and for
+   * smaller trees with at least two files of 16 MiB or more (each thread hashes whole files).
    * Default: one less than the available cores, at most 3. `0` hashes on the calling thread only.
    * Workers are used only with the `node:crypto` hash backend.
    */
@@ -177,6 +179,15 @@ export async function buildManifest(
       ? (options.workers ?? SmallFileWorkers.defaultCount())
       : 0;
   let pool: SmallFileWorkers | undefined;
+  const startPool = (): void => {
+    if (pool !== undefined || workersWanted === 0) return;
+    try {
+      pool = new SmallFileWorkers(workersWanted);
+    } catch {
+      // No threads to be had (a resource limit): hash on this thread alone.
+      workersWanted = 0;
+    }
+  };
   const segments: Segment[] = [];
   let covered = 0;
   const hand = (files: readonly WalkedFile[], to: number): void => {
@@ -203,18 +214,13 @@ export async function buildManifest(
       maxEntries,
       signal,
       onFound: (found, sofar) => {
-        if (pool === undefined && workersWanted > 0 && found >= WORKER_MIN_FILES) {
-          try {
-            pool = new SmallFileWorkers(workersWanted);
-          } catch {
-            // No threads to be had (a resource limit): hash on this thread alone.
-            workersWanted = 0;
-          }
-        }
+        if (found >= WORKER_MIN_FILES) startPool();
         hand(sofar, found);
         onProgress?.({ phase: 'walk', files: found, totalFiles: 0, bytes: 0 });
       },
     });
+    // A few large files: each thread hashes whole files, so they are hashed side by side.
+    if (files.length < WORKER_MIN_FILES && largeFiles(files) >= 2) startPool();
     hand(files, files.length);
     if (covered < files.length) segments.push({ from: covered, to: files.length });
     const hashed = await hashFiles(files, segments, { concurrency, signal, onProgress });
@@ -225,6 +231,22 @@ export async function buildManifest(
   } finally {
     await pool?.close();
   }
+}
+
+/** Files at least this large are worth a worker thread even when there are few files. */
+const WORKER_MIN_BYTES = 16 * 1024 * 1024;
+
+/** How many of (fewer than {@link WORKER_MIN_FILES}) files are {@link WORKER_MIN_BYTES} or larger. */
+function largeFiles(files: readonly WalkedFile[]): number {
+  let large = 0;
+  for (const file of files) {
+    try {
+      if (statSync(file.absolutePath).size >= WORKER_MIN_BYTES) large++;
+    } catch {
+      // Reported with its manifest path when it is hashed.
+    }
+  }
+  return large;
 }
 
 /** Files `from` to `to` (exclusive) of the walk, shared with the workers when `job` is set. */
@@ -296,9 +318,9 @@ async function hashFiles(
   /**
    * Hashes file `i` on this thread: a small file at once (returns `undefined`), a larger one
    * streamed in the background, at most `concurrency` at a time (returns a promise to wait for
-   * before starting another when that many are in flight).
+   * before starting another when that many are in flight; with `whole`, the file's own).
    */
-  const hashHere = (i: number): Promise<unknown> | undefined => {
+  const hashHere = (i: number, whole = false): Promise<unknown> | undefined => {
     const file = files[i]!;
     const started = hashFileStart(file.absolutePath, file.path, buffer);
     if ('digest' in started) {
@@ -310,6 +332,7 @@ async function hashFiles(
       .catch(fail)
       .finally(() => inflight.delete(task));
     inflight.add(task);
+    if (whole) return task;
     return inflight.size >= concurrency ? Promise.race(inflight) : undefined;
   };
   try {
@@ -322,7 +345,9 @@ async function hashFiles(
         if (i >= to || firstError !== undefined) break;
         mine[i] = 1;
         throwIfAborted(internal.signal);
-        const full = hashHere(i);
+        // Sharing with workers, a large file is finished before the next is claimed, so the
+        // workers get their share of the large files.
+        const full = hashHere(i, job !== undefined);
         if (full !== undefined) await full;
         if (++sinceYield === YIELD_EVERY) {
           sinceYield = 0;

@@ -43,6 +43,23 @@ describe('SmallFileWorkers', () => {
     }
   });
 
+  it('hashes a file larger than one read whole, on the worker', async () => {
+    const big = join(dir, 'big.bin');
+    const content = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 7) & 0xff);
+    writeFileSync(big, content);
+    const pool = new SmallFileWorkers(1);
+    try {
+      const job = pool.start([big], ['big.bin']);
+      await job.finished;
+      expect(job.status(0)).toBe(FILE_HASHED);
+      expect(job.result(0).size).toBe(content.length);
+      expect(job.result(0).digest).toEqual(sha256(content));
+      expect(job.progress).toEqual({ files: 1, bytes: content.length });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('hands back files it cannot hash whole, and ends a job when its worker is gone', async () => {
     const missing = join(dir, 'missing');
     const pool = new SmallFileWorkers(1);

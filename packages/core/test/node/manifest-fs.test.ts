@@ -347,3 +347,22 @@ describe('buildManifest with worker threads', () => {
     await expect(aborted).rejects.toThrow(code('PLB_ABORTED'));
   });
 });
+
+describe('buildManifest on a few large files', () => {
+  it('hashes them side by side on workers, with the same manifest as one thread', async () => {
+    const dir = join(root, 'large-files');
+    mkdirSync(dir, { recursive: true });
+    const sizes = [16 * 1024 * 1024, 16 * 1024 * 1024 + 3, 1234];
+    sizes.forEach((size, i) => {
+      const content = new Uint8Array(size).map((_, k) => (k * (i + 3)) & 0xff);
+      writeFileSync(join(dir, `part-${i}.bin`), content);
+    });
+    const progress: ManifestProgress[] = [];
+    const shared = await buildManifest([dir], { workers: 1, onProgress: (p) => progress.push(p) });
+    const alone = await buildManifest([dir], { workers: 0 });
+    expect(shared).toEqual(alone);
+    expect(shared.entries.map((e) => e.size)).toEqual(sizes);
+    const last = progress.at(-1)!;
+    expect([last.files, last.bytes]).toEqual([3, sizes.reduce((a, b) => a + b)]);
+  });
+});
