@@ -8,7 +8,7 @@ import { createHeader } from '../header/create.js';
 import { encodeHeader, headerDigest } from '../header/codec.js';
 import type { ProvenanceHeader } from '../header/types.js';
 import { encodeAttachments, type Attachments } from '../container/attachments.js';
-import { encodePrefix } from '../container/format.js';
+import { encodePrefix, prefixLength } from '../container/format.js';
 import type { SealHeaderFields } from '../container/seal.js';
 import { readHeader } from './container-file.js';
 
@@ -146,7 +146,7 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
   }
   const draftBytes = encodeHeader(draft);
   const attachmentsBytes = encodeAttachments(options.attachments ?? {});
-  const payloadOffset = 18 + draftBytes.length + attachmentsBytes.length;
+  const payloadOffset = prefixLength(draftBytes.length, attachmentsBytes.length);
   const tmp = join(
     dirname(options.out),
     `.${basename(options.out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
