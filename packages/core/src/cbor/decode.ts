@@ -1,21 +1,7 @@
-import { Decoder, type Options } from 'cbor-x';
 import { PlumblineError } from '../errors.js';
-import { encodeCanonical } from './encode.js';
 import { resolveCborLimits, type CborLimits } from './limits.js';
 import { scanCbor } from './scan.js';
 import type { CborValue } from './value.js';
-
-// int64AsNumber is a cbor-x option its type declarations leave out.
-const decoderOptions: Options & { int64AsNumber: boolean } = {
-  useRecords: false,
-  mapsAsObjects: false,
-  int64AsNumber: true,
-  structuredClone: false,
-};
-const decoder = new Decoder(decoderOptions);
-// The fast path: maps decode straight to plain objects. Used only when no key is "__proto__"
-// (cbor-x assigns properties, which would set the prototype for that key).
-const objectDecoder = new Decoder({ ...decoderOptions, mapsAsObjects: true });
 
 /**
  * Options of {@link decodeCanonical}.
@@ -29,48 +15,125 @@ export interface DecodeCanonicalOptions extends CborLimits {
   readonly baseOffset?: number;
 }
 
-function toPlain(value: unknown): CborValue {
-  if (value instanceof Map) {
-    const out: Record<string, CborValue> = {};
-    for (const [key, v] of value as Map<string, unknown>) {
-      // defineProperty: a "__proto__" key stays a plain own property.
-      Object.defineProperty(out, key, {
-        value: toPlain(v),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return out;
-  }
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    const out: Record<string, CborValue> = {};
-    for (const [key, v] of Object.entries(value)) out[key] = toPlain(v);
-    return out;
-  }
-  if (value instanceof Uint8Array) {
-    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
-  }
-  return value as CborValue;
-}
+// The scan has already checked everything (validity, canonical form, limits): this decoder only
+// builds, so it can trust every head, length and UTF-8 sequence it meets.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const TWO_32 = 0x1_0000_0000;
+/** Map keys repeat (every manifest entry has the same few): one string per distinct key. */
+const KEY_CACHE_LIMIT = 4096;
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function isAscii(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[i]! >= 0x80) return false;
   return true;
 }
 
+class Builder {
+  pos = 0;
+  private readonly keys = new Map<string, string>();
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  private argument(ai: number): number {
+    const b = this.bytes;
+    if (ai < 24) return ai;
+    let p = this.pos;
+    let v: number;
+    if (ai === 24) v = b[p++]!;
+    else if (ai === 25) {
+      v = (b[p]! << 8) | b[p + 1]!;
+      p += 2;
+    } else if (ai === 26) {
+      v = b[p]! * 0x100_0000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+      p += 4;
+    } else {
+      const hi = b[p]! * 0x100_0000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+      const lo = b[p + 4]! * 0x100_0000 + ((b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!);
+      v = hi * TWO_32 + lo;
+      p += 8;
+    }
+    this.pos = p;
+    return v;
+  }
+
+  private text(length: number): string {
+    const b = this.bytes;
+    const start = this.pos;
+    this.pos += length;
+    if (length <= 24 && isAscii(b, start, start + length)) {
+      // Short ASCII (keys, roles, media types): one string, no decoder call.
+      return String.fromCharCode.apply(
+        null,
+        b.subarray(start, start + length) as unknown as number[],
+      );
+    }
+    return utf8.decode(b.subarray(start, start + length));
+  }
+
+  private key(): string {
+    const length = this.argument(this.bytes[this.pos++]! & 0x1f);
+    const text = this.text(length);
+    const known = this.keys.get(text);
+    if (known !== undefined) return known;
+    if (this.keys.size < KEY_CACHE_LIMIT) this.keys.set(text, text);
+    return text;
+  }
+
+  item(): CborValue {
+    const initial = this.bytes[this.pos++]!;
+    const major = initial >> 5;
+    const ai = initial & 0x1f;
+    if (major === 7) return ai === 20 ? false : ai === 21 ? true : null;
+    const arg = this.argument(ai);
+    switch (major) {
+      case 0:
+        return arg;
+      case 1:
+        return -1 - arg;
+      case 2: {
+        const out = this.bytes.slice(this.pos, this.pos + arg);
+        this.pos += arg;
+        return out;
+      }
+      case 3:
+        return this.text(arg);
+      case 4: {
+        const out: CborValue[] = new Array<CborValue>(arg);
+        for (let i = 0; i < arg; i++) out[i] = this.item();
+        return out;
+      }
+      default: {
+        const out: Record<string, CborValue> = {};
+        for (let i = 0; i < arg; i++) {
+          const key = this.key();
+          const value = this.item();
+          if (key === '__proto__') {
+            // defineProperty: a "__proto__" key stays a plain own property.
+            Object.defineProperty(out, key, {
+              value,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+          } else out[key] = value;
+        }
+        return out;
+      }
+    }
+  }
+}
+
 /**
- * Strictly decodes deterministic CBOR: a structural pre-scan enforces the limits and refuses
- * anything non-canonical before cbor-x builds the value, and the value is re-encoded and compared
- * with the input as a final check.
+ * Strictly decodes deterministic CBOR in two passes: a structural scan enforces the limits,
+ * refuses anything non-canonical and estimates the memory of the decoded value, all before
+ * anything is allocated; then the value is built. Pure JavaScript on Web APIs (no native add-on,
+ * no environment access, no `eval`).
  *
  * @example
  * ```ts
  * decodeCanonical(new Uint8Array([0xa1, 0x61, 0x61, 0x01])); // { a: 1 }
  * ```
- * @throws {@link PlumblineError} see {@link scanCbor}; `PLB_CBOR_NONCANONICAL` when re-encoding differs.
+ * @throws {@link PlumblineError} see {@link scanCbor}; `PLB_LIMIT_MEMORY` when the decoded value
+ *   would take more than `maxExpansion` times the document's size (plus 64 KiB).
  * @internal
  */
 export function decodeCanonical(
@@ -91,22 +154,23 @@ export function decodeCanonical(
       cause: error,
     });
   }
-  let value: CborValue;
-  try {
-    // A fresh view: cbor-x attaches a property to the array it decodes.
-    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (scan.protoKey) value = toPlain(decoder.decode(view));
-    else {
-      const decoded = objectDecoder.decode(view) as CborValue;
-      value = options.allowBytes === true ? toPlain(decoded) : decoded;
-    }
-  } catch (cause) {
-    throw new PlumblineError('PLB_CBOR_MALFORMED', 'CBOR could not be decoded', { cause });
+  const budget = limits.maxExpansion * bytes.length + EXPANSION_SLACK;
+  if (scan.decodedBytes > budget) {
+    throw new PlumblineError(
+      'PLB_LIMIT_MEMORY',
+      `decoding this ${bytes.length}-byte CBOR document would take about ${scan.decodedBytes} bytes of memory, more than ${limits.maxExpansion} times its size`,
+      {
+        details: {
+          size: bytes.length,
+          estimate: scan.decodedBytes,
+          limit: budget,
+          offset: options.baseOffset ?? 0,
+        },
+      },
+    );
   }
-  if (!sameBytes(encodeCanonical(value), bytes)) {
-    throw new PlumblineError('PLB_CBOR_NONCANONICAL', 'CBOR is not in deterministic encoding', {
-      details: { offset: options.baseOffset ?? 0 },
-    });
-  }
-  return value;
+  return new Builder(bytes).item();
 }
+
+/** Memory any document may take beyond `maxExpansion` times its size. @internal */
+export const EXPANSION_SLACK = 64 * 1024;

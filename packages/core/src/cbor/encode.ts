@@ -1,20 +1,9 @@
-import { Encoder, type Options } from 'cbor-x';
 import { PlumblineError } from '../errors.js';
 import { compareUtf8, isWellFormed } from '../encoding/utf8.js';
 import type { CborValue } from './value.js';
 
-// useTag259ForMaps is a cbor-x option its type declarations leave out.
-const encoderOptions: Options & { useTag259ForMaps: boolean } = {
-  useRecords: false,
-  mapsAsObjects: false,
-  variableMapSize: true,
-  tagUint8Array: false,
-  pack: false,
-  useTag259ForMaps: false,
-  structuredClone: false,
-};
-const encoder = new Encoder(encoderOptions);
-const MAX_U32 = 0xffff_ffff;
+const MAX_DEPTH = 512;
+const textEncoder = new TextEncoder();
 
 /**
  * Length of a string in UTF-8 bytes, without encoding it.
@@ -51,69 +40,115 @@ export function sortKeysCanonical(keys: readonly string[]): string[] {
   return keys.length < 2 ? [...keys] : [...keys].sort(compareKeys);
 }
 
-const INTEGER_LIKE = /^\d+$/;
-
 function fail(message: string, path: string): never {
   throw new PlumblineError('PLB_CBOR_UNSUPPORTED', `${message} at ${path || '(root)'}`, {
     details: { path: path || '(root)' },
   });
 }
 
-// Turns a value into what cbor-x encodes deterministically: Maps with sorted keys, integers beyond
-// 32 bits as BigInt (cbor-x would otherwise write them as float64), and nothing it cannot carry.
-function normalize(value: unknown, path: string, depth: number): unknown {
-  if (depth > 512) fail('nesting too deep to encode', path);
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') {
-    if (typeof value === 'string' && !isWellFormed(value))
-      fail('a string with a lone surrogate', path);
-    return value;
+/** A growable byte buffer that writes deterministic CBOR heads and items. */
+class Writer {
+  buf = new Uint8Array(256);
+  pos = 0;
+
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
   }
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value))
-      fail('a number that is not a safe integer (CBOR floats are not allowed)', path);
-    if (Object.is(value, -0)) return 0;
-    return value > MAX_U32 || value < -MAX_U32 - 1 ? BigInt(value) : value;
+
+  /** The shortest head of a major type with an argument up to 2^53 - 1. */
+  head(major: number, arg: number): void {
+    this.reserve(9);
+    const b = this.buf;
+    const m = major << 5;
+    if (arg < 24) b[this.pos++] = m | arg;
+    else if (arg < 0x100) {
+      b[this.pos++] = m | 24;
+      b[this.pos++] = arg;
+    } else if (arg < 0x1_0000) {
+      b[this.pos++] = m | 25;
+      b[this.pos++] = arg >>> 8;
+      b[this.pos++] = arg & 0xff;
+    } else if (arg < 0x1_0000_0000) {
+      b[this.pos++] = m | 26;
+      this.u32(arg);
+    } else {
+      b[this.pos++] = m | 27;
+      this.u32(Math.floor(arg / 0x1_0000_0000));
+      this.u32(arg >>> 0);
+    }
   }
-  if (value instanceof Uint8Array) {
-    // A plain Uint8Array view (cbor-x treats Buffer and Uint8Array alike without tags).
-    return value;
+
+  private u32(v: number): void {
+    const b = this.buf;
+    b[this.pos++] = (v >>> 24) & 0xff;
+    b[this.pos++] = (v >>> 16) & 0xff;
+    b[this.pos++] = (v >>> 8) & 0xff;
+    b[this.pos++] = v & 0xff;
   }
-  if (Array.isArray(value)) {
-    return value.map((v, i) => normalize(v, `${path}[${i}]`, depth + 1));
+
+  text(value: string): void {
+    const length = utf8Length(value);
+    this.head(3, length);
+    this.reserve(length);
+    if (length === value.length) {
+      // ASCII: one byte per code unit.
+      for (let i = 0; i < length; i++) this.buf[this.pos + i] = value.charCodeAt(i);
+    } else textEncoder.encodeInto(value, this.buf.subarray(this.pos, this.pos + length));
+    this.pos += length;
   }
-  if (typeof value === 'object') {
+
+  bytes(value: Uint8Array): void {
+    this.head(2, value.length);
+    this.reserve(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  item(value: unknown, path: string, depth: number): void {
+    if (depth > MAX_DEPTH) fail('nesting too deep to encode', path);
+    if (value === null) this.simple(0xf6);
+    else if (value === false) this.simple(0xf4);
+    else if (value === true) this.simple(0xf5);
+    else if (typeof value === 'string') {
+      if (!isWellFormed(value)) fail('a string with a lone surrogate', path);
+      this.text(value);
+    } else if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value))
+        fail('a number that is not a safe integer (CBOR floats are not allowed)', path);
+      if (value >= 0) this.head(0, value);
+      else this.head(1, -1 - value);
+    } else if (value instanceof Uint8Array) this.bytes(value);
+    else if (Array.isArray(value)) {
+      this.head(4, value.length);
+      for (let i = 0; i < value.length; i++) this.item(value[i], `${path}[${i}]`, depth + 1);
+    } else if (typeof value === 'object') this.map(value, path, depth);
+    else fail(`a value of type ${typeof value}`, path);
+  }
+
+  private simple(byte: number): void {
+    this.reserve(1);
+    this.buf[this.pos++] = byte;
+  }
+
+  private map(value: object, path: string, depth: number): void {
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null)
       fail('an object that is not a plain object', path);
     const record = value as Record<string, unknown>;
-    const keys = sortKeysCanonical(Object.keys(record));
-    // A plain object keeps insertion order (and cbor-x encodes it fastest), except that
-    // integer-like keys always come first: those objects become Maps.
-    if (keys.some((k) => INTEGER_LIKE.test(k))) {
-      const map = new Map<string, unknown>();
-      for (const key of keys) {
-        const v = record[key];
-        if (v !== undefined) map.set(key, normalize(v, `${path}.${key}`, depth + 1));
-      }
-      return map;
-    }
-    const out: Record<string, unknown> = {};
+    // Properties whose value is undefined are absent, as in JSON.
+    const keys = sortKeysCanonical(Object.keys(record).filter((k) => record[k] !== undefined));
+    this.head(5, keys.length);
     for (const key of keys) {
-      const v = record[key];
-      if (v === undefined) continue; // absent, as in JSON
-      const normalized = normalize(v, `${path}.${key}`, depth + 1);
-      if (key === '__proto__') {
-        Object.defineProperty(out, key, {
-          value: normalized,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else out[key] = normalized;
+      if (!isWellFormed(key)) fail('a key with a lone surrogate', path);
+      this.text(key);
+      this.item(record[key], `${path}.${key}`, depth + 1);
     }
-    return out;
   }
-  return fail(`a value of type ${typeof value}`, path);
 }
 
 /**
@@ -130,10 +165,7 @@ function normalize(value: unknown, path: string, depth: number): unknown {
  * @internal
  */
 export function encodeCanonical(value: CborValue | Readonly<Record<string, unknown>>): Uint8Array {
-  const normalized = normalize(value, '', 0);
-  const out = encoder.encode(normalized) as Uint8Array;
-  // A copy: cbor-x returns a view into its reusable buffer (with extra properties attached).
-  const copy = new Uint8Array(out.byteLength);
-  copy.set(out);
-  return copy;
+  const writer = new Writer();
+  writer.item(value, '', 0);
+  return writer.buf.slice(0, writer.pos);
 }

@@ -1,12 +1,12 @@
 /**
- * Deterministic CBOR (RFC 8949 §4.2.1) on top of cbor-x: canonical encoding and strict,
+ * Deterministic CBOR (RFC 8949 §4.2.1) in plain JavaScript: canonical encoding and strict,
  * limit-checked decoding. Internal to `@plumbline/core`.
  *
  * @packageDocumentation
  */
 export { encodeCanonical, sortKeysCanonical, utf8Length } from './encode.js';
 export { decodeCanonical, type DecodeCanonicalOptions } from './decode.js';
-export { scanCbor, type ScanOptions, type ScanResult } from './scan.js';
+export { scanCbor, decodedCost, type ScanOptions, type ScanResult } from './scan.js';
 export {
   DEFAULT_CBOR_LIMITS,
   resolveCborLimits,

@@ -15,6 +15,12 @@ export interface CborLimits {
   readonly maxStringLength?: number;
   /** Deepest nesting of arrays and maps (the top level is depth 1). Default 32. */
   readonly maxDepth?: number;
+  /**
+   * Largest memory the decoded value may take, as a multiple of the document's size (plus
+   * 64 KiB), estimated by the structural scan before anything is built. Default 8: a document of
+   * many tiny items (empty maps, one-byte integers) is refused instead of growing 40-fold in memory.
+   */
+  readonly maxExpansion?: number;
 }
 
 /** Resolved limits with every field present. @internal */
@@ -27,6 +33,7 @@ export const DEFAULT_CBOR_LIMITS: ResolvedCborLimits = Object.freeze({
   maxItems: 16_000_000,
   maxStringLength: 1024 * 1024,
   maxDepth: 32,
+  maxExpansion: 8,
 });
 
 /** Fills in defaults. @internal */
@@ -37,5 +44,6 @@ export function resolveCborLimits(limits: CborLimits = {}): ResolvedCborLimits {
     maxItems: limits.maxItems ?? DEFAULT_CBOR_LIMITS.maxItems,
     maxStringLength: limits.maxStringLength ?? DEFAULT_CBOR_LIMITS.maxStringLength,
     maxDepth: limits.maxDepth ?? DEFAULT_CBOR_LIMITS.maxDepth,
+    maxExpansion: limits.maxExpansion ?? DEFAULT_CBOR_LIMITS.maxExpansion,
   };
 }

@@ -5,7 +5,28 @@ import type { ResolvedCborLimits } from './limits.js';
 export interface ScanResult {
   /** Whether some map has the key `__proto__` (decoded with care). */
   readonly protoKey: boolean;
+  /** An upper estimate of the memory the decoded value takes, in bytes (see {@link decodedCost}). */
+  readonly decodedBytes: number;
 }
+
+/**
+ * What decoded items cost in a JavaScript heap (64-bit V8 without pointer compression, rounded up):
+ * the estimate {@link scanCbor} adds up before anything is built.
+ *
+ * @internal
+ */
+export const decodedCost = Object.freeze({
+  /** An array: header plus one 8-byte slot per item. */
+  array: (n: number): number => 32 + 8 * n,
+  /** An object: header plus a dictionary entry (key, value, details) per pair. */
+  map: (n: number): number => 56 + 24 * n,
+  /** A text string of n UTF-8 bytes: header plus up to two bytes per character. */
+  text: (n: number, ascii: boolean): number => 24 + (ascii ? n : 2 * n),
+  /** A byte string: a Uint8Array with its own ArrayBuffer. */
+  bytes: (n: number): number => 160 + n,
+  /** An integer beyond 31 bits is a heap number. */
+  bigInteger: 16,
+});
 
 // "__proto__" as a CBOR text string.
 const PROTO_KEY = [0x69, 0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f];
@@ -49,6 +70,7 @@ export function scanCbor(
   let pos = 0;
   let items = 0;
   let protoKey = false;
+  let cost = 0;
 
   const fail = (code: `PLB_${string}`, message: string, at: number, extra = {}): never => {
     throw new PlumblineError(code, `${message} at offset ${base + at}`, {
@@ -149,29 +171,35 @@ export function scanCbor(
         if (arg > Number.MAX_SAFE_INTEGER) {
           fail('PLB_CBOR_UNSUPPORTED', 'an integer beyond 2^53 - 1', start);
         }
+        if (arg > 0x3fff_ffff) cost += decodedCost.bigInteger;
         return;
       case 1:
         if (arg > Number.MAX_SAFE_INTEGER - 1) {
           fail('PLB_CBOR_UNSUPPORTED', 'an integer below -(2^53 - 1)', start);
         }
+        if (arg > 0x3fff_ffff) cost += decodedCost.bigInteger;
         return;
       case 2:
         if (!options.allowBytes)
           fail('PLB_CBOR_UNSUPPORTED', 'byte strings are not allowed here', start);
         checkString(arg, start);
+        cost += decodedCost.bytes(arg);
         pos += arg;
         return;
-      case 3:
+      case 3: {
         checkString(arg, start);
-        if (!isAscii(bytes, pos, pos + arg)) {
+        const ascii = isAscii(bytes, pos, pos + arg);
+        if (!ascii) {
           try {
             strictUtf8.decode(bytes.subarray(pos, pos + arg));
           } catch {
             fail('PLB_CBOR_MALFORMED', 'a text string that is not valid UTF-8', start);
           }
         }
+        cost += decodedCost.text(arg, ascii);
         pos += arg;
         return;
+      }
       case 4:
       case 5: {
         if (depth >= limits.maxDepth) {
@@ -192,6 +220,7 @@ export function scanCbor(
         }
         // Every item takes at least one byte: a count beyond what remains is a truncation.
         need(major === 4 ? arg : arg * 2, pos);
+        cost += major === 4 ? decodedCost.array(arg) : decodedCost.map(arg);
         if (major === 4) {
           for (let i = 0; i < arg; i++) item(depth + 1);
           return;
@@ -240,7 +269,7 @@ export function scanCbor(
       `${bytes.length - pos} trailing byte(s) after the CBOR document`,
       pos,
     );
-  return { protoKey };
+  return { protoKey, decodedBytes: cost };
 }
 
 function isAscii(b: Uint8Array, from: number, to: number): boolean {
