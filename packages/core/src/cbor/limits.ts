@@ -17,7 +17,7 @@ export interface CborLimits {
   readonly maxDepth?: number;
   /**
    * Largest memory the decoded value may take, as a multiple of the document's size (plus
-   * 64 KiB), estimated by the structural scan before anything is built. Default 8: a document of
+   * 64 KiB), estimated by the structural scan before anything is built. Default 6: a document of
    * many tiny items (empty maps, one-byte integers) is refused instead of growing 40-fold in memory.
    */
   readonly maxExpansion?: number;
@@ -33,7 +33,7 @@ export const DEFAULT_CBOR_LIMITS: ResolvedCborLimits = Object.freeze({
   maxItems: 16_000_000,
   maxStringLength: 1024 * 1024,
   maxDepth: 32,
-  maxExpansion: 8,
+  maxExpansion: 6,
 });
 
 /** Fills in defaults. @internal */

@@ -9,8 +9,10 @@ import { isHeaderTimestamp } from './timestamp.js';
 import type { ProvenanceHeader } from './types.js';
 
 /**
- * Limits for decoding a header, checked before allocating. Defaults: 64 MiB of header bytes,
- * 1,000,000 entries per array or map, 1 MiB per string, nesting depth 32.
+ * Limits for decoding a header, checked before allocating. Defaults: 16 MiB of header bytes,
+ * 1,000,000 entries per array or map, 1 MiB per string, nesting depth 32, and a decoded value of
+ * at most 6 times the header's size (plus 64 KiB). With these, reading a header peaks at less
+ * than 10 times its size above the process's memory, which a 256 MiB container survives.
  *
  * @public
  */
@@ -21,7 +23,7 @@ export interface HeaderLimits extends CborLimits {
 
 /** Default header limits. @public */
 export const DEFAULT_HEADER_LIMITS = Object.freeze({
-  maxHeaderBytes: 64 * 1024 * 1024,
+  maxHeaderBytes: 16 * 1024 * 1024,
   maxEntries: 1_000_000,
   maxStringLength: 1024 * 1024,
   maxDepth: 32,

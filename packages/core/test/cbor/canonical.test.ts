@@ -249,6 +249,22 @@ describe('decodeCanonical', () => {
     );
   });
 
+  test('refuses, before building it, a value that would take more than maxExpansion × its size', () => {
+    // 100,000 empty maps: 100 KB of CBOR, about 6 MB as objects.
+    const maps = bytes(`9a000186a0${'a0'.repeat(100_000)}`);
+    expect(codeOf(() => decodeCanonical(maps))).toBe('PLB_LIMIT_MEMORY');
+    expect(codeOf(() => decodeCanonical(maps, { maxExpansion: 100 }))).toBe('none');
+    // 100,000 two-byte integers: 4 times their size, within the default of 6.
+    const ints = bytes(`9a000186a0${'1820'.repeat(100_000)}`);
+    expect(codeOf(() => decodeCanonical(ints))).toBe('none');
+    expect(codeOf(() => decodeCanonical(ints, { maxExpansion: 3 }))).toBe('PLB_LIMIT_MEMORY');
+    try {
+      decodeCanonical(maps, { baseOffset: 14 });
+    } catch (error) {
+      expect((error as PlumblineError).details).toMatchObject({ size: maps.length, offset: 14 });
+    }
+  });
+
   test('a maxDepth beyond what the stack holds still ends in a coded error', () => {
     const deep = new Uint8Array(2_000_001).fill(0x81);
     deep[deep.length - 1] = 0;
