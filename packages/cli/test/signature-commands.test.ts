@@ -112,6 +112,28 @@ describe('plumbline attest', () => {
     expect(legacy.code).toBe(2);
     expect(legacy.stderr).toContain('PLB_LEGACY_ARTIFACT');
   });
+
+  test('names the builder with a URI (SLSA TypeURI) and refuses a --builder-id that is not one', async () => {
+    const result = await cli(['attest', 'gw.plb']);
+    const statement = JSON.parse(result.stdout) as {
+      predicate: { runDetails: { builder: { id: string } } };
+    };
+    expect(statement.predicate.runDetails.builder.id).toBe(
+      'urn:plumbline:builder:%40plumbline%2Fcli',
+    );
+    const uri = 'https://github.com/acme/gateway/.github/workflows/seal.yml@refs/heads/main';
+    const given = await cli(['attest', 'gw.plb', '--builder-id', uri]);
+    expect(given.code, given.stderr).toBe(0);
+    expect(JSON.parse(given.stdout)).toMatchObject({
+      predicate: { runDetails: { builder: { id: uri } } },
+    });
+    const refused = await cli(['attest', 'gw.plb', '--builder-id', '@plumbline/cli']);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      /^plumbline: PLB_BUILDER_ID_NOT_URI: the builder id must be a URI/,
+    );
+  });
 });
 
 describe('plumbline sign and verify-signature', () => {

@@ -31,3 +31,4 @@ export {
   type ProvenanceStatementOptions,
 } from './provenance.js';
 export { attestationJsonSchemas } from './json-schema.js';
+export { isTypeUri, builderIdUri, BUILDER_ID_URN_PREFIX } from './type-uri.js';

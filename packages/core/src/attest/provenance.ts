@@ -12,6 +12,7 @@ import {
   type ResourceDescriptor,
   type Statement,
 } from './statement.js';
+import { builderIdUri, isTypeUri, TYPE_URI_PATTERN } from './type-uri.js';
 
 /** The SLSA Provenance v1 predicate type. @public */
 export const SLSA_PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
@@ -27,6 +28,8 @@ export const SLSA_PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
  */
 export const PLUMBLINE_BUILD_TYPE = 'https://plumbline.dev/attestations/sealed-config/v1';
 
+const typeUri = z.string().max(4096).regex(TYPE_URI_PATTERN, 'a URI (SLSA TypeURI)');
+
 const rfc3339 = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/);
@@ -38,14 +41,14 @@ const rfc3339 = z
  */
 export const slsaProvenanceSchema = z.looseObject({
   buildDefinition: z.looseObject({
-    buildType: z.string().min(1),
+    buildType: typeUri,
     externalParameters: z.record(z.string(), z.unknown()),
     internalParameters: z.record(z.string(), z.unknown()).optional(),
     resolvedDependencies: z.array(resourceDescriptorSchema).optional(),
   }),
   runDetails: z.looseObject({
     builder: z.looseObject({
-      id: z.string().min(1),
+      id: typeUri,
       version: z.record(z.string(), z.string()).optional(),
       builderDependencies: z.array(resourceDescriptorSchema).optional(),
     }),
@@ -113,7 +116,10 @@ export interface ProvenanceStatementOptions {
   readonly headerDigest?: DigestString;
   /** The subject's name, usually the artifact's file name (default `artifact`). */
   readonly subjectName?: string;
-  /** The SLSA builder id, a URI (default: the header's `provenance.builder.id`). */
+  /**
+   * The SLSA builder id, a URI (`TypeURI`). Default: the header's `provenance.builder.id` when it
+   * is a URI, otherwise that id as a `urn:plumbline:builder:` URN (see `builderIdUri`).
+   */
   readonly builderId?: string;
   /** The build invocation id, such as a CI run URL (default: the header's `build_url`, if any). */
   readonly invocationId?: string;
@@ -141,8 +147,9 @@ function gitUri(source: string, ref: string | undefined): string {
  * const statement = buildProvenanceStatement({ header, artifactDigest, subjectName: 'gateway.plb' });
  * process.stdout.write(new TextDecoder().decode(encodeStatement(statement)));
  * ```
- * @throws {@link PlumblineError} `PLB_ATTESTATION_MALFORMED` when the header or options do not
- *   give a valid statement (a bad digest, an empty builder id, a time that is not RFC 3339).
+ * @throws {@link PlumblineError} `PLB_BUILDER_ID_NOT_URI` when `builderId` is given and is not a
+ *   URI; `PLB_ATTESTATION_MALFORMED` when the header or options do not give a valid statement (a
+ *   bad digest, a time that is not RFC 3339).
  * @public
  */
 export function buildProvenanceStatement(
@@ -157,6 +164,13 @@ export function buildProvenanceStatement(
     throw new PlumblineError(
       'PLB_ATTESTATION_MALFORMED',
       'the artifact digest and artifact_hash must be sha256 digest strings',
+    );
+  }
+  if (options.builderId !== undefined && !isTypeUri(options.builderId)) {
+    throw new PlumblineError(
+      'PLB_BUILDER_ID_NOT_URI',
+      'the builder id must be a URI (SLSA TypeURI), such as https://github.com/acme/gateway/.github/workflows/seal.yml',
+      { details: { field: 'builderId' } },
     );
   }
   const provenance = header.provenance;
@@ -198,7 +212,7 @@ export function buildProvenanceStatement(
     },
     runDetails: {
       builder: {
-        id: options.builderId ?? provenance.builder.id,
+        id: options.builderId ?? builderIdUri(provenance.builder.id),
         version: { [provenance.builder.id]: provenance.builder.version },
       },
       metadata: {

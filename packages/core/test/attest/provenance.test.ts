@@ -130,7 +130,7 @@ describe('SLSA provenance statement', () => {
       codeOf(() => buildProvenanceStatement({ header, artifactDigest, startedOn: 'yesterday' })),
     ).toBe('PLB_ATTESTATION_MALFORMED');
     expect(codeOf(() => buildProvenanceStatement({ header, artifactDigest, builderId: '' }))).toBe(
-      'PLB_ATTESTATION_MALFORMED',
+      'PLB_BUILDER_ID_NOT_URI',
     );
   });
 
