@@ -36,7 +36,7 @@ function entries(n: number) {
       path: `config/${String(i).padStart(3, '0')}/routes-${'é'.repeat(i % 3)}.yaml`,
       size: utf8(text).length,
       digest: formatDigest(sha256(utf8(text))),
-      role: (['spec', 'config', 'plugin', 'other'] as const)[i % 4],
+      role: (['spec', 'config', 'plugin', 'other'] as const)[i % 4]!,
     };
   });
 }
@@ -160,7 +160,7 @@ export const steps: readonly (readonly [string, () => string | Promise<string>])
       const info = await readHeader(bytes, { artifactDigest: true });
       const result = await verifyArtifact(bytes);
       const tampered = bytes.slice();
-      tampered[tampered.length - 1] ^= 1;
+      tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
       const bad = await verifyArtifact(tampered);
       return [
         formatDigest(sha256(bytes)),

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { describeIssue } from '../schema-issue.js';
 import { PlumblineError } from '../errors.js';
 import { compareUtf8 } from '../encoding/utf8.js';
 import { manifestFromEntries } from './from-entries.js';
@@ -36,7 +37,7 @@ const MEDIA_TYPE_RE = new RegExp(
 );
 
 /**
- * The zod schema of one manifest entry.
+ * The zod schema of one manifest entry (a `zod/mini` schema).
  *
  * @public
  */
@@ -44,35 +45,39 @@ export const manifestEntrySchema = z
   .strictObject({
     path: z
       .string()
-      .min(1)
-      .max(MANIFEST_MAX_PATH_LENGTH)
-      .describe('Relative, "/"-separated, Unicode NFC path of the input file.'),
+      .check(
+        z.minLength(1),
+        z.maxLength(MANIFEST_MAX_PATH_LENGTH),
+        z.describe('Relative, "/"-separated, Unicode NFC path of the input file.'),
+      ),
     size: z
-      .number()
       .int()
-      .min(0)
-      .max(Number.MAX_SAFE_INTEGER)
-      .describe('Size of the file in bytes.'),
+      .check(
+        z.minimum(0),
+        z.maximum(Number.MAX_SAFE_INTEGER),
+        z.describe('Size of the file in bytes.'),
+      ),
     digest: z
       .string()
-      .regex(/^sha256:[0-9a-f]{64}$/)
-      .describe('SHA-256 of the exact bytes: "sha256:" and 64 lowercase hex characters.'),
+      .check(
+        z.regex(/^sha256:[0-9a-f]{64}$/),
+        z.describe('SHA-256 of the exact bytes: "sha256:" and 64 lowercase hex characters.'),
+      ),
     role: z
-      .enum(['spec', 'config', 'plugin', 'other'])
-      .optional()
-      .describe('What the input is to the gateway (metadata, not hashed).'),
+      .optional(z.enum(['spec', 'config', 'plugin', 'other']))
+      .check(z.describe('What the input is to the gateway (metadata, not hashed).')),
     media_type: z
-      .string()
-      .max(MANIFEST_MAX_MEDIA_TYPE_LENGTH)
-      .regex(MEDIA_TYPE_RE)
-      .optional()
-      .describe('Media type such as application/wasm (metadata, not hashed).'),
+      .optional(
+        z.string().check(z.maxLength(MANIFEST_MAX_MEDIA_TYPE_LENGTH), z.regex(MEDIA_TYPE_RE)),
+      )
+      .check(z.describe('Media type such as application/wasm (metadata, not hashed).')),
   })
-  .describe('One input file of a gateway configuration.');
+  .check(z.describe('One input file of a gateway configuration.'));
 
 /**
  * The zod schema of a manifest document (`plumbline.manifest/v1`). It checks the shape only;
- * {@link parseManifest} also checks the paths, the order and the root.
+ * {@link parseManifest} also checks the paths, the order and the root. A `zod/mini` schema, so
+ * that bundles of the verify path stay small.
  *
  * @public
  */
@@ -82,13 +87,15 @@ export const manifestSchema = z
     hash_alg: z.literal('sha256'),
     root: z
       .string()
-      .regex(/^sha256:[0-9a-f]{64}$/)
-      .describe('RFC 9162 Merkle Tree Hash over the leaf inputs of the sorted entries.'),
+      .check(
+        z.regex(/^sha256:[0-9a-f]{64}$/),
+        z.describe('RFC 9162 Merkle Tree Hash over the leaf inputs of the sorted entries.'),
+      ),
     entries: z
       .array(manifestEntrySchema)
-      .describe('Entries sorted by the UTF-8 bytes of their path.'),
+      .check(z.describe('Entries sorted by the UTF-8 bytes of their path.')),
   })
-  .describe('A Plumbline manifest: the fingerprint of a gateway configuration’s inputs.');
+  .check(z.describe('A Plumbline manifest: the fingerprint of a gateway configuration’s inputs.'));
 
 /** The `$id` of the manifest JSON Schema. @public */
 export const MANIFEST_SCHEMA_ID = 'https://plumbline.dev/schemas/manifest.schema.json';
@@ -233,7 +240,7 @@ export function manifestFromDocument(
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const where = issue.path.length === 0 ? 'the manifest' : issue.path.map(String).join('.');
-    fail('PLB_MANIFEST_INVALID', `invalid manifest at ${where}: ${issue.message}`, {
+    fail('PLB_MANIFEST_INVALID', `invalid manifest at ${where}: ${describeIssue(issue)}`, {
       at: issue.path.map(String).join('.'),
     });
   }
@@ -292,7 +299,7 @@ export function serializeManifest(
     const issue = result.error.issues[0]!;
     fail(
       'PLB_MANIFEST_INVALID',
-      `cannot serialize an invalid manifest at ${issue.path.map(String).join('.') || 'the root'}: ${issue.message}`,
+      `cannot serialize an invalid manifest at ${issue.path.map(String).join('.') || 'the root'}: ${describeIssue(issue)}`,
     );
   }
   const document = {

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { describeIssue } from '../schema-issue.js';
 import { PlumblineError } from '../errors.js';
 import { fromHex, toHex } from '../encoding/hex.js';
 import { formatDigest, parseDigest, type DigestString } from '../hash/digest.js';
@@ -31,17 +32,20 @@ export interface EntryProof {
 export const MAX_AUDIT_PATH = 64;
 
 /**
- * The zod schema of an {@link EntryProof} document (strict: no unknown fields).
+ * The zod schema of an {@link EntryProof} document (strict: no unknown fields; a `zod/mini`
+ * schema, so that bundles of the verify path stay small).
  *
  * @public
  */
 export const entryProofSchema = z.strictObject({
-  path: z.string().min(1).max(4096),
-  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
-  leaf_index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  tree_size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  audit_path: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(MAX_AUDIT_PATH),
-  root: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  path: z.string().check(z.minLength(1), z.maxLength(4096)),
+  digest: z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/)),
+  leaf_index: z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
+  tree_size: z.int().check(z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+  audit_path: z
+    .array(z.string().check(z.regex(/^[0-9a-f]{64}$/)))
+    .check(z.maxLength(MAX_AUDIT_PATH)),
+  root: z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/)),
 });
 
 /**
@@ -99,7 +103,7 @@ export function parseEntryProof(document: unknown): EntryProof {
     const at = issue.path.map(String).join('.');
     throw new PlumblineError(
       'PLB_PROOF_INVALID',
-      `invalid proof${at ? ` at ${at}` : ''}: ${issue.message}`,
+      `invalid proof${at ? ` at ${at}` : ''}: ${describeIssue(issue)}`,
       {
         details: { at },
       },
