@@ -2,7 +2,7 @@
 // unchanged on Node 20, Node 24, Bun, Deno (no flags), an edge-style worker and headless Chromium.
 // Every step returns text; the runner compares it byte for byte with golden.json.
 import { PlumblineError } from '@plumbline/core';
-import { createRedactor } from '@plumbline/core/audit';
+import { createMemoryAuditLogger, createRedactor, provenanceRead } from '@plumbline/core/audit';
 import {
   encodeAttachments,
   readHeader,
@@ -182,6 +182,33 @@ export const steps: readonly (readonly [string, () => string | Promise<string>])
         message: 'node_id does not match',
       });
       return [frame, codeOf(() => parseDataPlaneFrame('{"type":"hello"'))].join('\n');
+    },
+  ],
+  [
+    'audit',
+    async () => {
+      const { logger, sink } = createMemoryAuditLogger({ now: () => 1_700_000_000_123 });
+      await logger.emit(
+        provenanceRead({
+          actor: { type: 'service', id: 'admin-token' },
+          details: {
+            node_id: 'gw-1',
+            artifact_hash: null,
+            path: '/_admin/provenance',
+            status: 200,
+          },
+        }),
+      );
+      await logger.close();
+      // The event id is a UUIDv7: its first 48 bits are the clock, the rest random.
+      return sink.events
+        .map((event) => {
+          const id = event.id;
+          const shape =
+            /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id);
+          return JSON.stringify({ ...event, id: `${id.slice(0, 13)}… uuidv7=${shape}` });
+        })
+        .join('\n');
     },
   ],
   [
