@@ -57,6 +57,7 @@ export default tseslint.config(
       'coverage/**',
       'docs/api/**',
       'temp/**',
+      '.cache/**',
       'packages/cli/ui/dist/**',
     ],
   },
