@@ -1,12 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CLIENT,
-  issue,
-  makeCa as ca,
-  type KeyPair,
-} from '@plumbline/testkit/pki';
+import { CLIENT, issue, makeCa as ca, type KeyPair } from '@plumbline/testkit/pki';
 
 /** A CA, a server certificate for 127.0.0.1, node certificates with SPIFFE IDs, and a foreign one. */
 export function makePki(): {
