@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { toPlumblineError } from '../../src/errors.js';
+
+describe('toPlumblineError', () => {
+  it('never passes a credential from an unexpected error into the printed message', () => {
+    const error = toPlumblineError(
+      new Error('request to https://ops:s3cr3t-pw@vault.example/v1 failed: Bearer abcdef123456'),
+    );
+    expect(error.code).toBe('PLB_INTERNAL');
+    expect(error.message).not.toContain('s3cr3t-pw');
+    expect(error.message).not.toContain('abcdef123456');
+    expect(error.message).toContain('vault.example');
+    expect(String((error.cause as Error).message)).not.toContain('s3cr3t-pw');
+  });
+});
