@@ -73,3 +73,41 @@ export async function makeLayout(layout: string, layer: Uint8Array): Promise<voi
     }),
   );
 }
+
+const sha = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** A Barbacane `.bca` (tar+gzip) with a version-6 manifest, routes, one spec and one plugin. */
+export function makeBca(): Uint8Array {
+  const spec = 'openapi: 3.1.0\ninfo:\n  title: Pets\n  version: 1.0.0\npaths: {}\n';
+  const routes = '{\n  "operations": []\n}';
+  const wasm = '\0asm\u0001\0\0\0';
+  const manifest = {
+    barbacane_artifact_version: 6,
+    compiled_at: '2026-03-01T10:30:00Z',
+    compiler_version: '0.6.0',
+    source_specs: [{ file: 'api.yaml', sha256: sha(spec), type: 'openapi', version: '3.1.0' }],
+    routes_count: 0,
+    checksums: {
+      'routes.json': `sha256:${sha(routes)}`,
+      'plugins/rate-limit.wasm': `sha256:${sha(wasm)}`,
+    },
+    plugins: [
+      {
+        name: 'rate-limit',
+        version: '1.0.0',
+        plugin_type: 'middleware',
+        wasm_path: 'plugins/rate-limit.wasm',
+        sha256: sha(wasm),
+        capabilities: { body_access: false, host_functions: ['host_log'] },
+      },
+    ],
+    artifact_hash: `sha256:${sha('fuzz')}`,
+    provenance: { commit: 'abc123def456', source: 'ci/github-actions' },
+  };
+  return makeTar([
+    { path: 'manifest.json', data: JSON.stringify(manifest, null, 2) },
+    { path: 'routes.json', data: routes },
+    { path: 'specs/api.yaml', data: spec },
+    { path: 'plugins/rate-limit.wasm', data: wasm },
+  ]);
+}

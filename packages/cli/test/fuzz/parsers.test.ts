@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBca } from '@plumbline/barbacane';
@@ -34,10 +34,8 @@ import {
 } from '@plumbline/core/signer';
 import { verifyImage } from '@plumbline/oci';
 import { runCli } from '../helpers.js';
-// The Barbacane adapter's own fixture builder: a .bca as Barbacane writes it.
-import { buildBca, standardFiles } from '../../../adapters/barbacane/test/fixtures.js';
 import { describeReport, fuzz, mutated, mutatedText, type FuzzReport } from './harness.js';
-import { makeLayout, makeTar } from './layouts.js';
+import { makeBca, makeLayout, makeTar } from './layouts.js';
 
 const enc = new TextEncoder();
 let work: string;
@@ -175,9 +173,8 @@ describe('fuzz: parsers end in a coded error or a valid result, never anything e
 
   it('.bca reader', async () => {
     // A real .bca (tar+gzip of a Barbacane v6 manifest and its members), and its inner tar.
-    const file = await buildBca(work, standardFiles());
-    const seed = new Uint8Array(await readFile(file));
-    const inner = new Uint8Array(gunzipSync(seed));
+    const inner = makeBca();
+    const seed = new Uint8Array(gzipSync(inner));
     let n = 0;
     expectClean(
       await fuzz(
