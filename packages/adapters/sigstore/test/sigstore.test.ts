@@ -20,7 +20,11 @@ import {
   type SigstoreArtifactVerifier,
 } from '../src/index.js';
 import { expected, IDENTITY, ISSUER, statement } from './fixtures.js';
-import { identityToken, startMockSigstore, type MockSigstore } from '@plumbline/testkit/mock-sigstore';
+import {
+  identityToken,
+  startMockSigstore,
+  type MockSigstore,
+} from '@plumbline/testkit/mock-sigstore';
 
 const enc = new TextEncoder();
 const bytes = (bundle: unknown) => enc.encode(JSON.stringify(bundle));
