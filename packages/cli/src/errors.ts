@@ -35,3 +35,14 @@ export function toPlumblineError(error: unknown): PlumblineError {
   const message = String(redact(error instanceof Error ? error.message : String(error)));
   return new PlumblineError('PLB_INTERNAL', message, { cause: new Error(message) });
 }
+
+/**
+ * The stack trace `--debug` prints, redacted like every other output (a stack starts with the
+ * error's message, which may quote a credential). `undefined` without one.
+ *
+ * @internal
+ */
+export function debugStack(error: unknown): string | undefined {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return undefined;
+  return String(redact(error.stack));
+}

@@ -103,10 +103,11 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
       }
       return ExitCode.Usage;
     }
-    const { toPlumblineError } = await import('./errors.js');
+    const { debugStack, toPlumblineError } = await import('./errors.js');
     const coded = toPlumblineError(error);
     io.stderr.write(`plumbline: ${coded.code}: ${escapeControl(coded.message)}\n`);
-    if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    const stack = debug ? debugStack(error) : undefined;
+    if (stack !== undefined) io.stderr.write(`${escapeControl(stack)}\n`);
     return ExitCode.Usage;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toPlumblineError } from '../../src/errors.js';
+import { debugStack, toPlumblineError } from '../../src/errors.js';
 
 describe('toPlumblineError', () => {
   it('never passes a credential from an unexpected error into the printed message', () => {
@@ -11,5 +11,14 @@ describe('toPlumblineError', () => {
     expect(error.message).not.toContain('abcdef123456');
     expect(error.message).toContain('vault.example');
     expect(String((error.cause as Error).message)).not.toContain('s3cr3t-pw');
+  });
+});
+
+describe('debugStack', () => {
+  it('redacts the stack --debug prints', () => {
+    const stack = debugStack(new Error('connect https://ops:s3cr3t-pw@vault.example failed'));
+    expect(stack).toContain('vault.example');
+    expect(stack).not.toContain('s3cr3t-pw');
+    expect(debugStack('not an error')).toBeUndefined();
   });
 });
