@@ -1,4 +1,7 @@
 import { PlumblineError } from '@plumbline/core';
+import { createRedactor } from '@plumbline/core/audit';
+
+const redact = createRedactor();
 
 /**
  * Turns anything thrown into a {@link PlumblineError} for the `plumbline: CODE: message` line:
@@ -28,6 +31,18 @@ export function toPlumblineError(error: unknown): PlumblineError {
       },
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new PlumblineError('PLB_INTERNAL', message, { cause: error });
+  // An unexpected error's text may quote a credential: only its redacted copy is kept.
+  const message = String(redact(error instanceof Error ? error.message : String(error)));
+  return new PlumblineError('PLB_INTERNAL', message, { cause: new Error(message) });
+}
+
+/**
+ * The stack trace `--debug` prints, redacted like every other output (a stack starts with the
+ * error's message, which may quote a credential). `undefined` without one.
+ *
+ * @internal
+ */
+export function debugStack(error: unknown): string | undefined {
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return undefined;
+  return String(redact(error.stack));
 }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { commandsFor, type LazyCommand } from './commands/index.js';
 import type { CommandContext } from './context.js';
+import { escapeControl } from './escape.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { processIO, type CliIO } from './io.js';
 
@@ -80,10 +81,10 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
       io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     },
     print(line) {
-      io.stdout.write(`${line}\n`);
+      io.stdout.write(`${escapeControl(line)}\n`);
     },
     note(line) {
-      io.stderr.write(`${line}\n`);
+      io.stderr.write(`${escapeControl(line)}\n`);
     },
   };
   const debug = argv.includes('--debug');
@@ -102,10 +103,11 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
       }
       return ExitCode.Usage;
     }
-    const { toPlumblineError } = await import('./errors.js');
+    const { debugStack, toPlumblineError } = await import('./errors.js');
     const coded = toPlumblineError(error);
-    io.stderr.write(`plumbline: ${coded.code}: ${coded.message}\n`);
-    if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    io.stderr.write(`plumbline: ${coded.code}: ${escapeControl(coded.message)}\n`);
+    const stack = debug ? debugStack(error) : undefined;
+    if (stack !== undefined) io.stderr.write(`${escapeControl(stack)}\n`);
     return ExitCode.Usage;
   }
 }

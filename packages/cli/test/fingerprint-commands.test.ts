@@ -143,6 +143,10 @@ describe('plumbline prove and verify-proof', () => {
       path: 'plugins/rate-limit.wasm',
       digest: doc.digest,
       root: golden.root,
+      leaf_index: 1,
+      // An inclusion proof alone fits 5 to 8 entries: no size is claimed as proven.
+      tree_size: null,
+      tree_size_range: [5, 8],
     });
 
     const otherRoot = `sha256:${'1'.repeat(64)}`;

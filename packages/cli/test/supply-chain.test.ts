@@ -285,3 +285,32 @@ describe('plumbline sbom', () => {
     expect((await runCli(['sbom', legacy])).code).toBe(3);
   });
 });
+
+describe('plumbline verify-image decompression budget', () => {
+  it('takes the budget from flags: over it is PLB_OCI_LIMIT (exit 2), a bad value PLB_USAGE', async () => {
+    const args = [
+      'verify-image',
+      layout,
+      '--artifact',
+      artifact,
+      '--path-in-image',
+      'etc/gateway/gateway.plb',
+    ];
+    const over = await runCli([...args, '--max-decompressed-bytes', '1KiB']);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toMatch(
+      /^plumbline: PLB_OCI_LIMIT: the image's layers decompress to more than 1024 bytes/m,
+    );
+    const within = await runCli([
+      ...args,
+      '--max-decompressed-bytes',
+      '64MiB',
+      '--max-decompression-ratio',
+      '4096',
+    ]);
+    expect(within.code).toBe(0);
+    const bad = await runCli([...args, '--max-decompression-ratio', '2MiB']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('PLB_USAGE');
+  });
+});

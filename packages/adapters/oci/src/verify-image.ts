@@ -284,6 +284,7 @@ export async function verifyImage(options: VerifyImageOptions): Promise<VerifyIm
   let file: ImageFileCheck | undefined;
   if (target !== undefined || options.verifyLayers !== false) {
     let current: { state: NonNullable<LayerPathState['entry']>; layer: string } | undefined;
+    const budget = { remaining: limits.maxUncompressedBytes };
     for (const [i, descriptor] of image.layers.entries()) {
       throwIfAborted(signal);
       const diffId = image.diffIds[i];
@@ -291,6 +292,7 @@ export async function verifyImage(options: VerifyImageOptions): Promise<VerifyIm
         layout: options.layout,
         descriptor,
         limits,
+        budget,
         ...(target === undefined ? {} : { target }),
         ...(diffId === undefined ? {} : { diffId }),
         ...(signal ? { signal } : {}),

@@ -52,7 +52,8 @@ export const HEADER_DIGEST = `sha256:${'cd'.repeat(32)}`;
 /** One tar entry for {@link makeTar}. */
 export interface TarEntry {
   path: string;
-  type?: '0' | '1' | '2' | '5';
+  /** A typeflag: '0' file, '1' hard link, '2' symlink, '5' directory, or any other byte. */
+  type?: string;
   data?: Uint8Array | string;
   linkpath?: string;
 }

@@ -10,6 +10,7 @@ import {
   type Witness,
 } from '@sigstore/sign';
 import { PlumblineError } from '@plumbline/core';
+import { createRedactor, REDACTED } from '@plumbline/core/audit';
 import { encodeStatement, type Statement } from '@plumbline/core/attest';
 import {
   createKeySigner,
@@ -139,11 +140,31 @@ async function withSignal<T>(work: Promise<T>, signal: AbortSignal | undefined):
   });
 }
 
-function serviceError(error: unknown, what: string): PlumblineError {
+const redact = createRedactor();
+
+/** `text` with every known secret and everything the audit redactor detects replaced. */
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  const redacted = redact(out);
+  return typeof redacted === 'string' ? redacted : REDACTED;
+}
+
+/**
+ * A coded error for a failure inside @sigstore/sign (or a token provider). Third-party messages
+ * may quote what they were given (the identity token, a passphrase): the message and the cause
+ * chain kept are scrubbed copies, never the original error.
+ */
+function serviceError(error: unknown, what: string, secrets: readonly string[]): PlumblineError {
   if (PlumblineError.is(error)) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  // Messages of @sigstore/sign name the service and its HTTP status; they never hold the token.
-  return new PlumblineError('PLB_SIGSTORE_SIGNING', `${what} failed: ${message}`, { cause: error });
+  const chain: string[] = [];
+  for (let e: unknown = error, i = 0; e !== undefined && e !== null && i < 8; i++) {
+    chain.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  const message = scrub(chain[0] ?? 'unknown error', secrets);
+  const cause = new Error(scrub(chain.join(': '), secrets));
+  return new PlumblineError('PLB_SIGSTORE_SIGNING', `${what} failed: ${message}`, { cause });
 }
 
 async function build(
@@ -151,6 +172,7 @@ async function build(
   payload: Uint8Array,
   options: SigstoreServiceOptions,
   what: string,
+  secrets: readonly string[],
 ): Promise<SerializedBundle> {
   let bundle: Bundle;
   try {
@@ -159,7 +181,7 @@ async function build(
       options.signal,
     );
   } catch (error) {
-    throw serviceError(error, what);
+    throw serviceError(error, what, secrets);
   }
   return bundleToJSON(bundle);
 }
@@ -219,7 +241,8 @@ export async function createKeyBundle(options: KeyBundleOptions): Promise<Serial
     signer: sigstoreSigner,
     witnesses: witnesses(options.rekorUrl, options.tsaUrl, options),
   });
-  return build(builder, payloadOf(options), options, 'key-based signing');
+  const secrets = options.passphrase === undefined ? [] : [options.passphrase];
+  return build(builder, payloadOf(options), options, 'key-based signing', secrets);
 }
 
 /**
@@ -244,8 +267,18 @@ export async function createKeylessBundle(
   options: KeylessBundleOptions,
 ): Promise<SerializedBundle> {
   const token = options.identityToken;
+  // Every token handed to Fulcio, so no error message can quote one.
+  const secrets: string[] = typeof token === 'string' ? [token] : [];
+  const getToken =
+    typeof token === 'string'
+      ? async () => token
+      : async () => {
+          const fetched = await token();
+          secrets.push(fetched);
+          return fetched;
+        };
   const signer = new FulcioSigner({
-    identityProvider: { getToken: typeof token === 'string' ? async () => token : token },
+    identityProvider: { getToken },
     fulcioBaseURL: options.fulcioUrl ?? DEFAULT_FULCIO_URL,
     ...fetchOptions(options),
   });
@@ -254,5 +287,5 @@ export async function createKeylessBundle(
     signer,
     witnesses: witnesses(rekorUrl, options.tsaUrl, options),
   });
-  return build(builder, payloadOf(options), options, 'keyless signing');
+  return build(builder, payloadOf(options), options, 'keyless signing', secrets);
 }

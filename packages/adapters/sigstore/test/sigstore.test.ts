@@ -545,3 +545,42 @@ describe('configuration', () => {
     );
   });
 });
+
+describe('secrets in signing errors', () => {
+  /** Every message along an error's cause chain, joined. */
+  const messages = (error: unknown): string => {
+    const out: string[] = [];
+    for (let e = error as { message?: unknown; cause?: unknown } | undefined; e;) {
+      out.push(String(e.message ?? e));
+      e = e.cause as typeof e;
+    }
+    return out.join(' | ');
+  };
+
+  it('does not echo an identity token the token parser rejects', async () => {
+    const secret = 'opaque-oidc-secret-3f9b8c71d2e4';
+    for (const identityToken of [secret, `eyJ${secret}`, `${secret}.${secret}.${secret}`]) {
+      const error = await createKeylessBundle({
+        statement,
+        identityToken,
+        fulcioUrl: mock.url,
+        rekorUrl: false,
+      }).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).toBe('PLB_SIGSTORE_SIGNING');
+      expect(messages(error)).not.toContain(secret);
+      expect(messages(error)).toContain('invalid identity token');
+    }
+  });
+
+  it('does not echo a token a token provider put in its own error', async () => {
+    const secret = 'provider-secret-81c4a9e07b';
+    const error = await createKeylessBundle({
+      statement,
+      identityToken: () => Promise.reject(new Error(`cannot refresh password=${secret}`)),
+      fulcioUrl: mock.url,
+      rekorUrl: false,
+    }).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('PLB_SIGSTORE_SIGNING');
+    expect(messages(error)).not.toContain(secret);
+  });
+});

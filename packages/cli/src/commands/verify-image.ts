@@ -10,7 +10,24 @@ import { ExitCode } from '../exit-codes.js';
 interface VerifyImageCliOptions {
   artifact: string;
   pathInImage?: string;
+  maxDecompressedBytes?: string;
+  maxDecompressionRatio?: string;
   json?: boolean;
+}
+
+/** A positive integer, with an optional binary suffix for sizes (`512MiB`, `64GiB`). */
+function parseBudget(flag: string, text: string, sizes: boolean): number {
+  const m = /^([1-9][0-9]{0,15})(KiB|MiB|GiB|TiB)?$/.exec(text);
+  if (m === null || (!sizes && m[2] !== undefined)) {
+    throw new PlumblineError(
+      'PLB_USAGE',
+      `${flag} takes a positive integer${sizes ? ' (with an optional KiB, MiB, GiB or TiB)' : ''}`,
+    );
+  }
+  const unit = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 }[m[2] ?? ''] ?? 1;
+  const value = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(value)) throw new PlumblineError('PLB_USAGE', `${flag} is too large`);
+  return value;
 }
 
 /** Integrity failures of the image itself: a failed check (exit 1), not an input error. */
@@ -99,6 +116,14 @@ export const verifyImageCommand: CommandModule = (program: Command, context: Com
       '--path-in-image <path>',
       'where the artifact file sits in the image; checked byte for byte',
     )
+    .option(
+      '--max-decompressed-bytes <size>',
+      "most bytes the image's layers may decompress to together (default 512GiB)",
+    )
+    .option(
+      '--max-decompression-ratio <n>',
+      'most times a layer may expand over its compressed size, plus 1 MiB (default 2048)',
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -131,6 +156,26 @@ Examples:
         }
         throw error;
       }
+      const limits = {
+        ...(opts.maxDecompressedBytes === undefined
+          ? {}
+          : {
+              maxUncompressedBytes: parseBudget(
+                '--max-decompressed-bytes',
+                opts.maxDecompressedBytes,
+                true,
+              ),
+            }),
+        ...(opts.maxDecompressionRatio === undefined
+          ? {}
+          : {
+              maxDecompressionRatio: parseBudget(
+                '--max-decompression-ratio',
+                opts.maxDecompressionRatio,
+                false,
+              ),
+            }),
+      };
       const { layout, ref } = await splitLayoutRef(io.cwd, layoutArg);
       let result: VerifyImageResult;
       try {
@@ -139,6 +184,7 @@ Examples:
           ...(ref === undefined ? {} : { ref }),
           artifact: { header: info.header, headerDigest: info.headerDigest, file: artifactPath },
           ...(opts.pathInImage === undefined ? {} : { pathInImage: opts.pathInImage }),
+          limits,
           ...(io.shutdownSignal ? { signal: io.shutdownSignal } : {}),
         });
       } catch (error) {

@@ -28,6 +28,7 @@ import {
   createAuditFileSink,
   createAuditTransparencyLog,
   FileFleetStore,
+  guardConnections,
 } from '@plumbline/core/node';
 import { createKeySigner } from '@plumbline/core/signer';
 import {
@@ -452,12 +453,16 @@ export async function startControlPlane(
     const routes = (req: IncomingMessage, res: ServerResponse): void => {
       if (!dashboard.handle(req, res)) api(req, res);
     };
+    const adminLimits = {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+    };
     const admin = tls
-      ? createHttpsServer({ cert: tls.cert, key: tls.key, maxHeaderSize: 16 * 1024 }, routes)
-      : createHttpServer(
-          { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 },
-          routes,
-        );
+      ? createHttpsServer({ cert: tls.cert, key: tls.key, ...adminLimits }, routes)
+      : createHttpServer(adminLimits, routes);
+    // Silent and slow connections are closed or evicted, never allowed to lock operators out.
+    guardConnections(admin);
     const adminAddr = await listen(
       admin,
       options.adminListen?.host ?? '127.0.0.1',

@@ -23,6 +23,7 @@ import {
  */
 export type TamperKind =
   | 'modified'
+  | 'truncated'
   | 'deleted'
   | 'reordered'
   | 'inserted'
@@ -165,6 +166,39 @@ function lineTooLong(max: number): PlumblineError {
 function eventIdOf(text: string): { event_id?: string } {
   const id = EVENT_ID_RE.exec(text)?.[1];
   return id === undefined ? {} : { event_id: id };
+}
+
+/**
+ * A line holding a record or a checkpoint in other bytes than the log wrote (keys reordered,
+ * spaces added: parsed and serialised again) was modified, not inserted.
+ */
+function reserialised(text: string, position: number): TransparencyProblem | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (Number.isSafeInteger(v['seq']) && typeof v['prev'] === 'string' && 'event' in v) {
+    const seq = v['seq'] as number;
+    return {
+      kind: 'modified',
+      position,
+      seq,
+      ...eventIdOf(text),
+      message: `record ${seq} at line ${position} was modified (re-serialised: its bytes are not the ones logged)`,
+    };
+  }
+  if (typeof v['checkpoint'] === 'object' && v['checkpoint'] !== null) {
+    return {
+      kind: 'modified',
+      position,
+      message: `checkpoint at line ${position} was modified (re-serialised: its bytes are not the ones logged)`,
+    };
+  }
+  return undefined;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -346,10 +380,10 @@ export async function verifyTransparencyLog(
       const n = range.size;
       if (!text.endsWith('}')) {
         problem = {
-          kind: 'malformed',
+          kind: 'truncated',
           position,
           seq,
-          message: `record at line ${position} is not a complete JSON object`,
+          message: `record ${seq} at line ${position} was cut short (not a complete JSON object)`,
         };
         break;
       }
@@ -557,7 +591,7 @@ export async function verifyTransparencyLog(
         continue;
       }
     }
-    problem = {
+    problem = reserialised(text, position) ?? {
       kind: format === 'transparency-log' ? 'inserted' : 'malformed',
       position,
       message: `line ${position} is neither a log record nor a checkpoint`,

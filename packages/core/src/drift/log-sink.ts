@@ -1,5 +1,6 @@
 import type { FleetEvent, FleetEventType } from './events.js';
 import type { AlertSink, SinkStats } from './sink.js';
+import { createRedactor, type Redactor } from '../audit/redact.js';
 
 /**
  * Anything with a `write(text)` method: a Node `Writable` (`process.stdout`, a file stream),
@@ -25,11 +26,17 @@ export interface LogSinkOptions {
   readonly writable: TextWritable;
   /** Only these event types (default: every event the monitor sends to sinks). */
   readonly types?: readonly FleetEventType[];
+  /**
+   * The redaction every line goes through (default `createRedactor()`, the audit trail's
+   * default): free text such as a desired-state `reason` may quote a credential.
+   */
+  readonly redact?: Redactor;
 }
 
 /**
  * A structured log sink: one JSON object per line, `{"level":"warn"|"info","msg":"fleet event",...event}`
- * (`warn` for drift, rejections, staleness, disconnects, flapping and missed deadlines).
+ * (`warn` for drift, rejections, staleness, disconnects, flapping and missed deadlines). Every
+ * event is redacted like the audit trail before it is written.
  * A writable that throws is caught and counted.
  *
  * @example
@@ -40,6 +47,7 @@ export interface LogSinkOptions {
  */
 export function createLogSink(options: LogSinkOptions): AlertSink {
   const types = options.types === undefined ? null : new Set(options.types);
+  const redact = options.redact ?? createRedactor();
   let accepted = 0;
   let delivered = 0;
   let dropped = 0;
@@ -57,7 +65,7 @@ export function createLogSink(options: LogSinkOptions): AlertSink {
       accepted++;
       try {
         options.writable.write(
-          `${JSON.stringify({ level: levelOf(event), msg: 'fleet event', ...event })}\n`,
+          `${JSON.stringify({ level: levelOf(event), msg: 'fleet event', ...(redact(event) as object) })}\n`,
         );
         delivered++;
       } catch {

@@ -6,6 +6,7 @@ import { formatDigest, type DigestString } from '../hash/digest.js';
 import { sha256 } from '../hash/select.js';
 import { findHeaderShapeProblem } from './validate.js';
 import { isHeaderTimestamp } from './timestamp.js';
+import { checkHeaderStrings } from './strings.js';
 import type { ProvenanceHeader } from './types.js';
 
 /**
@@ -89,6 +90,7 @@ export function parseHeader(value: unknown): ProvenanceHeader {
       { details: { path: 'build_timestamp' } },
     );
   }
+  checkHeaderStrings(header);
   return header;
 }
 

@@ -1,5 +1,6 @@
 import { PlumblineError } from '../errors.js';
 import type { BuilderInfo, Provenance } from './types.js';
+import { credentialInUrl, hasControlCharacter } from './strings.js';
 
 /**
  * Provenance as a caller gives it to `createHeader`: like {@link Provenance}, with `commit` in
@@ -30,15 +31,19 @@ function invalid(field: string, why: string): never {
 const OWNER_REPO = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
 const SOURCE_PROTOCOLS = new Set(['https:', 'http:', 'ssh:', 'git:', 'git+https:', 'git+ssh:']);
 
-function hasControl(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
+const hasControl = hasControlCharacter;
+
+/** A provenance value must not hold control characters nor store a credential. */
+function checkText(field: string, value: string): void {
+  if (hasControl(value)) invalid(field, 'a control character');
+  const credential = credentialInUrl(value);
+  if (credential !== undefined) {
+    invalid(field, `the value carries ${credential}; no credential may be stored in a header`);
   }
-  return false;
 }
 
 function checkUrl(field: string, value: string, protocols: ReadonlySet<string>): void {
+  checkText(field, value);
   let url: URL;
   try {
     url = new URL(value);
@@ -74,6 +79,7 @@ export function normalizeCommit(commit: string): string {
  */
 export function checkSource(source: string): void {
   if (source.length === 0 || source.length > 2048) invalid('source', 'empty or longer than 2048');
+  checkText('source', source);
   if (OWNER_REPO.test(source)) {
     if (source.split('/').some((s) => s === '.' || s === '..'))
       invalid('source', 'a "." or ".." segment');
@@ -125,6 +131,7 @@ export function normalizeProvenance(input: ProvenanceInput): Provenance {
         `a non-empty string of at most ${max} characters without control characters`,
       );
     }
+    checkText(`builder.${key}`, v);
   }
   const out: Record<string, unknown> = { builder: { id: builder.id, version: builder.version } };
   if (input.commit !== undefined) out['commit'] = normalizeCommit(input.commit);

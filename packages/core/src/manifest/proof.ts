@@ -120,6 +120,12 @@ export function parseEntryProof(document: unknown): EntryProof {
 export interface VerifyEntryProofOptions {
   /** The root the caller trusts. Default: the proof's own `root` (which only shows consistency). */
   readonly root?: DigestString;
+  /**
+   * The tree size the caller trusts (the manifest's entry count). An inclusion proof does not bind
+   * its own `tree_size`: several sizes fit one audit path (see `inclusionTreeSizes`). Given, the
+   * proof is checked against this size instead of the one it claims.
+   */
+  readonly treeSize?: number;
 }
 
 /**
@@ -145,7 +151,7 @@ export function verifyEntryProof(
     return verifyInclusionOfInput({
       leafInput: leafInputOf({ path: proof.path, digest: proof.digest }),
       index: proof.leaf_index,
-      treeSize: proof.tree_size,
+      treeSize: options.treeSize ?? proof.tree_size,
       path: proof.audit_path.map(fromHex),
       root: parseDigest(proof.root),
     });

@@ -9,5 +9,6 @@ export {
   verifyInclusion,
   verifyInclusionOfInput,
   verifyConsistency,
+  inclusionTreeSizes,
   type ProofLimits,
 } from './verify.js';

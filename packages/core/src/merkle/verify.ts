@@ -157,3 +157,82 @@ function isPowerOfTwo(n: number): boolean {
   while (n % 2 === 0) n /= 2;
   return n === 1;
 }
+
+/** The left/right sequence the RFC 9162 verifier follows, or `null` when the path does not fit. */
+function inclusionShape(index: number, treeSize: number, pathLength: number): string | null {
+  let fn = index;
+  let sn = treeSize - 1;
+  let shape = '';
+  for (let k = 0; k < pathLength; k++) {
+    if (sn === 0) return null;
+    if (fn % 2 === 1 || fn === sn) {
+      shape += 'R';
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      shape += 'L';
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? shape : null;
+}
+
+/**
+ * The tree sizes an inclusion proof fits: every size in `[min, max]` makes the same audit path
+ * verify against the same root, so an inclusion proof alone proves the leaf's index but not the
+ * tree's size. `undefined` when the path does not fit `treeSize`. Bind the size with a signed
+ * checkpoint or a size from a trusted source.
+ *
+ * @example
+ * ```ts
+ * inclusionTreeSizes(8, 13, 4); // { min: 13, max: 16 }
+ * ```
+ * @public
+ */
+export function inclusionTreeSizes(
+  index: number,
+  treeSize: number,
+  pathLength: number,
+): { readonly min: number; readonly max: number } | undefined {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize) || index < 0)
+    return undefined;
+  if (index >= treeSize || !Number.isInteger(pathLength) || pathLength < 0 || pathLength > 64) {
+    return undefined;
+  }
+  const shape = inclusionShape(index, treeSize, pathLength);
+  if (shape === null) return undefined;
+  // The sizes that fit are one contiguous run around treeSize (a property test checks it), so
+  // each end is found by bisection.
+  let lo = index + 1;
+  let hi = treeSize;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (inclusionShape(index, mid, pathLength) === shape) hi = mid;
+    else lo = mid + 1;
+  }
+  const min = lo;
+  // Gallop up from treeSize to the first size that does not fit, then bisect.
+  let good = treeSize;
+  let step = 1;
+  let bad = Number.NaN;
+  while (Number.isNaN(bad)) {
+    const next = treeSize + step;
+    if (next > Number.MAX_SAFE_INTEGER / 2) break;
+    if (inclusionShape(index, next, pathLength) === shape) good = next;
+    else bad = next;
+    step *= 2;
+  }
+  lo = good;
+  hi = Number.isNaN(bad) ? good : bad - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (inclusionShape(index, mid, pathLength) === shape) lo = mid;
+    else hi = mid - 1;
+  }
+  return { min, max: lo };
+}

@@ -9,6 +9,7 @@ import { adminFastPathOf, type AdminHandler } from '../admin/handler.js';
 import type { AdminRequestContext, ClientCertificateInfo } from '../admin/auth.js';
 import { bodyBytesOf, SECURITY_HEADERS } from '../admin/responses.js';
 import { uriSubjectAltNames } from './subject-alt-name.js';
+import { guardConnections } from './connection-guard.js';
 
 /**
  * TLS settings of the admin listener (PEM strings or buffers).
@@ -52,8 +53,18 @@ export interface AdminListenerOptions {
   readonly maxHeaderSize?: number;
   /** Largest request body accepted (admin routes read none). Default 0; more answers 413. */
   readonly maxBodyBytes?: number;
-  /** Most simultaneous connections. Default 256. */
+  /**
+   * Most simultaneous connections. Default 256. Past it, the oldest connection without a request
+   * in progress is closed to make room (see {@link guardConnections}).
+   */
   readonly maxConnections?: number;
+  /** Most simultaneous connections from one client address. Default 32. */
+  readonly maxConnectionsPerClient?: number;
+  /**
+   * Time a connection may stay without a complete request head (silent since it connected, or
+   * idle after a response) before it is closed. Default 5 000 ms.
+   */
+  readonly idleTimeoutMs?: number;
   /** Time to receive the request head. Default 10 000 ms. */
   readonly headersTimeoutMs?: number;
   /** Time to receive a whole request. Default 30 000 ms. */
@@ -348,7 +359,16 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
           rejectUnauthorized: clientCerts === 'required',
           minVersion: tls.minVersion ?? 'TLSv1.2',
         });
-  server.maxConnections = maxConnections;
+  // Not server.maxConnections: it refuses new connections once silent ones fill the slots.
+  guardConnections(server, {
+    maxConnections,
+    maxConnectionsPerClient: positiveInt(
+      'maxConnectionsPerClient',
+      options.maxConnectionsPerClient,
+      32,
+    ),
+    idleTimeoutMs: positiveInt('idleTimeoutMs', options.idleTimeoutMs, 5_000),
+  });
   let origin = '';
   let shuttingDown = false;
 

@@ -13,6 +13,11 @@ export {
 } from './admin-listener.js';
 export { parseSubjectAltNames, type SubjectAltName } from './subject-alt-name.js';
 export {
+  guardConnections,
+  type ConnectionGuard,
+  type ConnectionGuardOptions,
+} from './connection-guard.js';
+export {
   createAuditFileSink,
   type AuditFileSink,
   type AuditFileSinkOptions,

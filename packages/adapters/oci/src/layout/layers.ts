@@ -128,7 +128,49 @@ export interface ScanLayerOptions {
   /** A normalized path to look for; without it, only the blob digest is checked. */
   readonly target?: string;
   readonly limits: OciLayoutLimits;
+  /** The uncompressed bytes the image's remaining layers may still use (`maxUncompressedBytes`). */
+  readonly budget?: { remaining: number };
   readonly signal?: AbortSignal;
+}
+
+/** Bytes a layer may expand to beyond `maxDecompressionRatio` times its size (small layers). */
+const RATIO_SLACK = 1024 * 1024;
+
+/** The uncompressed bytes a layer may reach, and the error for going past them. */
+function decompressionCap(
+  descriptor: OciDescriptor,
+  limits: OciLayoutLimits,
+  compressed: boolean,
+  budget: { remaining: number } | undefined,
+): { readonly cap: number; readonly error: () => PlumblineError } {
+  const byRatio = compressed
+    ? limits.maxDecompressionRatio * descriptor.size + RATIO_SLACK
+    : Number.POSITIVE_INFINITY;
+  const remaining = budget?.remaining ?? Number.POSITIVE_INFINITY;
+  const cap = Math.min(limits.maxUncompressedLayerBytes, byRatio, remaining);
+  const digest = descriptor.digest;
+  const error = (): PlumblineError => {
+    if (cap === remaining && remaining < limits.maxUncompressedLayerBytes && remaining < byRatio) {
+      return new PlumblineError(
+        'PLB_OCI_LIMIT',
+        `the image's layers decompress to more than ${limits.maxUncompressedBytes} bytes together (at layer ${digest})`,
+        { details: { digest, limit: limits.maxUncompressedBytes } },
+      );
+    }
+    if (cap === byRatio && byRatio < limits.maxUncompressedLayerBytes) {
+      return new PlumblineError(
+        'PLB_OCI_LIMIT',
+        `layer ${digest} expands more than ${limits.maxDecompressionRatio} times its compressed size of ${descriptor.size} bytes`,
+        { details: { digest, limit: limits.maxDecompressionRatio } },
+      );
+    }
+    return new PlumblineError(
+      'PLB_OCI_LIMIT',
+      `layer ${digest} decompresses to more than ${limits.maxUncompressedLayerBytes} bytes`,
+      { details: { digest, limit: limits.maxUncompressedLayerBytes } },
+    );
+  };
+  return { cap, error };
 }
 
 /**
@@ -163,20 +205,16 @@ export async function scanLayer(options: ScanLayerOptions): Promise<LayerPathSta
       checkBlob(descriptor, blobMeter);
       return { hidesLower: false };
     }
-    const tarMeter = new Meter(
-      limits.maxUncompressedLayerBytes,
-      () =>
-        new PlumblineError(
-          'PLB_OCI_LIMIT',
-          `layer ${descriptor.digest} decompresses to more than ${limits.maxUncompressedLayerBytes} bytes`,
-          { details: { digest: descriptor.digest, limit: limits.maxUncompressedLayerBytes } },
-        ),
-    );
+    const budgetCap = decompressionCap(descriptor, limits, compression !== 'none', options.budget);
+    const tarMeter = new Meter(budgetCap.cap, budgetCap.error);
     const state = createPathState(target, descriptor.digest, limits.maxLayerEntries);
     const parser = new Parser({
       strict: true,
       onReadEntry: (entry: ReadEntry) => state.onEntry(entry),
     });
+    // Entries node-tar skips (unknown or unsupported types, oversized metadata) are refused, as
+    // container runtimes refuse them: skipping one would hide what the layer holds.
+    parser.on('ignoredEntry', (entry: ReadEntry) => state.refuse(entry));
     const parsed = new Promise<void>((resolve, reject) => {
       parser.on('error', (error: Error) => reject(layerInvalid(descriptor, error)));
       parser.on('end', () => resolve());
@@ -219,6 +257,7 @@ export async function scanLayer(options: ScanLayerOptions): Promise<LayerPathSta
       throw mapStreamError(error, descriptor, signal);
     }
     checkBlob(descriptor, blobMeter);
+    if (options.budget !== undefined) options.budget.remaining -= tarMeter.bytes;
     if (options.diffId !== undefined) {
       const actual = `sha256:${tarMeter.hash.digest('hex')}`;
       if (actual !== options.diffId) {
@@ -282,9 +321,21 @@ function mapStreamError(
   return layerInvalid(descriptor, error);
 }
 
+/** A tar entry of a type no container runtime applies (sparse, tape, unknown typeflag…). */
+function unsupportedEntry(entry: ReadEntry, layer: string): PlumblineError {
+  const type = entry.header.typeKey ?? entry.type;
+  const path = String(entry.header.path ?? entry.path ?? '').slice(0, 200);
+  return new PlumblineError(
+    'PLB_OCI_TAR_ENTRY_UNSUPPORTED',
+    `layer ${layer} has an entry of unsupported tar type ${JSON.stringify(type)} at ${JSON.stringify(path)}`,
+    { details: { digest: layer, type: String(type) } },
+  );
+}
+
 interface PathTracker {
   error: PlumblineError | undefined;
   onEntry(entry: ReadEntry): void;
+  refuse(entry: ReadEntry): void;
   result(): LayerPathState;
 }
 
@@ -309,6 +360,7 @@ function createPathState(target: string, layer: string, maxEntries: number): Pat
             { details: { digest: layer, limit: maxEntries } },
           );
         }
+        if (entry.type === 'GNUDumpDir') throw unsupportedEntry(entry, layer);
         const path = normalizeEntryPath(entry.header.path ?? entry.path, layer);
         if (entry.type === 'Link' && entry.linkpath !== undefined) {
           normalizeEntryPath(entry.linkpath, layer, 'link target');
@@ -348,6 +400,10 @@ function createPathState(target: string, layer: string, maxEntries: number): Pat
       } catch (error) {
         tracker.error ??= error as PlumblineError;
       }
+      entry.resume();
+    },
+    refuse(entry) {
+      tracker.error ??= unsupportedEntry(entry, layer);
       entry.resume();
     },
     result() {

@@ -20,6 +20,13 @@ export interface OciLayoutLimits {
   readonly maxUncompressedLayerBytes: number;
   /** Most tar entries in one layer. Default 4,000,000. */
   readonly maxLayerEntries: number;
+  /**
+   * Largest expansion of a compressed layer: it may decompress to at most this many times its
+   * compressed size, plus 1 MiB. Default 2048 (gzip cannot exceed about 1032; a zstd bomb can).
+   */
+  readonly maxDecompressionRatio: number;
+  /** Most uncompressed bytes read over all of an image's layers together. Default 512 GiB. */
+  readonly maxUncompressedBytes: number;
 }
 
 /** The default {@link OciLayoutLimits}. @public */
@@ -32,6 +39,8 @@ export const DEFAULT_OCI_LAYOUT_LIMITS: OciLayoutLimits = Object.freeze({
   maxLayerBytes: 64 * 1024 ** 3,
   maxUncompressedLayerBytes: 256 * 1024 ** 3,
   maxLayerEntries: 4_000_000,
+  maxDecompressionRatio: 2048,
+  maxUncompressedBytes: 512 * 1024 ** 3,
 });
 
 /** Merges user limits over the defaults, refusing non-finite or negative values. @internal */
