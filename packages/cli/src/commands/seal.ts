@@ -4,6 +4,7 @@ import type { HeaderValue } from '@plumbline/core/header';
 import { buildManifest, sealArtifactFile } from '@plumbline/core/node';
 import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { parseRoles } from './manifest.js';
 
 interface SealOptions {
@@ -149,6 +150,16 @@ export function parseExtensions(values: readonly string[]): Record<string, Heade
   return out;
 }
 
+/**
+ * Printed when a seal has no commit (no `--commit` and no CI variable): the artifact seals, but a
+ * data plane whose load policy sets `requireCommit` refuses to load it.
+ *
+ * @internal
+ */
+export const MISSING_COMMIT_WARNING =
+  'plumbline: warning: no --commit and no CI commit variable: the artifact has no commit, and a ' +
+  'data plane that requires one (requireCommit) will refuse it; pass --commit "$(git rev-parse HEAD)"';
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -181,11 +192,12 @@ async function action(context: CommandContext, opts: SealOptions): Promise<void>
     sourceDateEpoch: epoch === undefined || epoch === '' ? null : epoch,
     ...(opts.mediaType === undefined ? {} : { mediaType: opts.mediaType }),
     payload: resolve(io.cwd, opts.payload),
-    out: resolve(io.cwd, opts.out),
+    out: await prepareOutputPath(io.cwd, opts.out),
     artifactDigest: true,
     ...(signal ? { signal } : {}),
   });
   const { header } = result;
+  if (detected.commit === undefined) context.note(MISSING_COMMIT_WARNING);
   if (opts.json) {
     context.printJson({
       out: opts.out,
