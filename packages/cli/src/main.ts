@@ -4,6 +4,13 @@ import { commandsFor, type LazyCommand } from './commands/index.js';
 import type { CommandContext } from './context.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { processIO, type CliIO } from './io.js';
+import {
+  commandPath,
+  printError,
+  subcommandNames,
+  usageMessage,
+  wantsJson,
+} from './error-output.js';
 
 /**
  * The CLI's version (all `@plumbline/*` packages release together under one version), read from
@@ -32,8 +39,8 @@ export async function buildProgram(
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) =>
-        write(`plumbline: PLB_USAGE: ${text.replace(/^error: /, '').trimEnd()}\n`),
+      // Usage errors are printed by run() (one line, or JSON with --json).
+      outputError: () => undefined,
     });
   const modules = await Promise.all(commands.map((command) => command.load()));
   for (const register of modules) register(program, context);
@@ -87,8 +94,10 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
     },
   };
   const debug = argv.includes('--debug');
+  const json = wantsJson(argv);
+  let program: Command | undefined;
   try {
-    const program = await buildProgram(io, context, commandsFor(argv));
+    program = await buildProgram(io, context, commandsFor(argv));
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
@@ -100,11 +109,15 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
       ) {
         return ExitCode.Ok;
       }
+      const path = program === undefined ? 'plumbline' : commandPath(program, argv);
+      const subcommands = program === undefined ? [] : subcommandNames(program, path);
+      const message = usageMessage(error.message, path, subcommands, argv);
+      printError(io, { code: 'PLB_USAGE', message }, { json, exitCode: ExitCode.Usage });
       return ExitCode.Usage;
     }
     const { toPlumblineError } = await import('./errors.js');
     const coded = toPlumblineError(error);
-    io.stderr.write(`plumbline: ${coded.code}: ${coded.message}\n`);
+    printError(io, coded, { json, exitCode: ExitCode.Usage });
     if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
     return ExitCode.Usage;
   }

@@ -72,8 +72,15 @@ async function api(
   return { baseUrl, token: await readTokenFile(tokenFile) };
 }
 
-function requireCluster(cluster: string | undefined): string {
-  if (!cluster) throw new PlumblineError('PLB_USAGE', '--cluster <cluster> is required');
+function requireCluster(cluster: string | undefined, command: string): string {
+  if (!cluster) {
+    throw new PlumblineError(
+      'PLB_USAGE',
+      `fleet ${command} needs --cluster <cluster> (the cluster it applies to), e.g. ` +
+        `plumbline fleet ${command} --cluster prod-eu …`,
+      { details: { missing_option: '--cluster' } },
+    );
+  }
   return cluster;
 }
 
@@ -191,6 +198,16 @@ export const fleetCommand: CommandModule = (program, context) => {
         token,
         method: 'GET',
         path: `v1/fleet/nodes/${encodeURIComponent(nodeId)}`,
+      }).catch((error: unknown) => {
+        if (PlumblineError.is(error) && error.code === 'PLB_FLEET_NODE_UNKNOWN') {
+          throw new PlumblineError(
+            'PLB_FLEET_NODE_UNKNOWN',
+            `the control plane knows no node ${JSON.stringify(nodeId)}: a node appears once it ` +
+              'connects or is listed with `plumbline fleet expected-nodes`; `plumbline fleet` lists them',
+            { cause: error, details: { node_id: nodeId } },
+          );
+        }
+        throw error;
       });
       if (opts.json) context.printJson(node);
       else {
@@ -213,7 +230,7 @@ export const fleetCommand: CommandModule = (program, context) => {
       const opts = command.optsWithGlobals<
         ApiOptions & { cluster?: string; artifactHash: string; reason: string; deadline?: string }
       >();
-      const cluster = requireCluster(opts.cluster);
+      const cluster = requireCluster(opts.cluster, 'set-desired');
       if (!/^sha256:[0-9a-f]{64}$/.test(opts.artifactHash)) {
         throw new PlumblineError(
           'PLB_INVALID_DIGEST',
@@ -251,7 +268,7 @@ export const fleetCommand: CommandModule = (program, context) => {
     .argument('[node_ids...]', 'node ids (none clears the inventory)')
     .action(async (nodeIds: string[], _opts: unknown, command: Command) => {
       const opts = command.optsWithGlobals<ApiOptions & { cluster?: string }>();
-      const cluster = requireCluster(opts.cluster);
+      const cluster = requireCluster(opts.cluster, 'expected-nodes');
       const { baseUrl, token } = await api(context, opts);
       const result = await callFleetApi({
         baseUrl,
