@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startControlPlane, type RunningControlPlane } from '@plumbline/cli';
+import { run, startControlPlane, type CliIO, type RunningControlPlane } from '@plumbline/cli';
 import { hashToken } from '@plumbline/ws';
 import { closest } from '../src/error-output.js';
 import { runCli } from './helpers.js';
@@ -128,6 +128,37 @@ describe('fleet node for a node the control plane does not know', () => {
   });
   afterAll(async () => {
     await cp?.close();
+  });
+
+  test('fleet --watch redraws until the process is asked to stop', async () => {
+    await runCli(['fleet', 'expected-nodes', '--cluster', 'prod', 'gw-1'], { env });
+    let stdout = '';
+    const stop = new AbortController();
+    const io: CliIO = {
+      stdout: {
+        write: (text: string) => {
+          stdout += text;
+          if (stdout.split('--- ').length > 3) stop.abort();
+        },
+        isTTY: false,
+      },
+      stderr: { write: () => true, isTTY: false },
+      env,
+      cwd: dir,
+      shutdownSignal: stop.signal,
+    };
+    const code = await run(['fleet', '--watch', '20ms'], io);
+    expect(code).toBe(0);
+    const frames = stdout.split(/^--- \S+\n/m).slice(1);
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    for (const frame of frames) {
+      expect(frame).toMatch(
+        /^NODE\s+CLUSTER\s+STATE\s+AGE\s+REPORTED\s+DESIRED\s+LAST SEEN\s+WHY$/m,
+      );
+      expect(frame).toMatch(
+        /^gw-1\s+prod\s+never_seen\s+\d+s\s+-\s+-\s+-\s+expected, never connected$/m,
+      );
+    }
   });
 
   test('names the node and says how nodes appear', async () => {
