@@ -323,7 +323,8 @@ describe('DataPlaneReporter', () => {
   it('after refused credentials, says why and waits the maximum backoff before retrying', async () => {
     const clock = new ManualClock(T0);
     const f = await fleet(clock);
-    const warnings: { message: string; details?: Readonly<Record<string, unknown>> }[] = [];
+    const warnings: { message: string; details: Readonly<Record<string, unknown>> | undefined }[] =
+      [];
     const reporter = new DataPlaneReporter({
       channel: f.memory.channel('wrong'),
       node_id: 'gw-1',
