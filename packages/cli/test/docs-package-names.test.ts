@@ -83,3 +83,19 @@ describe('release workflow', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 });
+
+describe('READMEs keep their promises', () => {
+  it('the core README\'s "In ten lines" block is ten lines', () => {
+    const readme = readFileSync(join(root, 'packages', 'core', 'README.md'), 'utf8');
+    const block = /## In ten lines\n\n(?:<!-- prettier-ignore -->\n)?```ts\n([\s\S]*?)\n```/.exec(
+      readme,
+    );
+    expect(block).not.toBeNull();
+    expect(block![1]!.split('\n')).toHaveLength(10);
+  });
+
+  it('the README links the fleet dashboard guide', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).toContain('(docs/guides/dashboard.md)');
+  });
+});
