@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
 import { prepareOutputPath } from '../output-path.js';
 import { parseRoles } from './manifest.js';
+import { ProgressBar } from '../progress-bar.js';
 
 interface SealOptions {
   inputs: string[];
@@ -171,13 +172,32 @@ async function action(context: CommandContext, opts: SealOptions): Promise<void>
   const epoch = io.env['SOURCE_DATE_EPOCH'];
   if (epoch !== undefined && epoch !== '')
     context.note('plumbline: note: build_timestamp from SOURCE_DATE_EPOCH');
+  const progress = new ProgressBar(io.stderr);
+  try {
+    return await sealWithProgress(context, opts, detected, epoch, progress);
+  } finally {
+    progress.done();
+  }
+}
+
+async function sealWithProgress(
+  context: CommandContext,
+  opts: SealOptions,
+  detected: DetectedProvenance,
+  epoch: string | undefined,
+  progress: ProgressBar,
+): Promise<void> {
+  const { io } = context;
   const signal = io.shutdownSignal;
+  progress.phase('hashing inputs');
   const manifest = await buildManifest(opts.inputs, {
     cwd: io.cwd,
     ...(opts.base === undefined ? {} : { base: opts.base }),
     roles: parseRoles(opts.role ?? []),
     ...(signal ? { signal } : {}),
+    onProgress: (p) => progress.update('hashing inputs', p.files, p.totalFiles, p.bytes),
   });
+  progress.phase(`sealing ${opts.out}`);
   const { notes: _notes, ...provenance } = detected;
   const result = await sealArtifactFile({
     manifest,
@@ -197,6 +217,7 @@ async function action(context: CommandContext, opts: SealOptions): Promise<void>
     ...(signal ? { signal } : {}),
   });
   const { header } = result;
+  progress.done();
   if (detected.commit === undefined) context.note(MISSING_COMMIT_WARNING);
   if (opts.json) {
     context.printJson({
