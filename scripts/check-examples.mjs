@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run check:examples`: every ```ts block of a TSDoc `@example` in packages/*/src and
-// packages/adapters/*/src must type-check against the real public API.
+// packages/adapters/*/src, and every ```ts block of docs/**/*.md, README.md and the packages'
+// READMEs, must type-check against the real public API under strict TypeScript.
 //
 // The check uses the ES2023 library and Node's types without the DOM library, so a snippet's
 // free `open` or `event` is not mistaken for the browser's global.
@@ -136,8 +137,82 @@ function tsc(project) {
   return diagnostics;
 }
 
+/** The ```ts blocks of a Markdown file, with the line each starts on. */
+export function extractMarkdownBlocks(text) {
+  const blocks = [];
+  let block = null;
+  text.split('\n').forEach((line, i) => {
+    if (block === null && /^```(ts|typescript)\s*$/.test(line.trim())) {
+      block = { line: i + 2, code: [] };
+    } else if (block !== null && line.trim() === '```') {
+      blocks.push({ line: block.line, code: block.code.join('\n') });
+      block = null;
+    } else if (block !== null) block.code.push(line);
+  });
+  return blocks;
+}
+
+/**
+ * A guide's snippet may import the reader's own files (`./sse-transport.js`): those are not
+ * Plumbline's API, so each name imported from a relative path is declared `any` instead, keeping
+ * the line count (diagnostics point at the right line).
+ */
+export function ownModulesAsAny(code) {
+  return code.replace(
+    /^import\s+(type\s+)?\{([^}]*)\}\s+from\s+'\.{1,2}\/[^']*';$/gm,
+    (_, type, names) =>
+      names
+        .split(',')
+        .map((n) =>
+          n
+            .trim()
+            .split(/\s+as\s+/)
+            .pop(),
+        )
+        .filter(Boolean)
+        .map((n) => (type ? `type ${n} = any;` : `declare const ${n}: any;`))
+        .join(' '),
+  );
+}
+
+/** docs/ (without the generated API site), the root README and every package's README. */
+function markdownFiles() {
+  const out = [join(root, 'README.md')];
+  const visit = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (['node_modules', 'dist', 'api', 'temp'].includes(entry.name)) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) visit(path);
+      else if (entry.name.endsWith('.md')) out.push(path);
+    }
+  };
+  visit(join(root, 'docs'));
+  for (const pkg of packages()) {
+    try {
+      if (statSync(join(root, pkg.dir, 'README.md')).isFile())
+        out.push(join(root, pkg.dir, 'README.md'));
+    } catch {
+      // no README
+    }
+  }
+  return out;
+}
+
 const pkgs = packages();
 const snippets = [];
+for (const file of markdownFiles()) {
+  const pkg = pkgs.find((p) => file.startsWith(join(root, p.dir) + '/'));
+  for (const block of extractMarkdownBlocks(readFileSync(file, 'utf8'))) {
+    const name = pkg?.name ?? '@plumbline/core';
+    snippets.push({
+      source: relative(root, file),
+      line: block.line,
+      code: ownModulesAsAny(block.code),
+      own: name,
+      pkg: name,
+    });
+  }
+}
 for (const pkg of pkgs) {
   for (const file of walk(join(root, pkg.dir, 'src'))) {
     for (const example of extractExamples(readFileSync(file, 'utf8'))) {

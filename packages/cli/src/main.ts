@@ -5,6 +5,13 @@ import type { CommandContext } from './context.js';
 import { escapeControl } from './escape.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { processIO, type CliIO } from './io.js';
+import {
+  commandPath,
+  printError,
+  subcommandNames,
+  usageMessage,
+  wantsJson,
+} from './error-output.js';
 
 /**
  * The CLI's version (all `@plumbline/*` packages release together under one version), read from
@@ -33,8 +40,8 @@ export async function buildProgram(
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) =>
-        write(`plumbline: PLB_USAGE: ${text.replace(/^error: /, '').trimEnd()}\n`),
+      // Usage errors are printed by run() (one line, or JSON with --json).
+      outputError: () => undefined,
     });
   const modules = await Promise.all(commands.map((command) => command.load()));
   for (const register of modules) register(program, context);
@@ -88,8 +95,10 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
     },
   };
   const debug = argv.includes('--debug');
+  const json = wantsJson(argv);
+  let program: Command | undefined;
   try {
-    const program = await buildProgram(io, context, commandsFor(argv));
+    program = await buildProgram(io, context, commandsFor(argv));
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
@@ -101,13 +110,19 @@ export async function run(argv: readonly string[], io: CliIO = processIO()): Pro
       ) {
         return ExitCode.Ok;
       }
+      const path = program === undefined ? 'plumbline' : commandPath(program, argv);
+      const subcommands = program === undefined ? [] : subcommandNames(program, path);
+      const message = usageMessage(error.message, path, subcommands, argv);
+      printError(io, { code: 'PLB_USAGE', message }, { json, exitCode: ExitCode.Usage });
       return ExitCode.Usage;
     }
     const { debugStack, toPlumblineError } = await import('./errors.js');
     const coded = toPlumblineError(error);
-    io.stderr.write(`plumbline: ${coded.code}: ${escapeControl(coded.message)}\n`);
+    printError(io, coded, { json, exitCode: ExitCode.Usage });
     const stack = debug ? debugStack(error) : undefined;
-    if (stack !== undefined) io.stderr.write(`${escapeControl(stack)}\n`);
+    if (stack !== undefined)
+      io.stderr.write(`${escapeControl(stack)}
+`);
     return ExitCode.Usage;
   }
 }

@@ -3,9 +3,13 @@ import type { CliWritable } from './io.js';
 /** Files a tree must have before a progress bar is worth showing. @internal */
 export const PROGRESS_MIN_FILES = 2000;
 
+/** Bytes that make a progress bar worth showing even for a few files (large payloads). @internal */
+export const PROGRESS_MIN_BYTES = 64 * 1024 * 1024;
+
 /**
  * A one-line progress bar on a terminal (stderr), redrawn at most every 100 ms and erased when
- * done. It draws nothing unless the stream is a TTY and the work is large enough.
+ * done. It draws nothing unless the stream is a TTY; counts only once the work is large enough
+ * (2,000 files or 64 MiB), steps (`phase`) at once with their elapsed seconds.
  *
  * @internal
  */
@@ -15,6 +19,8 @@ export class ProgressBar {
   #last = Number.NEGATIVE_INFINITY;
   #drawn = false;
 
+  #ticker: ReturnType<typeof setInterval> | undefined;
+
   constructor(out: CliWritable, options: { readonly now?: () => number } = {}) {
     this.#out = out;
     this.#enabled = out.isTTY === true;
@@ -23,9 +29,34 @@ export class ProgressBar {
 
   readonly #now: () => number;
 
+  /**
+   * Shows a step without counts (`sealing out/a.plb`) with the seconds it has taken so far,
+   * redrawn every second until the next `phase`, `update` or `done`. Nothing unless a TTY.
+   */
+  phase(label: string): void {
+    if (!this.#enabled) return;
+    this.#stopTicker();
+    const started = this.#now();
+    const draw = (): void => {
+      const seconds = Math.floor((this.#now() - started) / 1000);
+      this.#out.write(`\r\u001b[K${label} …${seconds > 0 ? ` ${seconds}s` : ''}`);
+      this.#drawn = true;
+    };
+    draw();
+    this.#ticker = setInterval(draw, 1000);
+    this.#ticker.unref?.();
+  }
+
+  #stopTicker(): void {
+    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+
   /** Updates the bar: `done` of `total` items (total 0 while still counting), `bytes` processed. */
   update(label: string, done: number, total: number, bytes: number): void {
-    if (!this.#enabled || Math.max(done, total) < PROGRESS_MIN_FILES) return;
+    if (!this.#enabled) return;
+    if (Math.max(done, total) < PROGRESS_MIN_FILES && bytes < PROGRESS_MIN_BYTES) return;
+    this.#stopTicker();
     const now = this.#now();
     if (now - this.#last < 100 && done !== total) return;
     this.#last = now;
@@ -42,6 +73,7 @@ export class ProgressBar {
 
   /** Erases the bar. */
   done(): void {
+    this.#stopTicker();
     if (this.#drawn) this.#out.write('\r\u001b[K');
     this.#drawn = false;
   }

@@ -58,7 +58,8 @@ describe('plumbline control-plane migrate', () => {
       '--json',
     ]);
     expect(secret.code).toBe(2);
-    expect(secret.stderr).toMatch(/^plumbline: PLB_PG_UNAVAILABLE: /);
+    // With --json the error is a JSON document on stderr.
+    expect(JSON.parse(secret.stderr)).toMatchObject({ error: { code: 'PLB_PG_UNAVAILABLE' } });
     expect(secret.stderr).not.toContain('s3cret-pw');
     const garbled = await runCli([
       'control-plane',

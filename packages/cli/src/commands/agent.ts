@@ -50,6 +50,19 @@ export const agentCommand: CommandModule = (program, context) => {
       'verification mode of the artifact on disk: warn or enforce (default warn)',
     )
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
+    .addHelpText(
+      'after',
+      `
+A refused token or identity (close code 4401/4403) is logged with what to fix; the agent then
+retries at the maximum backoff.
+
+Examples:
+  plumbline agent --artifact /etc/gw/gateway.plb --control-plane wss://cp.example:8443/ws/data-plane \\
+    --node-id gw-1 --cluster prod-eu --token-file /run/secrets/gw-1.token
+  plumbline agent --artifact /etc/gw/gateway.plb --control-plane ws://127.0.0.1:8443/ws/data-plane \\
+    --node-id gw-1 --cluster prod-eu --token-file gw-1.token --policy enforce \\
+    --admin-listen 127.0.0.1:9901 --admin-token-file admin.token   # serves GET /_admin/provenance`,
+    )
     .action(async (flags: AgentFlags) => {
       const cwd = context.io.cwd;
       if (flags.adminListen && !flags.adminTokenFile) {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { attestArtifact, statementOptions, type StatementFlags } from './attestation-input.js';
 
 interface AttestOptions extends StatementFlags {
@@ -43,7 +43,7 @@ Example:
       if (opts.out === undefined) {
         context.io.stdout.write(text);
       } else {
-        await writeFile(resolve(context.io.cwd, opts.out), text);
+        await writeFile(await prepareOutputPath(context.io.cwd, opts.out), text);
         context.note(`wrote ${opts.out}`);
       }
     });

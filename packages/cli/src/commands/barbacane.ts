@@ -4,6 +4,7 @@ import { PlumblineError } from '@plumbline/core';
 import { headerToJson } from '@plumbline/core/header';
 import { hashBarbacaneKey, loadBcaAsArtifact, sealBca } from '@plumbline/barbacane';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { ExitCode } from '../exit-codes.js';
 
 interface SealFlags {
@@ -167,7 +168,9 @@ export const barbacaneCommand: CommandModule = (program: Command, context: Comma
       }
       const result = await sealBca(resolve(context.io.cwd, file), {
         mode: flags.embed ? 'embed' : 'sidecar',
-        ...(flags.out === undefined ? {} : { output: resolve(context.io.cwd, flags.out) }),
+        ...(flags.out === undefined
+          ? {}
+          : { output: await prepareOutputPath(context.io.cwd, flags.out) }),
         ...(flags.commit === undefined ? {} : { commit: flags.commit }),
         ...(flags.source === undefined ? {} : { source: flags.source }),
         ...(flags.ref === undefined ? {} : { ref: flags.ref }),

@@ -248,6 +248,21 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
       '--barbacane-keys <file>',
       'JSON [{ project_id, key_sha256, cluster?, node?, label? }] of Barbacane API keys (plumbline barbacane hash-key)',
     )
+    .addHelpText(
+      'after',
+      `
+With port 0 it picks free ports and prints {"event":"listening","ws":…,"admin":…} on stdout.
+SIGTERM closes sessions (1001), flushes the store and sinks, and exits 0.
+
+Examples:
+  echo -n "$NODE_TOKEN" | plumbline control-plane hash-token     # token_sha256 for --node-tokens
+  plumbline control-plane --listen 0.0.0.0:8443 --admin-listen 127.0.0.1:9090 \\
+    --node-tokens node-tokens.json --admin-token-file admin.token --state-file fleet.json
+  plumbline control-plane migrate --store "$PLUMBLINE_STORE" && \\
+    plumbline control-plane --store "$PLUMBLINE_STORE" --listen 0.0.0.0:8443 --admin-listen 127.0.0.1:9090 \\
+    --node-tokens node-tokens.json --admin-token-file admin.token --webhook https://alerts.example/plumbline \\
+    --webhook-secret-file webhook.secret --audit-log audit.jsonl --audit-key audit.key.pem`,
+    )
     .action(async (flags: ControlPlaneFlags) => {
       const { options, storeUrl, schema } = await controlPlaneOptionsFrom(flags, context);
       // A shared store's sweep leader alerts nodes of dead replicas to the same destinations.

@@ -81,11 +81,28 @@ export const manifestInputLoaders: readonly ManifestInputLoader[] = [
   manifestJsonLoader,
 ];
 
+/** What to do instead when `diff` is given a directory. @internal */
+export function directoryHint(file: string): string {
+  return (
+    `${file} is a directory: diff compares two manifests or sealed artifacts; fingerprint a ` +
+    `directory first with \`plumbline manifest ${file} --out ${file.replace(/[\\/]+$/, '')}.manifest.json\``
+  );
+}
+
 async function readHead(cwd: string, file: string): Promise<Uint8Array> {
   let handle;
   try {
     handle = await open(resolve(cwd, file), 'r');
+    if ((await handle.stat()).isDirectory()) {
+      throw new PlumblineError('PLB_INPUT_UNSUPPORTED', directoryHint(file), {
+        details: { path: file },
+      });
+    }
   } catch (cause) {
+    if (PlumblineError.is(cause)) {
+      await handle?.close();
+      throw cause;
+    }
     const errno = (cause as { code?: string }).code;
     throw new PlumblineError(
       errno === 'ENOENT' ? 'PLB_INPUT_MISSING' : 'PLB_INPUT_READ',

@@ -5,6 +5,9 @@ import type { CommandContext, CommandModule } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { callFleetApi } from '../control-plane/fleet-client.js';
 import { parseDuration } from '../control-plane/parse.js';
+import { formatFleet, formatNode, type FleetCluster, type FleetNode } from './fleet-format.js';
+
+export { formatFleet } from './fleet-format.js';
 
 interface ApiOptions {
   controlPlane?: string;
@@ -12,34 +15,6 @@ interface ApiOptions {
   json?: boolean;
 }
 
-interface FleetNode {
-  node_id: string;
-  cluster: string;
-  state: string;
-  since: string;
-  reported_hash: string | null;
-  desired_hash: string | null;
-  last_seen: string | null;
-}
-
-interface FleetCluster {
-  cluster: string;
-  desired_hash: string | null;
-  rollout: { deadline?: string; status?: string } | null;
-  counts: Record<string, number>;
-}
-
-const STATE_COLOUR: Readonly<Record<string, string>> = {
-  in_sync: '\u001b[32m',
-  pending: '\u001b[36m',
-  drift: '\u001b[31m',
-  rejected: '\u001b[31m',
-  stale: '\u001b[33m',
-  disconnected: '\u001b[33m',
-  never_seen: '\u001b[35m',
-  unknown: '\u001b[90m',
-};
-const RESET = '\u001b[0m';
 const BAD_STATES = new Set(['drift', 'rejected']);
 
 function addApiOptions(command: Command): Command {
@@ -72,74 +47,60 @@ async function api(
   return { baseUrl, token: await readTokenFile(tokenFile) };
 }
 
-function requireCluster(cluster: string | undefined): string {
-  if (!cluster) throw new PlumblineError('PLB_USAGE', '--cluster <cluster> is required');
+function requireCluster(cluster: string | undefined, command: string): string {
+  if (!cluster) {
+    throw new PlumblineError(
+      'PLB_USAGE',
+      `fleet ${command} needs --cluster <cluster> (the cluster it applies to), e.g. ` +
+        `plumbline fleet ${command} --cluster prod-eu …`,
+      { details: { missing_option: '--cluster' } },
+    );
+  }
   return cluster;
 }
 
-function shortHash(hash: string | null): string {
-  return hash === null ? '-' : `${hash.slice(0, 19)}…`;
+interface FleetOptions extends ApiOptions {
+  cluster?: string;
+  state?: string;
+  check?: boolean;
+  watch?: string | true;
 }
 
-function table(
-  rows: readonly string[][],
-  colourColumn: number | undefined,
-  colour: boolean,
-): string[] {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((row, r) =>
-    row
-      .map((cell, i) => {
-        const padded = i === row.length - 1 ? cell : cell.padEnd(widths[i]!);
-        if (colour && r > 0 && i === colourColumn && STATE_COLOUR[cell]) {
-          return `${STATE_COLOUR[cell]}${padded}${RESET}`;
-        }
-        return padded;
-      })
-      .join('  ')
-      .trimEnd(),
+/** Fetches and prints the fleet once (a redraw under --watch on a terminal). */
+async function showFleet(context: CommandContext, opts: FleetOptions, watching: boolean) {
+  const { baseUrl, token } = await api(context, opts);
+  const doc = (await callFleetApi({ baseUrl, token, method: 'GET', path: 'v1/fleet' })) as {
+    clusters: FleetCluster[];
+    nodes: FleetNode[];
+  };
+  const nodes = doc.nodes.filter(
+    (n) => (!opts.cluster || n.cluster === opts.cluster) && (!opts.state || n.state === opts.state),
   );
+  const clusters = doc.clusters.filter((c) => !opts.cluster || c.cluster === opts.cluster);
+  const { stdout } = context.io;
+  if (opts.json) {
+    if (watching) stdout.write(`${JSON.stringify({ clusters, nodes })}\n`);
+    else context.printJson({ clusters, nodes });
+  } else {
+    const colour = stdout.isTTY === true && context.io.env['NO_COLOR'] === undefined;
+    // On a terminal the table is redrawn in place; elsewhere each refresh follows the last.
+    if (watching && stdout.isTTY === true) stdout.write('\u001b[H\u001b[2J');
+    else if (watching) context.print(`--- ${new Date().toISOString()}`);
+    for (const line of formatFleet({ clusters, nodes }, colour)) context.print(line);
+  }
+  if (opts.check && nodes.some((n) => BAD_STATES.has(n.state))) context.exit(ExitCode.CheckFailed);
 }
 
-/**
- * Formats the fleet document as text: one line per cluster, then a table of nodes.
- *
- * @internal
- */
-export function formatFleet(
-  fleet: { clusters: FleetCluster[]; nodes: FleetNode[] },
-  colour: boolean,
-): string[] {
-  const lines: string[] = [];
-  for (const c of fleet.clusters) {
-    const counts = Object.entries(c.counts)
-      .filter(([, n]) => n > 0)
-      .map(([state, n]) => `${state}=${n}`)
-      .join(' ');
-    const rollout = c.rollout
-      ? ` rollout ${c.rollout.status ?? ''} until ${c.rollout.deadline ?? '?'}`
-      : '';
-    lines.push(
-      `cluster ${c.cluster}: desired ${shortHash(c.desired_hash)}${rollout}  ${counts || 'no nodes'}`,
-    );
-  }
-  if (fleet.nodes.length > 0) {
-    lines.push('');
-    const rows = [['NODE', 'CLUSTER', 'STATE', 'SINCE', 'REPORTED', 'DESIRED', 'LAST SEEN']];
-    for (const n of fleet.nodes) {
-      rows.push([
-        n.node_id,
-        n.cluster,
-        n.state,
-        n.since,
-        shortHash(n.reported_hash),
-        shortHash(n.desired_hash),
-        n.last_seen ?? '-',
-      ]);
-    }
-    lines.push(...table(rows, 2, colour));
-  }
-  return lines;
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**
@@ -158,25 +119,37 @@ export const fleetCommand: CommandModule = (program, context) => {
         'the cluster (a filter for the table; required by set-desired and expected-nodes)',
       )
       .option('--state <state>', 'only nodes in this state')
-      .option('--check', 'exit 1 when a node is in drift or rejected'),
-  ).action(async (opts: ApiOptions & { cluster?: string; state?: string; check?: boolean }) => {
-    const { baseUrl, token } = await api(context, opts);
-    const doc = (await callFleetApi({ baseUrl, token, method: 'GET', path: 'v1/fleet' })) as {
-      clusters: FleetCluster[];
-      nodes: FleetNode[];
-    };
-    const nodes = doc.nodes.filter(
-      (n) =>
-        (!opts.cluster || n.cluster === opts.cluster) && (!opts.state || n.state === opts.state),
-    );
-    const clusters = doc.clusters.filter((c) => !opts.cluster || c.cluster === opts.cluster);
-    if (opts.json) context.printJson({ clusters, nodes });
-    else {
-      const colour = context.io.stdout.isTTY === true && context.io.env['NO_COLOR'] === undefined;
-      for (const line of formatFleet({ clusters, nodes }, colour)) context.print(line);
+      .option('--check', 'exit 1 when a node is in drift or rejected')
+      .option(
+        '--watch [interval]',
+        'redraw the table every interval (default 2s) until interrupted; with --json one line per refresh',
+      )
+      .addHelpText(
+        'after',
+        `
+AGE is how long each node has been in its state; WHY says what put it there (the load error and
+verification code it reported, the artifact it runs instead of the desired one, how long it has
+been silent).
+
+Examples:
+  export PLUMBLINE_ADMIN_URL=http://127.0.0.1:9090 PLUMBLINE_ADMIN_TOKEN_FILE=admin.token
+  plumbline fleet --cluster prod-eu --watch
+  plumbline fleet --check --json > fleet.json          # exit 1 when a node drifts or rejected its artifact
+  plumbline fleet node gw-1
+  plumbline fleet set-desired --cluster prod-eu --artifact-hash sha256:… --deadline 10m --reason "release 42"
+  plumbline fleet expected-nodes --cluster prod-eu gw-1 gw-2 gw-3`,
+      ),
+  ).action(async (opts: FleetOptions) => {
+    if (opts.watch === undefined) {
+      await showFleet(context, opts, false);
+      return;
     }
-    if (opts.check && nodes.some((n) => BAD_STATES.has(n.state)))
-      context.exit(ExitCode.CheckFailed);
+    const intervalMs = opts.watch === true ? 2000 : parseDuration(opts.watch, '--watch');
+    const signal = context.io.shutdownSignal;
+    while (signal?.aborted !== true) {
+      await showFleet(context, opts, true);
+      await sleep(intervalMs, signal);
+    }
   });
 
   // Subcommands share the options of `fleet` (--control-plane, --admin-token-file, --json, --cluster).
@@ -191,13 +164,19 @@ export const fleetCommand: CommandModule = (program, context) => {
         token,
         method: 'GET',
         path: `v1/fleet/nodes/${encodeURIComponent(nodeId)}`,
+      }).catch((error: unknown) => {
+        if (PlumblineError.is(error) && error.code === 'PLB_FLEET_NODE_UNKNOWN') {
+          throw new PlumblineError(
+            'PLB_FLEET_NODE_UNKNOWN',
+            `the control plane knows no node ${JSON.stringify(nodeId)}: a node appears once it ` +
+              'connects or is listed with `plumbline fleet expected-nodes`; `plumbline fleet` lists them',
+            { cause: error, details: { node_id: nodeId } },
+          );
+        }
+        throw error;
       });
       if (opts.json) context.printJson(node);
-      else {
-        for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-          context.print(`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
-        }
-      }
+      else for (const line of formatNode(node as Record<string, unknown>)) context.print(line);
     });
 
   fleet
@@ -213,7 +192,7 @@ export const fleetCommand: CommandModule = (program, context) => {
       const opts = command.optsWithGlobals<
         ApiOptions & { cluster?: string; artifactHash: string; reason: string; deadline?: string }
       >();
-      const cluster = requireCluster(opts.cluster);
+      const cluster = requireCluster(opts.cluster, 'set-desired');
       if (!/^sha256:[0-9a-f]{64}$/.test(opts.artifactHash)) {
         throw new PlumblineError(
           'PLB_INVALID_DIGEST',
@@ -251,7 +230,7 @@ export const fleetCommand: CommandModule = (program, context) => {
     .argument('[node_ids...]', 'node ids (none clears the inventory)')
     .action(async (nodeIds: string[], _opts: unknown, command: Command) => {
       const opts = command.optsWithGlobals<ApiOptions & { cluster?: string }>();
-      const cluster = requireCluster(opts.cluster);
+      const cluster = requireCluster(opts.cluster, 'expected-nodes');
       const { baseUrl, token } = await api(context, opts);
       const result = await callFleetApi({
         baseUrl,

@@ -52,6 +52,7 @@ export const commands: readonly LazyCommand[] = [
   { name: 'keygen', load: async () => (await import('./keygen.js')).keygenCommand },
   { name: 'audit', load: async () => (await import('./audit.js')).auditCommand },
   { name: 'barbacane', load: async () => (await import('./barbacane.js')).barbacaneCommand },
+  { name: 'completion', load: async () => (await import('./completion.js')).completionCommand },
 ];
 
 /** Options the program itself takes before a command name; none of them takes a value. */
@@ -71,5 +72,6 @@ export function commandsFor(argv: readonly string[]): readonly LazyCommand[] {
   if (words.length === 0) return asksVersion && !asksHelp ? [] : commands;
   const name = words[0] === 'help' ? words[1] : words[0];
   const found = commands.find((command) => command.name === name);
-  return found === undefined ? commands : [found];
+  // A completion script covers every command, so `completion` needs them all registered.
+  return found === undefined || found.name === 'completion' ? commands : [found];
 }

@@ -1,9 +1,9 @@
 import { chmod, open } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PlumblineError } from '@plumbline/core';
 import { generateSigningKeyPair } from '@plumbline/core/signer';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 
 interface KeygenOptions {
   out: string;
@@ -77,8 +77,8 @@ Example:
         );
       }
       const pair = await generateSigningKeyPair({ algorithm });
-      const privatePath = resolve(context.io.cwd, `${opts.out}.key.pem`);
-      const publicPath = resolve(context.io.cwd, `${opts.out}.pub.pem`);
+      const privatePath = await prepareOutputPath(context.io.cwd, `${opts.out}.key.pem`);
+      const publicPath = await prepareOutputPath(context.io.cwd, `${opts.out}.pub.pem`);
       await writeKeyFile(privatePath, pair.privateKeyPem, 0o600, opts.force === true);
       await writeKeyFile(publicPath, pair.publicKeyPem, 0o644, opts.force === true);
       if (opts.json) {

@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PlumblineError } from '@plumbline/core';
 import { serializeManifest, type InputRole } from '@plumbline/core/manifest';
 import { buildManifest } from '@plumbline/core/node';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { ProgressBar } from '../progress-bar.js';
 
 interface ManifestOptions {
@@ -79,7 +79,7 @@ async function action(
     progress.done();
   }
   const document = serializeManifest(manifest);
-  if (opts.out !== undefined) await writeFile(resolve(io.cwd, opts.out), document);
+  if (opts.out !== undefined) await writeFile(await prepareOutputPath(io.cwd, opts.out), document);
   if (opts.json) io.stdout.write(document);
   else context.print(manifest.root);
 }

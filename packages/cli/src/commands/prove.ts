@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseManifest, proveEntry } from '@plumbline/core/manifest';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { readInputFile } from '../read-input-file.js';
 
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
@@ -40,7 +40,7 @@ Example:
       const manifest = parseManifest(await readInputFile(io.cwd, manifestFile, MAX_MANIFEST_BYTES));
       const proof = proveEntry(manifest, entryPath);
       const json = `${JSON.stringify(proof, null, 2)}\n`;
-      if (opts.out !== undefined) await writeFile(resolve(io.cwd, opts.out), json);
+      if (opts.out !== undefined) await writeFile(await prepareOutputPath(io.cwd, opts.out), json);
       if (opts.json) {
         io.stdout.write(json);
         return;

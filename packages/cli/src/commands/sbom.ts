@@ -14,6 +14,7 @@ import {
   writeFileAtomic,
 } from '@plumbline/cyclonedx';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { ExitCode } from '../exit-codes.js';
 
 interface SbomOptions {
@@ -115,7 +116,7 @@ Examples:
         }
       }
       if (opts.out !== undefined) {
-        await writeFileAtomic(resolve(io.cwd, opts.out), text);
+        await writeFileAtomic(await prepareOutputPath(io.cwd, opts.out), text);
         context.note(
           `wrote ${opts.out} (CycloneDX ${specVersion} ${format}, ${Buffer.byteLength(text)} bytes)`,
         );

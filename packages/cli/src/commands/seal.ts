@@ -4,7 +4,9 @@ import type { HeaderValue } from '@plumbline/core/header';
 import { buildManifest, sealArtifactFile } from '@plumbline/core/node';
 import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { parseRoles } from './manifest.js';
+import { ProgressBar } from '../progress-bar.js';
 
 interface SealOptions {
   inputs: string[];
@@ -149,6 +151,16 @@ export function parseExtensions(values: readonly string[]): Record<string, Heade
   return out;
 }
 
+/**
+ * Printed when a seal has no commit (no `--commit` and no CI variable): the artifact seals, but a
+ * data plane whose load policy sets `requireCommit` refuses to load it.
+ *
+ * @internal
+ */
+export const MISSING_COMMIT_WARNING =
+  'plumbline: warning: no --commit and no CI commit variable: the artifact has no commit, and a ' +
+  'data plane that requires one (requireCommit) will refuse it; pass --commit "$(git rev-parse HEAD)"';
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -160,13 +172,32 @@ async function action(context: CommandContext, opts: SealOptions): Promise<void>
   const epoch = io.env['SOURCE_DATE_EPOCH'];
   if (epoch !== undefined && epoch !== '')
     context.note('plumbline: note: build_timestamp from SOURCE_DATE_EPOCH');
+  const progress = new ProgressBar(io.stderr);
+  try {
+    return await sealWithProgress(context, opts, detected, epoch, progress);
+  } finally {
+    progress.done();
+  }
+}
+
+async function sealWithProgress(
+  context: CommandContext,
+  opts: SealOptions,
+  detected: DetectedProvenance,
+  epoch: string | undefined,
+  progress: ProgressBar,
+): Promise<void> {
+  const { io } = context;
   const signal = io.shutdownSignal;
+  progress.phase('hashing inputs');
   const manifest = await buildManifest(opts.inputs, {
     cwd: io.cwd,
     ...(opts.base === undefined ? {} : { base: opts.base }),
     roles: parseRoles(opts.role ?? []),
     ...(signal ? { signal } : {}),
+    onProgress: (p) => progress.update('hashing inputs', p.files, p.totalFiles, p.bytes),
   });
+  progress.phase(`sealing ${opts.out}`);
   const { notes: _notes, ...provenance } = detected;
   const result = await sealArtifactFile({
     manifest,
@@ -181,11 +212,13 @@ async function action(context: CommandContext, opts: SealOptions): Promise<void>
     sourceDateEpoch: epoch === undefined || epoch === '' ? null : epoch,
     ...(opts.mediaType === undefined ? {} : { mediaType: opts.mediaType }),
     payload: resolve(io.cwd, opts.payload),
-    out: resolve(io.cwd, opts.out),
+    out: await prepareOutputPath(io.cwd, opts.out),
     artifactDigest: true,
     ...(signal ? { signal } : {}),
   });
   const { header } = result;
+  progress.done();
+  if (detected.commit === undefined) context.note(MISSING_COMMIT_WARNING);
   if (opts.json) {
     context.printJson({
       out: opts.out,

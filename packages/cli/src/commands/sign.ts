@@ -9,8 +9,8 @@ import {
   DEFAULT_REKOR_URL,
   type SerializedBundle,
 } from '@plumbline/sigstore';
-import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
+import { prepareOutputPath } from '../output-path.js';
 import { readInputFile } from '../read-input-file.js';
 import { attestArtifact, statementOptions, type StatementFlags } from './attestation-input.js';
 
@@ -89,7 +89,7 @@ async function action(context: CommandContext, artifact: string, opts: SignOptio
   }
   if (!opts.attach || opts.out !== undefined) {
     const out = opts.out ?? `${artifact}${DETACHED_BUNDLE_SUFFIX}`;
-    await writeFile(resolve(io.cwd, out), bytes);
+    await writeFile(await prepareOutputPath(io.cwd, out), bytes);
     written.push(out);
   }
   const material = bundle.verificationMaterial;

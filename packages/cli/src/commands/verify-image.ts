@@ -6,6 +6,7 @@ import { readHeader } from '@plumbline/core/node';
 import { verifyImage, type VerifyImageResult } from '@plumbline/oci';
 import type { CommandContext, CommandModule } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { ProgressBar } from '../progress-bar.js';
 
 interface VerifyImageCliOptions {
   artifact: string;
@@ -178,6 +179,8 @@ Examples:
       };
       const { layout, ref } = await splitLayoutRef(io.cwd, layoutArg);
       let result: VerifyImageResult;
+      const progress = new ProgressBar(io.stderr);
+      progress.phase(`verifying image ${layoutArg}`);
       try {
         result = await verifyImage({
           layout,
@@ -187,7 +190,9 @@ Examples:
           limits,
           ...(io.shutdownSignal ? { signal: io.shutdownSignal } : {}),
         });
+        progress.done();
       } catch (error) {
+        progress.done();
         if (PlumblineError.is(error) && INTEGRITY_CODES.has(error.code)) {
           if (opts.json) {
             context.printJson({

@@ -4,6 +4,7 @@ import { isBcaFile } from '@plumbline/barbacane';
 import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { ProgressBar } from '../progress-bar.js';
 import { verifyBcaAction } from './barbacane.js';
 
 interface VerifyOptions {
@@ -22,11 +23,13 @@ async function action(
     await verifyBcaAction(context, artifact, opts);
     return;
   }
+  const progress = new ProgressBar(io.stderr);
+  progress.phase(`verifying ${artifact}`);
   const result = await verifyArtifact(resolve(io.cwd, artifact), {
     ...(opts.inputs === undefined ? {} : { inputs: opts.inputs }),
     manifestOptions: { cwd: io.cwd, ...(opts.base === undefined ? {} : { base: opts.base }) },
     ...(io.shutdownSignal ? { signal: io.shutdownSignal } : {}),
-  });
+  }).finally(() => progress.done());
   const d = result.differences;
   if (opts.json) {
     context.printJson({

@@ -146,6 +146,8 @@ export function fleetNode(n: NodeStatus): Record<string, unknown> {
     last_seen: n.last_seen,
     instance_id: n.instance_id,
     provenance: n.provenance,
+    // Additive: why a node is rejected or drifting, for `plumbline fleet`'s WHY column.
+    last_load_error: n.last_load_error,
   };
 }
 

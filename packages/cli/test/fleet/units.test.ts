@@ -5,6 +5,7 @@ import { parseDuration, parseListen } from '../../src/control-plane/parse.js';
 import { renderPrometheus } from '../../src/control-plane/prometheus.js';
 import { createAdminTokenCheck } from '../../src/control-plane/admin-token.js';
 import { formatFleet } from '../../src/commands/fleet.js';
+import { formatAge, formatNode, nodeWhy } from '../../src/commands/fleet-format.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -112,14 +113,57 @@ describe('formatFleet', () => {
       },
     ],
   };
-  it('prints a summary line and an aligned table', () => {
-    const lines = formatFleet(doc, false);
+  const now = Date.parse('2026-01-01T00:03:05Z');
+  it('prints a summary line and an aligned table with AGE and WHY', () => {
+    const lines = formatFleet(doc, false, now);
     expect(lines[0]).toBe('cluster prod: desired sha256:aaaaaaaaaaaa…  in_sync=1 drift=1');
-    expect(lines[2]).toMatch(/^NODE\s+CLUSTER\s+STATE\s+SINCE\s+REPORTED\s+DESIRED\s+LAST SEEN$/);
+    expect(lines[2]).toMatch(
+      /^NODE\s+CLUSTER\s+STATE\s+AGE\s+REPORTED\s+DESIRED\s+LAST SEEN\s+WHY$/,
+    );
+    expect(lines[3]).toMatch(
+      /^gw-1\s+prod\s+in_sync\s+3m\s+sha256:a{12}…\s+sha256:a{12}…\s+3m ago\s+-$/,
+    );
     expect(lines[4]).toMatch(
-      /^gw-22\s+prod\s+drift\s+2026-01-01T00:00:00Z\s+-\s+sha256:aaaaaaaaaaaa…\s+-$/,
+      /^gw-22\s+prod\s+drift\s+3m\s+-\s+sha256:aaaaaaaaaaaa…\s+-\s+reports no verified artifact$/,
     );
     expect(lines[3]!.indexOf('in_sync')).toBe(lines[4]!.indexOf('drift'));
+  });
+  it('says why: the reported load error, the other artifact, the silence', () => {
+    const node = doc.nodes[1]!;
+    const b = `sha256:${'b'.repeat(64)}`;
+    expect(
+      nodeWhy(
+        {
+          ...node,
+          state: 'rejected',
+          last_load_error: {
+            artifact_hash: b,
+            code: 'PLB_PAYLOAD_DIGEST_MISMATCH',
+            message: 'payload digest\ndiffers\u001b[2J',
+            at: '2026-01-01T00:00:00Z',
+          },
+        },
+        now,
+      ),
+    ).toBe(
+      'load of sha256:bbbbbbbbbbbb… failed: PLB_PAYLOAD_DIGEST_MISMATCH: payload digest differs [2J',
+    ); // control characters never reach the terminal
+    expect(nodeWhy({ ...node, reported_hash: b }, now)).toBe(
+      'runs sha256:bbbbbbbbbbbb…, not the desired sha256:aaaaaaaaaaaa…',
+    );
+    expect(nodeWhy({ ...node, state: 'stale', last_seen: '2026-01-01T00:02:00Z' }, now)).toBe(
+      'heartbeats missed, last seen 65s ago',
+    );
+    expect(formatAge('2026-01-01T00:00:00Z', now + 3 * 86_400_000)).toBe('3d');
+    expect(formatAge('2025-12-31T22:00:00Z', now)).toBe('2h');
+    const detail = formatNode({ node_id: 'gw-22', state: 'never_seen', since: node.since }, now);
+    expect(detail).toEqual([
+      'node_id: gw-22',
+      'state: never_seen',
+      'age: 3m',
+      'why: expected, never connected',
+      'since: 2026-01-01T00:00:00Z',
+    ]);
   });
   it('colours states on a terminal', () => {
     const lines = formatFleet(doc, true);

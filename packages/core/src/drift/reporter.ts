@@ -41,6 +41,8 @@ export interface ReportedState {
 
 /**
  * Reconnect backoff: exponential with full jitter (`random() * min(maxMs, initialMs * 2^attempt)`).
+ * After the control plane refuses the node's identity (close code 4401 or 4403, or an HTTP 401/403
+ * answer), the reporter logs why and waits `maxMs` before it tries again.
  *
  * @public
  */
@@ -395,8 +397,13 @@ export class DataPlaneReporter {
         if (generation !== this.#generation) return;
         this.#abort = null;
         this.#lastErrorCode = PlumblineError.is(error) ? error.code : 'PLB_DRIFT_CONNECT';
-        this.#catch('connecting to the control plane failed', error);
         this.#failures++;
+        if (this.#lastErrorCode === 'PLB_DRIFT_UNAUTHENTICATED') {
+          this.#caught++;
+          this.#refused(DriftCloseCode.Unauthenticated);
+          return;
+        }
+        this.#catch('connecting to the control plane failed', error);
         this.#backoff();
       },
     );
@@ -488,7 +495,36 @@ export class DataPlaneReporter {
     if (!this.#welcomed) this.#failures++;
     this.#welcomed = false;
     this.#generation++;
+    if (code === DriftCloseCode.Unauthenticated || code === DriftCloseCode.IdentityMismatch) {
+      this.#refused(code);
+      return;
+    }
     this.#backoff();
+  }
+
+  /**
+   * The control plane refused this node's identity (4401 unauthenticated, 4403 identity mismatch):
+   * retrying soon cannot help, so it says so once per refusal and waits the maximum backoff, so a
+   * fixed token file or node id is picked up without hammering the control plane.
+   */
+  #refused(code: number): void {
+    const delay = this.#maxMs;
+    const why =
+      code === DriftCloseCode.Unauthenticated
+        ? 'the control plane refused the credentials (4401 unauthenticated): check the token file or client certificate'
+        : "the control plane refused this node's identity (4403 identity mismatch): node id and cluster must match the credentials";
+    try {
+      this.#options.logger?.warn(`${why}; retrying in ${Math.round(delay / 1000)} s`, {
+        code: this.#lastErrorCode ?? undefined,
+        close_code: code,
+        node_id: this.#options.node_id,
+        cluster: this.#options.cluster,
+        retry_in_ms: delay,
+      });
+    } catch {
+      // A logger never throws into the gateway.
+    }
+    this.#backoff(delay);
   }
 
   #drop(code: number, reason: string): void {
@@ -506,13 +542,13 @@ export class DataPlaneReporter {
     this.#backoff();
   }
 
-  #backoff(): void {
+  #backoff(fixedDelayMs?: number): void {
     this.#closePrevious();
     if (this.#status === 'closed') return;
     this.#status = 'backoff';
     const cap = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(this.#attempt, 30));
     this.#attempt++;
-    const delay = Math.floor(this.#random() * cap);
+    const delay = fixedDelayMs ?? Math.floor(this.#random() * cap);
     this.#clearTimer();
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = null;

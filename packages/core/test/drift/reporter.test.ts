@@ -320,16 +320,19 @@ describe('DataPlaneReporter', () => {
     expect(s.sent.at(-1)).toBe('close:1001');
   });
 
-  it('retries after refused credentials and reports why', async () => {
+  it('after refused credentials, says why and waits the maximum backoff before retrying', async () => {
     const clock = new ManualClock(T0);
     const f = await fleet(clock);
+    const warnings: { message: string; details: Readonly<Record<string, unknown>> | undefined }[] =
+      [];
     const reporter = new DataPlaneReporter({
       channel: f.memory.channel('wrong'),
       node_id: 'gw-1',
       cluster: 'prod',
       clock,
-      random: () => 1,
-      backoff: { initialMs: 10, maxMs: 20 },
+      random: () => 0,
+      backoff: { initialMs: 10, maxMs: 2000 },
+      logger: { warn: (message, details) => warnings.push({ message, details }) },
     });
     reporter.start();
     await settle();
@@ -338,12 +341,64 @@ describe('DataPlaneReporter', () => {
       lastErrorCode: 'PLB_DRIFT_UNAUTHENTICATED',
       failures: 1,
     });
-    clock.advance(10);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toMatch(
+      /refused the credentials \(4401 unauthenticated\).*retrying in 2 s/,
+    );
+    expect(warnings[0]!.details).toMatchObject({ close_code: 4401, retry_in_ms: 2000 });
+    // Jitter would have retried at once (random() = 0); a refusal waits maxMs instead.
+    clock.advance(1999);
+    await settle();
+    expect(f.monitor.counters().rejected).toEqual({ unauthenticated: 1 });
+    clock.advance(1);
     await settle();
     expect(f.monitor.counters().rejected).toEqual({ unauthenticated: 2 });
+    expect(warnings).toHaveLength(2);
     await reporter.close();
     await f.server.close();
     await f.monitor.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('after a 4403 identity mismatch, says so and waits the maximum backoff', async () => {
+    const clock = new ManualClock(T0);
+    const s = scripted();
+    const warnings: string[] = [];
+    const reporter = new DataPlaneReporter({
+      channel: s.channel,
+      node_id: 'gw-1',
+      cluster: 'prod',
+      clock,
+      random: () => 0,
+      backoff: { initialMs: 10, maxMs: 5000 },
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    reporter.start();
+    await settle();
+    s.handler().onMessage(
+      JSON.stringify({ type: 'error', code: 'PLB_DRIFT_IDENTITY_MISMATCH', message: 'no' }),
+    );
+    s.handler().onClose(4403, 'identity mismatch');
+    expect(reporter.stats()).toMatchObject({
+      status: 'backoff',
+      lastCloseCode: 4403,
+      lastErrorCode: 'PLB_DRIFT_IDENTITY_MISMATCH',
+    });
+    expect(warnings).toEqual([
+      expect.stringMatching(/4403 identity mismatch.*retrying in 5 s/) as unknown as string,
+    ]);
+    clock.advance(4999);
+    await settle();
+    expect(s.attempts).toBe(1);
+    clock.advance(1);
+    await settle();
+    expect(s.attempts).toBe(2);
+    // Any other close keeps the jittered backoff (random() = 0: at once).
+    s.handler().onClose(1006, '');
+    clock.advance(0);
+    await settle();
+    expect(s.attempts).toBe(3);
+    await reporter.close();
     expect(clock.pendingTimers).toBe(0);
   });
 
