@@ -9,10 +9,8 @@ import {
   tarMember,
   type CompileInputs,
 } from '../../../examples/fixtures/barbacane/make-bca.js';
-import { computeBarbacaneArtifactHash } from '../src/artifact-hash.js';
 import { loadBcaAsArtifact, readArtifactHeader } from '../src/load.js';
 import { readBca } from '../src/read.js';
-import { parseBarbacaneManifest } from '../src/schema.js';
 import { BCA_HEADER_MEMBER, sealBca } from '../src/seal.js';
 import {
   createHeader,
@@ -22,6 +20,7 @@ import {
 } from '@plumbline/core/header';
 import { manifestFromEntries } from '@plumbline/core/manifest';
 import { tempDir } from './fixtures.js';
+import { tamper } from './tamper-fixture.js';
 
 const SECOND_WASM = readFileSync(
   new URL('../../../examples/fixtures/gateway-config/plugins/rate-limit.wasm', import.meta.url),
@@ -48,39 +47,6 @@ async function sealedArtifact(version: 4 | 6): Promise<{ dir: string; sealed: st
   await writeFile(file, releaseBca({ artifactVersion: version, compilerVersion: '0.8.1' }, inputs));
   const { output } = await sealBca(file, { mode: 'embed', sourceDateEpoch: null });
   return { dir, sealed: output };
-}
-
-/**
- * What an attacker does with a sealed copy: rewrite manifest.json in place, recompute
- * Barbacane's own artifact_hash with its formula, and keep every other member (and the embedded
- * header) byte for byte.
- */
-async function tamper(sealed: string, edit: (m: Record<string, unknown>) => void): Promise<string> {
-  const tar = gunzipSync(await readFile(sealed));
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset < tar.length) {
-    const block = tar.subarray(offset, offset + 512);
-    if (block.every((b) => b === 0)) break;
-    const name = block.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
-    const size = parseInt(block.subarray(124, 136).toString('latin1').replace(/\0.*$/s, ''), 8);
-    const next = offset + 512 + Math.ceil(size / 512) * 512;
-    if (name === 'manifest.json') {
-      const m = JSON.parse(tar.subarray(offset + 512, offset + 512 + size).toString('utf8'));
-      edit(m);
-      m.artifact_hash = computeBarbacaneArtifactHash(
-        parseBarbacaneManifest(new TextEncoder().encode(JSON.stringify(m))),
-      );
-      parts.push(tarMember('manifest.json', Buffer.from(JSON.stringify(m, null, 2))));
-    } else {
-      parts.push(tar.subarray(offset, next));
-    }
-    offset = next;
-  }
-  parts.push(Buffer.alloc(1024));
-  const out = `${sealed}.tampered.bca`;
-  await writeFile(out, gzipSync(Buffer.concat(parts)));
-  return out;
 }
 
 async function expectCaught(file: string): Promise<void> {
