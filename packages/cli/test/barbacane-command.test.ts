@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
 import { fileURLToPath } from 'node:url';
-import { samplePath } from '../../examples/fixtures/barbacane/make-bca.js';
-import { tamper } from '../../adapters/barbacane/test/tamper-fixture.js';
+import { computeBarbacaneArtifactHash, parseBarbacaneManifest } from '@plumbline/barbacane';
+import { samplePath, tamper } from '@plumbline/testkit/barbacane';
 import { runCli } from './helpers.js';
 
 const ROUTES = '{"operations":[]}';
@@ -125,7 +125,14 @@ describe('plumbline barbacane', () => {
       0,
     );
     expect((await runCli(['verify', sealedPath])).code).toBe(0);
-    const tampered = await tamper(sealedPath, (m) => (m['capabilities_enforced'] = false));
+    const tampered = await tamper(
+      sealedPath,
+      (m) => (m['capabilities_enforced'] = false),
+      (m) =>
+        computeBarbacaneArtifactHash(
+          parseBarbacaneManifest(new TextEncoder().encode(JSON.stringify(m))),
+        ),
+    );
     const verify = await runCli(['verify', tampered]);
     expect(verify.code).toBe(1);
     expect(verify.stdout).toMatch(/manifest\.json: sealed sha256:[0-9a-f]{64}, now sha256:/);

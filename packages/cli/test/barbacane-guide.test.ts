@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { samplePath } from '../../examples/fixtures/barbacane/make-bca.js';
+import { samplePath } from '@plumbline/testkit/barbacane';
 import { runCli } from './helpers.js';
 
 const GUIDE = fileURLToPath(new URL('../../../docs/guides/barbacane.md', import.meta.url));

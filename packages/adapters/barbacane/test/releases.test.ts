@@ -12,7 +12,7 @@ import {
   releaseTar,
   sampleInputs,
   samplePath,
-} from '../../../examples/fixtures/barbacane/make-bca.js';
+} from '@plumbline/testkit/barbacane';
 import { barbacaneArtifactHash } from '../src/artifact-hash.js';
 import { readBca } from '../src/read.js';
 import { hex, tempDir } from './fixtures.js';

@@ -7,8 +7,11 @@ import {
   releaseBca,
   sampleInputs,
   tarMember,
+  tamper as tamperWith,
   type CompileInputs,
-} from '../../../examples/fixtures/barbacane/make-bca.js';
+} from '@plumbline/testkit/barbacane';
+import { computeBarbacaneArtifactHash } from '../src/artifact-hash.js';
+import { parseBarbacaneManifest } from '../src/schema.js';
 import { loadBcaAsArtifact, readArtifactHeader } from '../src/load.js';
 import { readBca } from '../src/read.js';
 import { BCA_HEADER_MEMBER, sealBca } from '../src/seal.js';
@@ -20,7 +23,14 @@ import {
 } from '@plumbline/core/header';
 import { manifestFromEntries } from '@plumbline/core/manifest';
 import { tempDir } from './fixtures.js';
-import { tamper } from './tamper-fixture.js';
+
+/** Edits manifest.json in a sealed copy and recomputes Barbacane's own hash, as an attacker can. */
+const tamper = (file: string, edit: (m: Record<string, unknown>) => void): Promise<string> =>
+  tamperWith(file, edit, (m) =>
+    computeBarbacaneArtifactHash(
+      parseBarbacaneManifest(new TextEncoder().encode(JSON.stringify(m))),
+    ),
+  );
 
 const SECOND_WASM = readFileSync(
   new URL('../../../examples/fixtures/gateway-config/plugins/rate-limit.wasm', import.meta.url),

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { gnuHeader, samplePath, tarMember } from '../../../examples/fixtures/barbacane/make-bca.js';
+import { gnuHeader, samplePath, tarMember } from '@plumbline/testkit/barbacane';
 import { readBca } from '../src/read.js';
-import { tempDir } from './fixtures.js';
+import { TarWalker } from '../src/tar.js';
+import { hex, tempDir } from './fixtures.js';
 
 // The committed version 4 sample (Barbacane 0.8.1's layout): manifest.json, routes.json,
 // specs/health.yaml, plugins/rate-limit.wasm, then two zero blocks.
@@ -196,5 +197,57 @@ describe('readBca: properties of malformed input', () => {
       'specs/health.yaml',
       'plugins/rate-limit.wasm',
     ]);
+  });
+});
+
+describe('TarWalker (property)', () => {
+  const walk = (chunks: readonly Buffer[]): string[] => {
+    const seen: string[] = [];
+    let current: { path: string; bytes: Uint8Array } | null = null;
+    const walker = new TarWalker({
+      member: (h) => {
+        current = { path: h.path, bytes: new Uint8Array(h.size) };
+        return current.bytes;
+      },
+      memberEnd: () => {
+        if (current !== null) seen.push(`${current.path}:${hex(current.bytes)}`);
+        current = null;
+      },
+    });
+    for (const chunk of chunks) walker.push(chunk);
+    walker.end();
+    return seen;
+  };
+  const whole = walk([SAMPLE]);
+
+  it('reads the same members whatever the chunk boundaries', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 1500 }), { maxLength: 40 }), (sizes) => {
+        const chunks: Buffer[] = [];
+        let at = 0;
+        for (const size of sizes) {
+          if (at >= SAMPLE.length) break;
+          chunks.push(SAMPLE.subarray(at, at + size));
+          at += size;
+        }
+        chunks.push(SAMPLE.subarray(at));
+        expect(walk(chunks)).toEqual(whole);
+      }),
+      { numRuns: 200 },
+    );
+    expect(whole).toHaveLength(4);
+  });
+
+  it('throws only coded errors on arbitrary bytes after a valid member', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2048 }), (tail) => {
+        try {
+          walk([SAMPLE.subarray(0, 1536), Buffer.from(tail)]);
+        } catch (error) {
+          expect((error as { code?: string }).code).toMatch(/^PLB_BCA_/);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
