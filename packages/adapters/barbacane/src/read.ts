@@ -280,7 +280,7 @@ async function readMembers(
     let inflated = 0;
     let failed = false;
     const stream = createReadStream(file);
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
     const walker = new TarWalker({
       member: (header) => {
         const path = admitMember(header, state, limits);
@@ -347,13 +347,9 @@ async function readMembers(
     stream.on('error', (error) =>
       fail(new PlumblineError('PLB_BCA_READ', `cannot read ${file}`, { cause: error })),
     );
-    stream.on('data', (chunk) => {
-      fileHash.update(chunk as Buffer);
-      if (!failed) gunzip.write(chunk as Buffer);
-    });
-    stream.on('end', () => {
-      if (!failed) gunzip.end();
-    });
+    // Piped, so a slow consumer pauses the file instead of queueing it whole in the inflater.
+    stream.on('data', (chunk) => fileHash.update(chunk as Buffer));
+    stream.pipe(gunzip);
   });
 }
 
