@@ -13,18 +13,20 @@ import {
 } from '@plumbline/core/header';
 import { readHeader } from '@plumbline/core/node';
 import type { Manifest } from '@plumbline/core/manifest';
-import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { barbacaneArtifactHash, type BarbacaneArtifactHashResult } from './artifact-hash.js';
-import { manifestOfMembers, readBca, type BcaArtifact, type ReadBcaOptions } from './read.js';
+import {
+  manifestOfMembers,
+  readBcaArchive,
+  type BcaArtifact,
+  type ReadBcaOptions,
+} from './read.js';
 import {
   BCA_HEADER_MEMBER,
   bcaSealInputs,
   findBcaSeal,
-  inflateBca,
   legacySealRoleOf,
-  tarMemberOffset,
   type BcaSeal,
 } from './seal.js';
 
@@ -111,7 +113,11 @@ function changedInputs(header: ProvenanceHeader, inputs: Manifest): string[] {
  * Barbacane fields the header recorded, and the bytes the header names (the `.bca` file for a
  * sidecar, the tar stream before the header member for an embedded header).
  */
-async function sealProblems(file: string, bca: BcaArtifact, seal: BcaSeal): Promise<string[]> {
+function sealProblems(
+  bca: BcaArtifact,
+  seal: BcaSeal,
+  prefix: { digest: string; size: number } | null,
+): string[] {
   const { header } = seal;
   const problems: string[] = [];
   const coversManifest = header.inputs.some((e) => e.path === 'manifest.json');
@@ -150,9 +156,8 @@ async function sealProblems(file: string, bca: BcaArtifact, seal: BcaSeal): Prom
     );
     return problems;
   }
-  const tar = inflateBca(file, await readFile(file), bca.members);
-  const end = tarMemberOffset(tar, BCA_HEADER_MEMBER) ?? tar.length;
-  const digest = `sha256:${createHash('sha256').update(tar.subarray(0, end)).digest('hex')}`;
+  const digest = prefix?.digest ?? 'none';
+  const end = prefix?.size ?? 0;
   if (digest !== ext['tar_digest'] || end !== ext['tar_size']) {
     problems.push(
       `the tar stream before ${BCA_HEADER_MEMBER} is ${digest} (${end} bytes); the header recorded ${ext['tar_digest']} (${String(ext['tar_size'])} bytes)`,
@@ -176,7 +181,7 @@ export async function loadBcaAsArtifact(
   file: string,
   options: ReadBcaOptions = {},
 ): Promise<BcaAsArtifact> {
-  const bca = await readBca(file, options);
+  const { bca, prefix } = await readBcaArchive(file, options, BCA_HEADER_MEMBER);
   const seal = await findBcaSeal(file, bca);
   const inputs = bcaSealInputs(bca);
   const barbacaneHash = barbacaneArtifactHash(bca);
@@ -189,7 +194,7 @@ export async function loadBcaAsArtifact(
       `Barbacane artifact_hash ${barbacaneHash.declared} does not match the recomputed ${barbacaneHash.computed}`,
     );
   }
-  if (seal !== null) problems.push(...(await sealProblems(file, bca, seal)));
+  if (seal !== null) problems.push(...sealProblems(bca, seal, prefix));
   const status = problems.length > 0 ? 'mismatch' : seal === null ? 'unverified' : 'verified';
   return {
     bca,

@@ -260,11 +260,19 @@ async function statBca(file: string, limits: Required<BcaLimits>): Promise<numbe
   return info.size;
 }
 
+interface ReadMembersResult {
+  members: BcaMember[];
+  size: number;
+  digest: DigestString;
+  prefix: { digest: string; size: number } | null;
+}
+
 async function readMembers(
   file: string,
   limits: Required<BcaLimits>,
   signal: AbortSignal | undefined,
-): Promise<{ members: BcaMember[]; size: number; digest: DigestString }> {
+  digestBefore: string | undefined,
+): Promise<ReadMembersResult> {
   signal?.throwIfAborted();
   const size = await statBca(file, limits);
   // What the members read so far account for: their bytes, each one's header, padding and GNU
@@ -281,19 +289,22 @@ async function readMembers(
     let failed = false;
     const stream = createReadStream(file);
     const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-    const walker = new TarWalker({
-      member: (header) => {
-        const path = admitMember(header, state, limits);
-        current = { path, bytes: new Uint8Array(header.size) };
-        return current.bytes;
+    const walker = new TarWalker(
+      {
+        member: (header) => {
+          const path = admitMember(header, state, limits);
+          current = { path, bytes: new Uint8Array(header.size) };
+          return current.bytes;
+        },
+        memberEnd: () => {
+          if (current === null) return;
+          const { path, bytes } = current;
+          members.push({ path, type: 'file', size: bytes.length, bytes, digest: digestOf(bytes) });
+          current = null;
+        },
       },
-      memberEnd: () => {
-        if (current === null) return;
-        const { path, bytes } = current;
-        members.push({ path, type: 'file', size: bytes.length, bytes, digest: digestOf(bytes) });
-        current = null;
-      },
-    });
+      digestBefore === undefined ? {} : { digestBefore },
+    );
     const fail = (error: unknown): void => {
       if (failed) return;
       failed = true;
@@ -342,7 +353,12 @@ async function readMembers(
         return;
       }
       signal?.removeEventListener('abort', onAbort);
-      resolvePromise({ members, size, digest: `sha256:${fileHash.digest('hex')}` as DigestString });
+      resolvePromise({
+        members,
+        size,
+        digest: `sha256:${fileHash.digest('hex')}` as DigestString,
+        prefix: walker.prefix,
+      });
     });
     stream.on('error', (error) =>
       fail(new PlumblineError('PLB_BCA_READ', `cannot read ${file}`, { cause: error })),
@@ -447,15 +463,34 @@ function checkChecksums(
  * @public
  */
 export async function readBca(file: string, options: ReadBcaOptions = {}): Promise<BcaArtifact> {
+  return (await readBcaArchive(file, options)).bca;
+}
+
+/**
+ * {@link readBca}, also returning the SHA-256 and length of the tar stream before the last member
+ * named `digestBefore` (hashed while the archive streams), `null` when there is no such member.
+ *
+ * @internal
+ */
+export async function readBcaArchive(
+  file: string,
+  options: ReadBcaOptions = {},
+  digestBefore?: string,
+): Promise<{ bca: BcaArtifact; prefix: { digest: string; size: number } | null }> {
   const limits = limitsOf(options.limits);
-  const { members, size, digest } = await readMembers(file, limits, options.signal);
+  const { members, size, digest, prefix } = await readMembers(
+    file,
+    limits,
+    options.signal,
+    digestBefore,
+  );
   const manifestMember = members.find((m) => m.path === 'manifest.json');
   if (manifestMember === undefined) {
     throw new PlumblineError('PLB_BCA_NO_MANIFEST', `${file} has no manifest.json member`);
   }
   const manifest = parseBarbacaneManifest(manifestMember.bytes);
   const checksums = checkChecksums(manifest, members);
-  return {
+  const bca: BcaArtifact = {
     size,
     digest,
     manifest,
@@ -466,4 +501,5 @@ export async function readBca(file: string, options: ReadBcaOptions = {}): Promi
     checksums,
     checksumsOk: checksums.every((c) => c.status === 'ok'),
   };
+  return { bca, prefix };
 }

@@ -187,34 +187,6 @@ export function tarEndOffset(tar: Buffer): number {
 }
 
 /**
- * Where the member `path` starts in a tar stream (at its GNU long name when it has one), or
- * `null` when no member has that path. The stream was read by `readBca` first.
- *
- * @internal
- */
-export function tarMemberOffset(tar: Buffer, path: string): number | null {
-  let offset = 0;
-  let longName: { start: number; name: string } | null = null;
-  while (offset + 512 <= tar.length) {
-    const block = tar.subarray(offset, offset + 512);
-    if (block.every((b) => b === 0)) return null;
-    const header = new Header(block);
-    const size = header.size ?? 0;
-    const next = offset + 512 + Math.ceil(size / 512) * 512;
-    if (block[156] === 0x4c) {
-      const data = tar.subarray(offset + 512, offset + 512 + size);
-      longName = { start: offset, name: data.toString('utf8').replace(/\0$/, '') };
-    } else {
-      const name = longName?.name ?? header.path ?? '';
-      if (name === path) return longName?.start ?? offset;
-      longName = null;
-    }
-    offset = next;
-  }
-  return null;
-}
-
-/**
  * Inflates a `.bca` whose members were read within limits, refusing a gzip stream that inflates
  * far beyond them (trailing data no loader reads) before it is held in memory.
  *

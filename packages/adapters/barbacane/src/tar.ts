@@ -13,6 +13,7 @@
  * @packageDocumentation
  */
 import { PlumblineError } from '@plumbline/core';
+import { createHash, type Hash } from 'node:crypto';
 
 /** One member header as read: its path (raw, before checks) and size. @internal */
 export interface TarMemberHeader {
@@ -103,8 +104,23 @@ export class TarWalker {
   private longNameSize = 0;
   private longNameLength = 0;
 
-  constructor(sink: TarWalkSink) {
+  /** The member whose preceding bytes are hashed, when asked for. */
+  private readonly digestBefore: string | null;
+  private readonly hash: Hash | null;
+  private consumed = 0;
+  private memberStart: { hash: Hash; size: number } | null = null;
+  /** SHA-256 and length of the tar stream before the last member named `digestBefore`. */
+  prefix: { digest: string; size: number } | null = null;
+
+  constructor(sink: TarWalkSink, options: { digestBefore?: string } = {}) {
     this.sink = sink;
+    this.digestBefore = options.digestBefore ?? null;
+    this.hash = this.digestBefore === null ? null : createHash('sha256');
+  }
+
+  private consume(bytes: Uint8Array): void {
+    this.hash?.update(bytes);
+    this.consumed += bytes.length;
   }
 
   /** Feeds the next inflated bytes. @throws PlumblineError */
@@ -114,12 +130,14 @@ export class TarWalker {
       if (this.state === 'body' && this.filled < this.target.length) {
         const take = Math.min(this.target.length - this.filled, chunk.length - offset);
         this.target.set(chunk.subarray(offset, offset + take), this.filled);
+        this.consume(chunk.subarray(offset, offset + take));
         this.filled += take;
         offset += take;
         continue;
       }
       if (this.state === 'body' && this.padding > 0) {
         const take = Math.min(this.padding, chunk.length - offset);
+        this.consume(chunk.subarray(offset, offset + take));
         this.padding -= take;
         offset += take;
         continue;
@@ -164,6 +182,11 @@ export class TarWalker {
   }
 
   private onBlock(block: Buffer): void {
+    if (this.hash !== null && this.state === 'header' && this.longName === null) {
+      // A member starts here (at its GNU long name when it has one).
+      this.memberStart = { hash: this.hash.copy(), size: this.consumed };
+    }
+    this.consume(block);
     if (this.state === 'long-name') {
       // The name and its NUL, padded to a block; the tar crate drops one trailing NUL.
       const data = block.subarray(0, this.longNameLength);
@@ -217,6 +240,13 @@ export class TarWalker {
         { details: { path: path.slice(0, 200), type: typeName(type) } },
       );
     }
+    if (path === this.digestBefore && this.memberStart !== null) {
+      this.prefix = {
+        digest: `sha256:${this.memberStart.hash.digest('hex')}`,
+        size: this.memberStart.size,
+      };
+    }
+    this.memberStart = null;
     this.target = this.sink.member({ path, size });
     this.filled = 0;
     this.padding = Math.ceil(size / BLOCK) * BLOCK - size;

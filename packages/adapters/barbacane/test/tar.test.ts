@@ -204,19 +204,22 @@ describe('TarWalker (property)', () => {
   const walk = (chunks: readonly Buffer[]): string[] => {
     const seen: string[] = [];
     let current: { path: string; bytes: Uint8Array } | null = null;
-    const walker = new TarWalker({
-      member: (h) => {
-        current = { path: h.path, bytes: new Uint8Array(h.size) };
-        return current.bytes;
+    const walker = new TarWalker(
+      {
+        member: (h) => {
+          current = { path: h.path, bytes: new Uint8Array(h.size) };
+          return current.bytes;
+        },
+        memberEnd: () => {
+          if (current !== null) seen.push(`${current.path}:${hex(current.bytes)}`);
+          current = null;
+        },
       },
-      memberEnd: () => {
-        if (current !== null) seen.push(`${current.path}:${hex(current.bytes)}`);
-        current = null;
-      },
-    });
+      { digestBefore: 'plugins/rate-limit.wasm' },
+    );
     for (const chunk of chunks) walker.push(chunk);
     walker.end();
-    return seen;
+    return [...seen, JSON.stringify(walker.prefix)];
   };
   const whole = walk([SAMPLE]);
 
@@ -235,7 +238,13 @@ describe('TarWalker (property)', () => {
       }),
       { numRuns: 200 },
     );
-    expect(whole).toHaveLength(4);
+    expect(whole).toHaveLength(5);
+    // The prefix before the last member: the sample up to that member's header.
+    const start = SAMPLE.length - 1024 - 512 - 512; // the 43-byte plugin: one header, one block
+    expect(JSON.parse(whole[4]!)).toEqual({
+      digest: `sha256:${hex(SAMPLE.subarray(0, start))}`,
+      size: start,
+    });
   });
 
   it('throws only coded errors on arbitrary bytes after a valid member', () => {
