@@ -4,6 +4,9 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
+import { fileURLToPath } from 'node:url';
+import { computeBarbacaneArtifactHash, parseBarbacaneManifest } from '@plumbline/barbacane';
+import { samplePath, tamper } from '@plumbline/testkit/barbacane';
 import { runCli } from './helpers.js';
 
 const ROUTES = '{"operations":[]}';
@@ -111,6 +114,29 @@ describe('plumbline barbacane', () => {
     const refused = await runCli(['oci-labels', changed]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/PLB_BCA_SEAL_MISMATCH/);
+  });
+
+  it('verify and check exit 1 for an embedded seal whose manifest.json was edited and re-hashed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plb-cli-bca-'));
+    const file = join(dir, 'gateway.bca');
+    await writeFile(file, await readFile(fileURLToPath(samplePath(4))));
+    const sealedPath = join(dir, 'gateway.sealed.bca');
+    expect((await runCli(['barbacane', 'seal', file, '--embed', '--out', sealedPath])).code).toBe(
+      0,
+    );
+    expect((await runCli(['verify', sealedPath])).code).toBe(0);
+    const tampered = await tamper(
+      sealedPath,
+      (m) => (m['capabilities_enforced'] = false),
+      (m) =>
+        computeBarbacaneArtifactHash(
+          parseBarbacaneManifest(new TextEncoder().encode(JSON.stringify(m))),
+        ),
+    );
+    const verify = await runCli(['verify', tampered]);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/manifest\.json: sealed sha256:[0-9a-f]{64}, now sha256:/);
+    expect((await runCli(['barbacane', 'check', tampered])).code).toBe(1);
   });
 
   it('hashes an API key read on standard input', async () => {

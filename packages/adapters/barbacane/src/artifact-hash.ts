@@ -1,5 +1,6 @@
 /**
- * Recomputation of Barbacane's own `artifact_hash`.
+ * Recomputation of Barbacane's own `artifact_hash`, with the formula of the compiler that wrote
+ * each artifact version.
  *
  * @packageDocumentation
  */
@@ -33,9 +34,16 @@ export type BarbacaneArtifactHashResult =
       readonly reason: string;
     };
 
-/** Artifact versions whose `artifact_hash` formula this package reproduces. @public */
-export const RECOMPUTABLE_BARBACANE_VERSIONS: readonly number[] = [5, 6];
+/**
+ * Artifact versions whose `artifact_hash` formula this package reproduces: every version that
+ * has one (version 1 has none).
+ *
+ * @public
+ */
+export const RECOMPUTABLE_BARBACANE_VERSIONS: readonly number[] = [2, 3, 4, 5, 6];
 
+// Rust's `{:?}` of the WAF enums (`WafMode`, `AuditEngine`, `UnsupportedRules`), whose serde
+// names are kebab-case.
 const WAF_MODE: Readonly<Record<string, string>> = {
   blocking: 'Blocking',
   'detection-only': 'DetectionOnly',
@@ -47,6 +55,7 @@ const WAF_AUDIT: Readonly<Record<string, string>> = {
 };
 const WAF_UNSUPPORTED: Readonly<Record<string, string>> = { fail: 'Fail', skip: 'Skip' };
 
+// `WafConfig::default()`: what serde fills in when a version 5 or 6 manifest has no `waf`.
 const DEFAULT_WAF: BarbacaneWafConfig = {
   enabled: false,
   paranoia_level: 0,
@@ -59,52 +68,100 @@ const DEFAULT_WAF: BarbacaneWafConfig = {
   skipped_rules: [],
 };
 
+/** Rust's `String` order (`Ord` on the UTF-8 bytes), used by `BTreeMap` and `sort()`. */
 function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+type HashedManifest = BarbacaneManifest & {
+  capabilities_enforced?: boolean;
+  mcp?: { enabled: boolean; server_name?: string | null; server_version?: string | null };
+  waf?: BarbacaneWafConfig;
+};
+
 /**
- * The artifact-hash formula of artifact versions 5 and 6 (version 6 changed routes.json only,
- * which the hash covers through its checksum): SHA-256 over newline-terminated lines for every
- * source spec, every checksum (sorted by key bytes), the capability surface, every plugin, the
- * MCP configuration and the WAF policy.
- *
- * @internal
+ * The lines every formula starts with (barbacane-compiler `src/artifact.rs`,
+ * `compute_artifact_hash`, from tag v0.3.0 on): one `source_spec:<file>=<sha256>` per source spec
+ * in manifest order (the compiler sorts them by file name before writing), then one `<key>=<value>`
+ * per checksum in key byte order (`BTreeMap`).
  */
-export function computeV5ArtifactHash(manifest: BarbacaneManifest): DigestString {
-  const m = manifest as BarbacaneManifest & {
-    capabilities_enforced?: boolean;
-    mcp?: { enabled: boolean; server_name?: string | null; server_version?: string | null };
-    waf?: BarbacaneWafConfig;
-  };
-  const hash = createHash('sha256');
-  for (const spec of m.source_specs) hash.update(`source_spec:${spec.file}=${spec.sha256}\n`);
-  const keys = Object.keys(m.checksums).sort(compareBytes);
-  for (const key of keys) hash.update(`${key}=${m.checksums[key]}\n`);
-  hash.update(`capabilities_enforced=${m.capabilities_enforced === true}\n`);
+function specAndChecksumLines(m: HashedManifest): string[] {
+  const lines = m.source_specs.map((spec) => `source_spec:${spec.file}=${spec.sha256}\n`);
+  for (const key of Object.keys(m.checksums).sort(compareBytes)) {
+    lines.push(`${key}=${m.checksums[key]}\n`);
+  }
+  return lines;
+}
+
+/**
+ * The capability surface and MCP lines added at artifact version 4 (barbacane-compiler
+ * `src/artifact.rs` at tags v0.8.0 and v0.8.1): `capabilities_enforced`, one line per plugin in
+ * manifest order with its `host_functions` sorted by bytes, and the MCP configuration (an absent
+ * `mcp` or name is serde's default: disabled, empty).
+ */
+function capabilityLines(m: HashedManifest): string[] {
+  const lines = [`capabilities_enforced=${m.capabilities_enforced === true}\n`];
   for (const p of m.plugins) {
     const hostFunctions = [...p.capabilities.host_functions].sort(compareBytes).join(',');
-    hash.update(
+    lines.push(
       `plugin:${p.name}\ttype=${p.plugin_type}\tversion=${p.version}\tbody_access=${p.capabilities.body_access}\thost_functions=${hostFunctions}\n`,
     );
   }
   const mcp = m.mcp ?? { enabled: false };
-  hash.update(
+  lines.push(
     `mcp:enabled=${mcp.enabled}\tserver_name=${mcp.server_name ?? ''}\tserver_version=${mcp.server_version ?? ''}\n`,
   );
+  return lines;
+}
+
+/**
+ * The WAF policy line added at artifact version 5 (barbacane-compiler `src/artifact.rs` on the
+ * main branch after v0.8.1, where `ARTIFACT_VERSION` is 6; no release writes versions 5 or 6
+ * yet). Integers are printed as Rust prints them (thresholds are `i64`, kept exact as `bigint`
+ * beyond 2^53).
+ */
+function wafLine(m: HashedManifest): string {
   const waf = m.waf ?? DEFAULT_WAF;
-  hash.update(
-    `waf:enabled=${waf.enabled}\tparanoia=${waf.paranoia_level}\tmode=${WAF_MODE[waf.mode]}\tinbound=${waf.inbound_threshold}\toutbound=${waf.outbound_threshold}\tmax_response_body=${waf.max_response_body}\taudit=${WAF_AUDIT[waf.audit]}\tunsupported=${WAF_UNSUPPORTED[waf.unsupported_rules]}\tskipped=${waf.skipped_rules.join(',')}\n`,
-  );
+  return `waf:enabled=${waf.enabled}\tparanoia=${waf.paranoia_level}\tmode=${WAF_MODE[waf.mode]}\tinbound=${waf.inbound_threshold}\toutbound=${waf.outbound_threshold}\tmax_response_body=${waf.max_response_body}\taudit=${WAF_AUDIT[waf.audit]}\tunsupported=${WAF_UNSUPPORTED[waf.unsupported_rules]}\tskipped=${waf.skipped_rules.join(',')}\n`;
+}
+
+/**
+ * The lines Barbacane's compiler hashes into `artifact_hash` for a manifest of artifact version
+ * 2 to 6, with the formula of the compiler that wrote that version:
+ *
+ * - versions 2 (Barbacane 0.3.0 to 0.5.2) and 3 (0.6.0 to 0.7.0): source specs and checksums;
+ * - version 4 (0.8.0, 0.8.1): also the capability surface and MCP configuration;
+ * - versions 5 and 6 (main after 0.8.1): also the WAF policy (version 6 changed `routes.json`
+ *   only, which the hash covers through its checksum).
+ *
+ * @internal
+ */
+export function barbacaneArtifactHashLines(manifest: BarbacaneManifest): string[] {
+  const m = manifest as HashedManifest;
+  const version = m.barbacane_artifact_version;
+  const lines = specAndChecksumLines(m);
+  if (version >= 4) lines.push(...capabilityLines(m));
+  if (version >= 5) lines.push(wafLine(m));
+  return lines;
+}
+
+/**
+ * SHA-256 over {@link barbacaneArtifactHashLines}, as `sha256:<hex>`.
+ *
+ * @internal
+ */
+export function computeBarbacaneArtifactHash(manifest: BarbacaneManifest): DigestString {
+  const hash = createHash('sha256');
+  for (const line of barbacaneArtifactHashLines(manifest)) hash.update(line, 'utf8');
   return `sha256:${hash.digest('hex')}` as DigestString;
 }
 
 /**
- * Recomputes Barbacane's own `artifact_hash` from the manifest's recorded inputs, for the
- * artifact versions whose formula is known (5 and 6), and says for the others why it cannot:
- * version 1 has no `artifact_hash`; versions 2 to 4 hashed a different, smaller set of fields
- * that the current compiler no longer documents, so a recomputation could not be trusted.
- * Combine with `bca.checksumsOk` (the members against the manifest) for a full integrity check.
+ * Recomputes Barbacane's own `artifact_hash` from the manifest's recorded inputs with the
+ * formula of the compiler that wrote the artifact's version (see
+ * {@link RECOMPUTABLE_BARBACANE_VERSIONS}); version 1 (Barbacane 0.1.0 to 0.2.1) has no
+ * `artifact_hash` and is reported as not recomputable. Combine with `bca.checksumsOk` (the
+ * members against the manifest) for a full integrity check.
  *
  * @example
  * ```ts
@@ -135,9 +192,20 @@ export function barbacaneArtifactHash(
       recomputable: false,
       version,
       declared,
-      reason: `artifact version ${version} used an earlier artifact_hash formula (before the WAF policy fields were bound in version 5) that is not reproduced; recompile with a current Barbacane to get a verifiable hash`,
+      reason: `artifact version ${version} has no artifact_hash formula known to this package`,
     };
   }
-  const computed = computeV5ArtifactHash(manifest);
+  if (version === 4 && 'waf' in manifest) {
+    // Barbacane 0.8.0 and 0.8.1 write no `waf`; a version 4 manifest with one comes from an
+    // unreleased compiler whose formula changed without a version change.
+    return {
+      recomputable: false,
+      version,
+      declared,
+      reason:
+        'a version 4 manifest with a waf field was written by an unreleased Barbacane compiler (0.8.0 and 0.8.1 write none) whose artifact_hash formula is not known; recompile with a release',
+    };
+  }
+  const computed = computeBarbacaneArtifactHash(manifest);
   return { recomputable: true, version, declared, computed, matches: computed === declared };
 }

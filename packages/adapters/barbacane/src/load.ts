@@ -5,14 +5,30 @@
  */
 import { PlumblineError } from '@plumbline/core';
 import type { ArtifactHeaderInfo, ReadHeaderOptions } from '@plumbline/core/container';
-import { encodeHeader, headerDigest, type ProvenanceHeader } from '@plumbline/core/header';
+import {
+  encodeHeader,
+  headerDigest,
+  type HeaderValue,
+  type ProvenanceHeader,
+} from '@plumbline/core/header';
 import { readHeader } from '@plumbline/core/node';
 import type { Manifest } from '@plumbline/core/manifest';
 import { open } from 'node:fs/promises';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { barbacaneArtifactHash, type BarbacaneArtifactHashResult } from './artifact-hash.js';
-import { readBca, type BcaArtifact, type ReadBcaOptions } from './read.js';
-import { bcaSealInputs, findBcaSeal } from './seal.js';
+import {
+  manifestOfMembers,
+  readBcaArchive,
+  type BcaArtifact,
+  type ReadBcaOptions,
+} from './read.js';
+import {
+  BCA_HEADER_MEMBER,
+  bcaSealInputs,
+  findBcaSeal,
+  legacySealRoleOf,
+  type BcaSeal,
+} from './seal.js';
 
 /**
  * Whether a file is a Barbacane `.bca`: its name ends in `.bca`, or it is gzip-compressed and its
@@ -77,6 +93,79 @@ export interface BcaAsArtifact {
   readonly problems: readonly string[];
 }
 
+function changedInputs(header: ProvenanceHeader, inputs: Manifest): string[] {
+  const now = new Map(inputs.entries.map((e) => [e.path, e.digest]));
+  const sealed = new Map(header.inputs.map((e) => [e.path, e.digest]));
+  const out: string[] = [];
+  for (const [path, digest] of sealed) {
+    const current = now.get(path);
+    if (current === undefined) out.push(`${path}: sealed ${digest}, now missing`);
+    else if (current !== digest) out.push(`${path}: sealed ${digest}, now ${current}`);
+  }
+  for (const [path, digest] of now) {
+    if (!sealed.has(path)) out.push(`${path}: not sealed, now ${digest}`);
+  }
+  return out.slice(0, 20);
+}
+
+/**
+ * What contradicts a Plumbline header: the archive's inputs (manifest.json included), the
+ * Barbacane fields the header recorded, and the bytes the header names (the `.bca` file for a
+ * sidecar, the tar stream before the header member for an embedded header).
+ */
+function sealProblems(
+  bca: BcaArtifact,
+  seal: BcaSeal,
+  prefix: { digest: string; size: number } | null,
+): string[] {
+  const { header } = seal;
+  const problems: string[] = [];
+  const coversManifest = header.inputs.some((e) => e.path === 'manifest.json');
+  const inputs = coversManifest
+    ? bcaSealInputs(bca)
+    : manifestOfMembers(bca.members, legacySealRoleOf);
+  if (header.artifact_hash !== inputs.root) {
+    problems.push(
+      `Plumbline artifact_hash ${header.artifact_hash} does not match the archive's inputs (${inputs.root})`,
+      ...changedInputs(header, inputs),
+    );
+  }
+  const ext = (header.extensions['dev.barbacane.artifact'] ?? {}) as Record<string, HeaderValue>;
+  const m = bca.manifest as Record<string, unknown>;
+  if ((ext['artifact_hash'] ?? null) !== (m['artifact_hash'] ?? null)) {
+    problems.push(
+      `the header's recorded Barbacane artifact_hash ${String(ext['artifact_hash'] ?? 'none')} differs from the manifest's ${String(m['artifact_hash'] ?? 'none')}`,
+    );
+  }
+  if (ext['artifact_version'] !== bca.version) {
+    problems.push(
+      `the header's recorded artifact version ${String(ext['artifact_version'])} differs from the manifest's ${bca.version}`,
+    );
+  }
+  if (seal.source === 'sidecar') {
+    if (header.payload.digest !== bca.digest) {
+      problems.push(
+        `the sidecar names payload ${header.payload.digest}, the file is ${bca.digest}`,
+      );
+    }
+    return problems;
+  }
+  if (!coversManifest || typeof ext['tar_digest'] !== 'string') {
+    problems.push(
+      'the embedded header covers neither manifest.json nor the tar stream (sealed by an earlier version); seal the original .bca again',
+    );
+    return problems;
+  }
+  const digest = prefix?.digest ?? 'none';
+  const end = prefix?.size ?? 0;
+  if (digest !== ext['tar_digest'] || end !== ext['tar_size']) {
+    problems.push(
+      `the tar stream before ${BCA_HEADER_MEMBER} is ${digest} (${end} bytes); the header recorded ${ext['tar_digest']} (${String(ext['tar_size'])} bytes)`,
+    );
+  }
+  return problems;
+}
+
 /**
  * Reads a `.bca` and checks it as a Plumbline artifact (see {@link BcaAsArtifact.status}).
  *
@@ -92,7 +181,7 @@ export async function loadBcaAsArtifact(
   file: string,
   options: ReadBcaOptions = {},
 ): Promise<BcaAsArtifact> {
-  const bca = await readBca(file, options);
+  const { bca, prefix } = await readBcaArchive(file, options, BCA_HEADER_MEMBER);
   const seal = await findBcaSeal(file, bca);
   const inputs = bcaSealInputs(bca);
   const barbacaneHash = barbacaneArtifactHash(bca);
@@ -105,18 +194,7 @@ export async function loadBcaAsArtifact(
       `Barbacane artifact_hash ${barbacaneHash.declared} does not match the recomputed ${barbacaneHash.computed}`,
     );
   }
-  if (seal !== null) {
-    if (seal.header.artifact_hash !== inputs.root) {
-      problems.push(
-        `Plumbline artifact_hash ${seal.header.artifact_hash} does not match the archive's inputs (${inputs.root})`,
-      );
-    }
-    if (seal.source === 'sidecar' && seal.header.payload.digest !== bca.digest) {
-      problems.push(
-        `the sidecar names payload ${seal.header.payload.digest}, the file is ${bca.digest}`,
-      );
-    }
-  }
+  if (seal !== null) problems.push(...sealProblems(bca, seal, prefix));
   const status = problems.length > 0 ? 'mismatch' : seal === null ? 'unverified' : 'verified';
   return {
     bca,

@@ -9,8 +9,9 @@ import { manifestFromEntries, type Manifest, type ManifestEntry } from '@plumbli
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Parser, type ReadEntry } from 'tar';
+import { createGunzip } from 'node:zlib';
 import { parseBarbacaneManifest, type BarbacaneManifest } from './schema.js';
+import { TarWalker, type TarMemberHeader } from './tar.js';
 
 /**
  * Limits of {@link readBca}. Every limit is checked before the bytes it guards are buffered.
@@ -53,13 +54,16 @@ export interface ReadBcaOptions {
 
 /** One member of the archive, in archive order. @public */
 export interface BcaMember {
-  /** The path as stored in the archive (`specs/api.yaml`); directories end without `/`. */
+  /** The path as stored in the archive (`specs/api.yaml`). */
   readonly path: string;
-  /** Whether the member is a regular file or a directory (links and other types are refused). */
-  readonly type: 'file' | 'directory';
-  /** The member's size (uncompressed) in bytes; 0 for directories. */
+  /**
+   * Always `file`: Barbacane's compiler writes only regular files, and every other tar entry
+   * type (directories, links, devices, sparse files, …) is refused.
+   */
+  readonly type: 'file';
+  /** The member's size (uncompressed) in bytes. */
   readonly size: number;
-  /** The member's bytes (empty for directories). */
+  /** The member's bytes. */
   readonly bytes: Uint8Array;
   /** `sha256:` digest of the bytes. */
   readonly digest: DigestString;
@@ -110,8 +114,6 @@ export interface BcaArtifact {
   /** Whether every listed checksum matched. */
   readonly checksumsOk: boolean;
 }
-
-const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 function limitsOf(limits: BcaLimits | undefined): Required<BcaLimits> {
   const out = { ...DEFAULT_BCA_LIMITS, ...limits };
@@ -177,9 +179,11 @@ export function manifestOfMembers(
   members: readonly BcaMember[],
   select: (path: string) => NonNullable<ManifestEntry['role']> | null,
 ): Manifest {
+  // A later member of one path wins, as in Barbacane's `load_specs` (a `HashMap` insert).
+  const last = new Map<string, BcaMember>();
+  for (const member of members) last.set(member.path, member);
   const entries: ManifestEntry[] = [];
-  for (const member of members) {
-    if (member.type !== 'file') continue;
+  for (const member of last.values()) {
     const role = select(member.path);
     if (role === null) continue;
     entries.push({
@@ -193,12 +197,52 @@ export function manifestOfMembers(
   return manifestFromEntries(entries, { caseCollisions: 'allow', maxEntries: members.length + 1 });
 }
 
-async function readMembers(
-  file: string,
+/** Checks one member header against the limits and the paths seen, before its bytes arrive. */
+function admitMember(
+  header: TarMemberHeader,
+  state: { count: number; total: number; seen: Set<string> },
   limits: Required<BcaLimits>,
-  signal: AbortSignal | undefined,
-): Promise<{ members: BcaMember[]; size: number; digest: DigestString }> {
-  signal?.throwIfAborted();
+): string {
+  if (state.count + 1 > limits.maxEntries) {
+    throw new PlumblineError(
+      'PLB_BCA_TOO_MANY_ENTRIES',
+      `the archive has more than ${limits.maxEntries} members`,
+      { details: { limit: limits.maxEntries } },
+    );
+  }
+  const path = checkMemberPath(header.path);
+  // Two members of one path: Barbacane's compiler writes two `specs/<name>` when two specs share
+  // a file name (their source_specs are paired in order by checkChecksums); any other path
+  // twice is refused, as loaders would disagree on which one counts.
+  if (state.seen.has(path) && !path.startsWith('specs/')) {
+    throw new PlumblineError(
+      'PLB_BCA_DUPLICATE_ENTRY',
+      `archive member ${JSON.stringify(path.slice(0, 200))} appears twice`,
+      { details: { path: path.slice(0, 200) } },
+    );
+  }
+  state.seen.add(path);
+  const limit = path === 'manifest.json' ? limits.maxManifestBytes : limits.maxEntryBytes;
+  if (header.size > limit) {
+    throw new PlumblineError(
+      'PLB_BCA_ENTRY_TOO_LARGE',
+      `archive member ${JSON.stringify(path.slice(0, 200))} is ${header.size} bytes, more than the limit of ${limit}`,
+      { details: { path: path.slice(0, 200), size: header.size, limit } },
+    );
+  }
+  state.total += header.size;
+  if (state.total > limits.maxTotalBytes) {
+    throw new PlumblineError(
+      'PLB_BCA_TOO_LARGE',
+      `the archive's members add up to more than ${limits.maxTotalBytes} bytes`,
+      { details: { limit: limits.maxTotalBytes } },
+    );
+  }
+  state.count += 1;
+  return path;
+}
+
+async function statBca(file: string, limits: Required<BcaLimits>): Promise<number> {
   let info;
   try {
     info = await stat(file);
@@ -213,19 +257,59 @@ async function readMembers(
       { details: { size: info.size, limit: limits.maxFileBytes } },
     );
   }
+  return info.size;
+}
+
+interface ReadMembersResult {
+  members: BcaMember[];
+  size: number;
+  digest: DigestString;
+  prefix: { digest: string; size: number } | null;
+}
+
+async function readMembers(
+  file: string,
+  limits: Required<BcaLimits>,
+  signal: AbortSignal | undefined,
+  digestBefore: string | undefined,
+): Promise<ReadMembersResult> {
+  signal?.throwIfAborted();
+  const size = await statBca(file, limits);
+  // What the members read so far account for: their bytes, each one's header, padding and GNU
+  // long name, the end marker and GNU tar's record padding, and the chunk in flight. Zeros
+  // inflated beyond that are refused, not walked.
+  const maxInflated = (s: { total: number; count: number }): number =>
+    s.total + (s.count + 1) * 6144 + 2 * 1024 * 1024;
   return new Promise((resolvePromise, rejectPromise) => {
     const members: BcaMember[] = [];
-    const seen = new Set<string>();
+    const state = { count: 0, total: 0, seen: new Set<string>() };
     const fileHash = createHash('sha256');
-    let total = 0;
+    let current: { path: string; bytes: Uint8Array } | null = null;
+    let inflated = 0;
     let failed = false;
-    let sawEntry = false;
     const stream = createReadStream(file);
-    const parser = new Parser({ strict: true });
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+    const walker = new TarWalker(
+      {
+        member: (header) => {
+          const path = admitMember(header, state, limits);
+          current = { path, bytes: new Uint8Array(header.size) };
+          return current.bytes;
+        },
+        memberEnd: () => {
+          if (current === null) return;
+          const { path, bytes } = current;
+          members.push({ path, type: 'file', size: bytes.length, bytes, digest: digestOf(bytes) });
+          current = null;
+        },
+      },
+      digestBefore === undefined ? {} : { digestBefore },
+    );
     const fail = (error: unknown): void => {
       if (failed) return;
       failed = true;
       stream.destroy();
+      gunzip.destroy();
       signal?.removeEventListener('abort', onAbort);
       rejectPromise(
         PlumblineError.is(error)
@@ -239,131 +323,83 @@ async function readMembers(
     };
     const onAbort = (): void => fail(new PlumblineError('PLB_ABORTED', 'reading was aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
-    parser.on('entry', (entry: ReadEntry) => {
-      if (failed) {
-        entry.resume();
-        return;
-      }
-      sawEntry = true;
+    gunzip.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      inflated += chunk.length;
       try {
-        if (members.length + 1 > limits.maxEntries) {
-          throw new PlumblineError(
-            'PLB_BCA_TOO_MANY_ENTRIES',
-            `the archive has more than ${limits.maxEntries} members`,
-            { details: { limit: limits.maxEntries } },
-          );
-        }
-        if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
-          throw new PlumblineError(
-            'PLB_BCA_LINK_ENTRY',
-            `archive member ${JSON.stringify(entry.path.slice(0, 200))} is a link; links are refused`,
-            { details: { path: entry.path.slice(0, 200), type: entry.type } },
-          );
-        }
-        const isDir = entry.type === 'Directory';
-        if (!isDir && !FILE_TYPES.has(entry.type)) {
-          throw new PlumblineError(
-            'PLB_BCA_ENTRY_TYPE',
-            `archive member ${JSON.stringify(entry.path.slice(0, 200))} is a ${entry.type}; only files and directories are allowed`,
-            { details: { path: entry.path.slice(0, 200), type: entry.type } },
-          );
-        }
-        const path = checkMemberPath(entry.path);
-        if (seen.has(path)) {
-          throw new PlumblineError(
-            'PLB_BCA_DUPLICATE_ENTRY',
-            `archive member ${JSON.stringify(path.slice(0, 200))} appears twice`,
-            { details: { path: path.slice(0, 200) } },
-          );
-        }
-        seen.add(path);
-        const size = isDir ? 0 : entry.size;
-        const limit = path === 'manifest.json' ? limits.maxManifestBytes : limits.maxEntryBytes;
-        if (size > limit) {
-          throw new PlumblineError(
-            'PLB_BCA_ENTRY_TOO_LARGE',
-            `archive member ${JSON.stringify(path.slice(0, 200))} is ${size} bytes, more than the limit of ${limit}`,
-            { details: { path: path.slice(0, 200), size, limit } },
-          );
-        }
-        total += size;
-        if (total > limits.maxTotalBytes) {
+        walker.push(chunk);
+        if (inflated > maxInflated(state)) {
           throw new PlumblineError(
             'PLB_BCA_TOO_LARGE',
-            `the archive's members add up to more than ${limits.maxTotalBytes} bytes`,
-            { details: { limit: limits.maxTotalBytes } },
+            `${file} inflates to more than its members account for`,
+            { details: { inflated, limit: maxInflated(state) } },
           );
         }
-        const bytes = new Uint8Array(size);
-        let offset = 0;
-        entry.on('data', (chunk: Buffer) => {
-          if (failed) return;
-          if (offset + chunk.length > size) {
-            fail(new PlumblineError('PLB_BCA_CORRUPT', 'a member holds more bytes than its size'));
-            return;
-          }
-          bytes.set(chunk, offset);
-          offset += chunk.length;
-        });
-        entry.on('end', () => {
-          if (failed) return;
-          if (offset !== size) {
-            fail(
-              new PlumblineError(
-                'PLB_BCA_TRUNCATED',
-                `archive member ${JSON.stringify(path.slice(0, 200))} is truncated`,
-              ),
-            );
-            return;
-          }
-          members.push({
-            path,
-            type: isDir ? 'directory' : 'file',
-            size,
-            bytes,
-            digest: digestOf(bytes),
-          });
-        });
       } catch (error) {
-        entry.resume();
         fail(error);
       }
     });
-    parser.on('warn', (code: string, message: string | Error) => {
-      const text = typeof message === 'string' ? message : message.message;
-      fail(new PlumblineError('PLB_BCA_CORRUPT', `${file}: ${code}: ${text.slice(0, 200)}`));
-    });
-    parser.on('error', (error: unknown) => fail(error));
-    parser.on('abort', (error: unknown) => fail(error));
-    parser.on('end', () => {
+    gunzip.on('error', (error) => fail(error));
+    gunzip.on('end', () => {
       if (failed) return;
-      signal?.removeEventListener('abort', onAbort);
-      if (!sawEntry) {
+      try {
+        walker.end();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (members.length === 0) {
         fail(new PlumblineError('PLB_BCA_CORRUPT', `${file} holds no archive members`));
         return;
       }
-      const pending = members.length !== seen.size;
-      if (pending) {
-        fail(new PlumblineError('PLB_BCA_TRUNCATED', `${file} ends inside a member`));
-        return;
-      }
+      signal?.removeEventListener('abort', onAbort);
       resolvePromise({
         members,
-        size: info.size,
+        size,
         digest: `sha256:${fileHash.digest('hex')}` as DigestString,
+        prefix: walker.prefix,
       });
     });
     stream.on('error', (error) =>
       fail(new PlumblineError('PLB_BCA_READ', `cannot read ${file}`, { cause: error })),
     );
-    stream.on('data', (chunk) => {
-      fileHash.update(chunk as Buffer);
-      if (!failed) parser.write(chunk as Buffer);
-    });
-    stream.on('end', () => {
-      if (!failed) parser.end();
-    });
+    // Piped, so a slow consumer pauses the file instead of queueing it whole in the inflater.
+    stream.on('data', (chunk) => fileHash.update(chunk as Buffer));
+    stream.pipe(gunzip);
   });
+}
+
+/**
+ * Pairs the `specs/<name>` members with the source specs of that file name, in order: the
+ * compiler writes the specs in input order under their base name and sorts `source_specs` by file
+ * name (a stable sort), so two specs that share a name are two members in the order of their
+ * entries. A path held by more members than source specs is refused: Barbacane's `load_specs`
+ * keeps the last one, which no checksum would then cover.
+ */
+function specMembers(
+  manifest: BarbacaneManifest,
+  members: readonly BcaMember[],
+): Map<string, BcaMember[]> {
+  const byPath = new Map<string, BcaMember[]>();
+  for (const member of members) {
+    if (!member.path.startsWith('specs/')) continue;
+    byPath.set(member.path, [...(byPath.get(member.path) ?? []), member]);
+  }
+  const listed = new Map<string, number>();
+  for (const spec of manifest.source_specs) {
+    const path = `specs/${spec.file.split('/').pop() ?? spec.file}`;
+    listed.set(path, (listed.get(path) ?? 0) + 1);
+  }
+  for (const [path, list] of byPath) {
+    if (list.length > 1 && list.length !== (listed.get(path) ?? 0)) {
+      throw new PlumblineError(
+        'PLB_BCA_DUPLICATE_ENTRY',
+        `archive member ${JSON.stringify(path.slice(0, 200))} appears ${list.length} times but the manifest lists ${listed.get(path) ?? 0} source specs of that name; Barbacane would serve the last one`,
+        { details: { path: path.slice(0, 200), members: list.length } },
+      );
+    }
+  }
+  return byPath;
 }
 
 function checkChecksums(
@@ -371,14 +407,15 @@ function checkChecksums(
   members: readonly BcaMember[],
 ): BcaChecksumResult[] {
   const byPath = new Map<string, BcaMember>();
-  for (const member of members) if (member.type === 'file') byPath.set(member.path, member);
+  for (const member of members) byPath.set(member.path, member);
+  const specs = specMembers(manifest, members);
   const results: BcaChecksumResult[] = [];
   const check = (
     path: string,
     expected: DigestString,
     listed_in: BcaChecksumResult['listed_in'],
+    member: BcaMember | undefined,
   ): void => {
-    const member = byPath.get(path);
     const actual = member?.digest ?? null;
     results.push({
       path,
@@ -389,15 +426,20 @@ function checkChecksums(
     });
   };
   for (const [path, value] of Object.entries(manifest.checksums)) {
-    check(path, value as DigestString, 'checksums');
+    check(path, value as DigestString, 'checksums', byPath.get(path));
   }
+  const taken = new Map<string, number>();
   for (const spec of manifest.source_specs) {
     // The compiler stores each spec under specs/<file name>.
-    const name = spec.file.split('/').pop() ?? spec.file;
-    check(`specs/${name}`, `sha256:${spec.sha256}` as DigestString, 'source_specs');
+    const path = `specs/${spec.file.split('/').pop() ?? spec.file}`;
+    const index = taken.get(path) ?? 0;
+    taken.set(path, index + 1);
+    const member = specs.get(path)?.[index];
+    check(path, `sha256:${spec.sha256}` as DigestString, 'source_specs', member);
   }
   for (const plugin of manifest.plugins) {
-    check(plugin.wasm_path, `sha256:${plugin.sha256}` as DigestString, 'plugins');
+    const member = byPath.get(plugin.wasm_path);
+    check(plugin.wasm_path, `sha256:${plugin.sha256}` as DigestString, 'plugins', member);
   }
   return results;
 }
@@ -421,15 +463,34 @@ function checkChecksums(
  * @public
  */
 export async function readBca(file: string, options: ReadBcaOptions = {}): Promise<BcaArtifact> {
+  return (await readBcaArchive(file, options)).bca;
+}
+
+/**
+ * {@link readBca}, also returning the SHA-256 and length of the tar stream before the last member
+ * named `digestBefore` (hashed while the archive streams), `null` when there is no such member.
+ *
+ * @internal
+ */
+export async function readBcaArchive(
+  file: string,
+  options: ReadBcaOptions = {},
+  digestBefore?: string,
+): Promise<{ bca: BcaArtifact; prefix: { digest: string; size: number } | null }> {
   const limits = limitsOf(options.limits);
-  const { members, size, digest } = await readMembers(file, limits, options.signal);
-  const manifestMember = members.find((m) => m.path === 'manifest.json' && m.type === 'file');
+  const { members, size, digest, prefix } = await readMembers(
+    file,
+    limits,
+    options.signal,
+    digestBefore,
+  );
+  const manifestMember = members.find((m) => m.path === 'manifest.json');
   if (manifestMember === undefined) {
     throw new PlumblineError('PLB_BCA_NO_MANIFEST', `${file} has no manifest.json member`);
   }
   const manifest = parseBarbacaneManifest(manifestMember.bytes);
   const checksums = checkChecksums(manifest, members);
-  return {
+  const bca: BcaArtifact = {
     size,
     digest,
     manifest,
@@ -440,4 +501,5 @@ export async function readBca(file: string, options: ReadBcaOptions = {}): Promi
     checksums,
     checksumsOk: checksums.every((c) => c.status === 'ok'),
   };
+  return { bca, prefix };
 }

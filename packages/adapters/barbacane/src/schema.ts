@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { PlumblineError } from '@plumbline/core';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 const TEXT = 4096;
@@ -48,14 +49,39 @@ const mcpSchema = z.looseObject({
   server_version: z.string().max(TEXT).nullable().optional(),
 });
 
+// Barbacane's `WafConfig` (barbacane-compiler `src/artifact.rs`, main after v0.8.1) holds the
+// thresholds as `i64` and `max_response_body` as `u64`; serde refuses a fraction or an exponent
+// for them. Beyond 2^53 the manifest's digits are kept exact as a `bigint` (see
+// `parseJsonKeepingBigIntegers`), so the hash prints them as Rust does.
+const safeInteger = z
+  .number()
+  .refine(
+    Number.isSafeInteger,
+    'an integer (a number beyond 2^53 must be written without exponent)',
+  );
+const i64 = z.union([
+  safeInteger,
+  z
+    .bigint()
+    .min(-(2n ** 63n))
+    .max(2n ** 63n - 1n),
+]);
+const u64 = z.union([
+  safeInteger.refine((n) => n >= 0, 'not negative'),
+  z
+    .bigint()
+    .min(0n)
+    .max(2n ** 64n - 1n),
+]);
+
 const wafSchema = z.looseObject({
   enabled: z.boolean(),
   ruleset: z.string().max(TEXT).nullable().optional(),
   paranoia_level: z.number().int().min(0).max(255).default(0),
   mode: z.enum(['blocking', 'detection-only']).default('blocking'),
-  inbound_threshold: z.number().int().default(0),
-  outbound_threshold: z.number().int().default(0),
-  max_response_body: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1_048_576),
+  inbound_threshold: i64.default(0),
+  outbound_threshold: i64.default(0),
+  max_response_body: u64.default(1_048_576),
   audit: z.enum(['off', 'relevant-only', 'on']).default('relevant-only'),
   unsupported_rules: z.enum(['fail', 'skip']).default('fail'),
   rules_path: z.string().max(TEXT).nullable().optional(),
@@ -102,11 +128,9 @@ const v4Fields = {
     .optional(),
   capabilities_enforced: z.boolean().default(false),
 };
-const v4Schema = z.looseObject({
-  barbacane_artifact_version: z.literal(4),
-  ...v4Fields,
-  waf: wafSchema.optional(),
-});
+// Version 4 (Barbacane 0.8.0 and 0.8.1) has no `waf`: serde ignores the field, so it is kept
+// unchecked like any unknown field.
+const v4Schema = z.looseObject({ barbacane_artifact_version: z.literal(4), ...v4Fields });
 const v5Schema = z.looseObject({
   barbacane_artifact_version: z.literal(5),
   ...v4Fields,
@@ -156,6 +180,41 @@ export type BarbacaneManifest = (
   | z.output<typeof v6Schema>
 ) & { readonly plugins: readonly BarbacanePlugin[] };
 
+// A JSON string, or a JSON number; outside strings, JSON text holds only these, punctuation,
+// whitespace and the literals.
+const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+// The manifest fields Barbacane reads as 64-bit integers that the hash prints.
+const WIDE_INTEGER_KEYS = new Set(['inbound_threshold', 'outbound_threshold', 'max_response_body']);
+
+/**
+ * `JSON.parse`, except that an integer beyond `Number.MAX_SAFE_INTEGER` written without fraction
+ * or exponent under a key in `wideKeys` becomes a `bigint` with its exact digits instead of a
+ * rounded number (elsewhere it reads as `JSON.parse` reads it).
+ *
+ * @internal
+ */
+export function parseJsonKeepingBigIntegers(
+  text: string,
+  wideKeys: ReadonlySet<string> = WIDE_INTEGER_KEYS,
+): unknown {
+  let found = false;
+  const marker = `plb-bigint-${randomUUID()}:`;
+  const marked = text.replace(JSON_TOKEN, (token) => {
+    if (token.startsWith('"') || !/^-?\d+$/.test(token) || Number.isSafeInteger(Number(token))) {
+      return token;
+    }
+    found = true;
+    return `"${marker}${token}"`;
+  });
+  if (!found) return JSON.parse(text);
+  return JSON.parse(marked, (key, value: unknown) => {
+    if (typeof value !== 'string' || !value.startsWith(marker)) return value;
+    const digits = value.slice(marker.length);
+    return wideKeys.has(key) ? BigInt(digits) : Number(digits);
+  });
+}
+
 /**
  * Parses the bytes of a `manifest.json` with the schema of the artifact version it declares.
  *
@@ -172,7 +231,7 @@ export type BarbacaneManifest = (
 export function parseBarbacaneManifest(bytes: Uint8Array): BarbacaneManifest {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    json = parseJsonKeepingBigIntegers(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
     throw new PlumblineError('PLB_BCA_MANIFEST_INVALID', 'manifest.json is not UTF-8 JSON', {
       cause: error,

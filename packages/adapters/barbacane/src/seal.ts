@@ -7,15 +7,18 @@
 import { PlumblineError } from '@plumbline/core';
 import {
   createHeader,
+  type CreateHeaderOptions,
   decodeHeader,
   encodeHeader,
   type HeaderValue,
   type ProvenanceHeader,
 } from '@plumbline/core/header';
 import type { Manifest, ManifestEntry } from '@plumbline/core/manifest';
+import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile, stat } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header } from 'tar';
+import { barbacaneArtifactHash } from './artifact-hash.js';
 import { manifestOfMembers, readBca, type BcaArtifact, type ReadBcaOptions } from './read.js';
 
 /** The archive member that holds an embedded Plumbline header. @public */
@@ -76,20 +79,36 @@ export interface SealBcaResult {
 
 /**
  * Which members are inputs of a sealed `.bca`: `specs/…` (spec), `plugins/…` (plugin),
- * `routes.json` and `waf/…` (config). `manifest.json` and the header member are not inputs.
+ * `manifest.json`, `routes.json` and `waf/…` (config): every member a Barbacane loader reads
+ * (`load_manifest`, `load_routes`, `load_specs`, `load_plugins` by the manifest's `wasm_path`
+ * under `plugins/`, `load_waf_rules`). `manifest.json` carries what no member checksum and no
+ * Barbacane hash line covers (`wasm_path`, each plugin's `sha256`, the artifact version), so it
+ * is bound byte for byte. The header member is not an input.
  *
  * @internal
  */
 export function sealRoleOf(path: string): NonNullable<ManifestEntry['role']> | null {
   if (path.startsWith('specs/')) return 'spec';
   if (path.startsWith('plugins/')) return 'plugin';
-  if (path === 'routes.json' || path.startsWith('waf/')) return 'config';
+  if (path === 'manifest.json' || path === 'routes.json' || path.startsWith('waf/')) {
+    return 'config';
+  }
   return null;
 }
 
 /**
- * The Plumbline manifest a sealed `.bca` is checked against: its specs, plugins, compiled routes
- * and WAF rules.
+ * {@link sealRoleOf} without `manifest.json`: the inputs of headers written before the manifest
+ * was bound (a detached sidecar of those still binds it through the payload digest).
+ *
+ * @internal
+ */
+export function legacySealRoleOf(path: string): NonNullable<ManifestEntry['role']> | null {
+  return path === 'manifest.json' ? null : sealRoleOf(path);
+}
+
+/**
+ * The Plumbline manifest a sealed `.bca` is checked against: its manifest, specs, plugins,
+ * compiled routes and WAF rules.
  *
  * @example
  * ```ts
@@ -101,7 +120,10 @@ export function bcaSealInputs(bca: Pick<BcaArtifact, 'members'>): Manifest {
   return manifestOfMembers(bca.members, sealRoleOf);
 }
 
-function barbacaneExtension(bca: BcaArtifact): Record<string, HeaderValue> {
+function barbacaneExtension(
+  bca: BcaArtifact,
+  tar: { digest: string; size: number } | null,
+): Record<string, HeaderValue> {
   const m = bca.manifest as Record<string, unknown>;
   const provenance = (m['provenance'] ?? {}) as { commit?: string | null; source?: string | null };
   const ext: Record<string, HeaderValue> = {
@@ -113,6 +135,12 @@ function barbacaneExtension(bca: BcaArtifact): Record<string, HeaderValue> {
   if (typeof m['artifact_hash'] === 'string') ext['artifact_hash'] = m['artifact_hash'];
   if (typeof provenance.commit === 'string') ext['provenance_commit'] = provenance.commit;
   if (typeof provenance.source === 'string') ext['provenance_source'] = provenance.source;
+  if (tar !== null) {
+    // The embedded form: the uncompressed tar stream before the header member, every byte of
+    // every member header and body Barbacane reads.
+    ext['tar_digest'] = tar.digest;
+    ext['tar_size'] = tar.size;
+  }
   return ext;
 }
 
@@ -159,6 +187,31 @@ export function tarEndOffset(tar: Buffer): number {
 }
 
 /**
+ * Inflates a `.bca` whose members were read within limits, refusing a gzip stream that inflates
+ * far beyond them (trailing data no loader reads) before it is held in memory.
+ *
+ * @internal
+ */
+export function inflateBca(
+  file: string,
+  compressed: Uint8Array,
+  members: BcaArtifact['members'],
+): Buffer {
+  // The members' padded bytes, one header (and at most a long name) each, end-of-archive padding.
+  const maxTarBytes =
+    members.reduce((n, m) => n + 512 + Math.ceil(m.size / 512) * 512 + 8192, 0) + 1024 * 1024;
+  try {
+    return gunzipSync(compressed, { maxOutputLength: maxTarBytes });
+  } catch (error) {
+    throw new PlumblineError(
+      'PLB_BCA_TOO_LARGE',
+      `${file} inflates to more than its members account for (${maxTarBytes} bytes)`,
+      { cause: error, details: { limit: maxTarBytes } },
+    );
+  }
+}
+
+/**
  * Writes a Plumbline provenance header for a Barbacane `.bca`: inputs are the embedded specs,
  * plugins, compiled routes (and WAF rules), the payload is the `.bca` file itself, provenance
  * comes from the options and the manifest (Barbacane's own fields are kept in the
@@ -191,12 +244,60 @@ export async function sealBca(file: string, options: SealBcaOptions): Promise<Se
       { details: { paths: bad.slice(0, 50) } },
     );
   }
+  const own = barbacaneArtifactHash(bca);
+  if (own.recomputable && !own.matches) {
+    throw new PlumblineError(
+      'PLB_BCA_CHECKSUM_MISMATCH',
+      `the manifest's artifact_hash ${own.declared} is not Barbacane's hash of it (${own.computed})`,
+      { details: { declared: own.declared, computed: own.computed } },
+    );
+  }
   if (bca.members.some((m) => m.path === BCA_HEADER_MEMBER)) {
     throw new PlumblineError(
       'PLB_BCA_ALREADY_SEALED',
       `${file} already holds ${BCA_HEADER_MEMBER}`,
     );
   }
+  const tar = options.mode === 'embed' ? inflateBca(file, await readFile(file), bca.members) : null;
+  const end = tar === null ? 0 : tarEndOffset(tar);
+  const tarInfo =
+    tar === null
+      ? null
+      : {
+          digest: `sha256:${createHash('sha256').update(tar.subarray(0, end)).digest('hex')}`,
+          size: end,
+        };
+  const header = createHeader({
+    manifest: bcaSealInputs(bca),
+    payload: { digest: bca.digest, size: bca.size, media_type: BCA_MEDIA_TYPE },
+    provenance: sealProvenance(bca, options),
+    extensions: { 'dev.barbacane.artifact': barbacaneExtension(bca, tarInfo) },
+    buildTimestamp: options.buildTimestamp ?? bca.manifest.compiled_at,
+    sourceDateEpoch:
+      options.sourceDateEpoch === undefined
+        ? process.env['SOURCE_DATE_EPOCH']
+        : options.sourceDateEpoch,
+  });
+  const encoded = encodeHeader(header);
+  if (tar === null) {
+    const output = options.output ?? `${file}${BCA_SIDECAR_SUFFIX}`;
+    await writeAtomic(output, encoded);
+    return { header, encoded, output, mode: 'sidecar' };
+  }
+  const output = options.output ?? file.replace(/(\.bca)?$/, '.sealed.bca');
+  const sealed = Buffer.concat([
+    tar.subarray(0, end),
+    tarFileBlock(BCA_HEADER_MEMBER, encoded),
+    Buffer.alloc(1024),
+  ]);
+  await writeAtomic(output, gzipSync(sealed));
+  return { header, encoded, output, mode: 'embed' };
+}
+
+function sealProvenance(
+  bca: BcaArtifact,
+  options: SealBcaOptions,
+): CreateHeaderOptions['provenance'] {
   const m = bca.manifest as Record<string, unknown>;
   const manifestCommit = ((m['provenance'] ?? {}) as { commit?: string | null }).commit;
   const commit =
@@ -205,53 +306,13 @@ export async function sealBca(file: string, options: SealBcaOptions): Promise<Se
     /^([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/.test(manifestCommit)
       ? manifestCommit
       : undefined);
-  const header = createHeader({
-    manifest: bcaSealInputs(bca),
-    payload: { digest: bca.digest, size: bca.size, media_type: BCA_MEDIA_TYPE },
-    provenance: {
-      builder: options.builder ?? { id: 'barbacane', version: bca.manifest.compiler_version },
-      ...(commit === undefined ? {} : { commit }),
-      ...(options.source === undefined ? {} : { source: options.source }),
-      ...(options.ref === undefined ? {} : { ref: options.ref }),
-      ...(options.buildUrl === undefined ? {} : { build_url: options.buildUrl }),
-    },
-    extensions: { 'dev.barbacane.artifact': barbacaneExtension(bca) },
-    buildTimestamp: options.buildTimestamp ?? bca.manifest.compiled_at,
-    sourceDateEpoch:
-      options.sourceDateEpoch === undefined
-        ? process.env['SOURCE_DATE_EPOCH']
-        : options.sourceDateEpoch,
-  });
-  const encoded = encodeHeader(header);
-  if (options.mode === 'sidecar') {
-    const output = options.output ?? `${file}${BCA_SIDECAR_SUFFIX}`;
-    await writeAtomic(output, encoded);
-    return { header, encoded, output, mode: 'sidecar' };
-  }
-  const output = options.output ?? file.replace(/(\.bca)?$/, '.sealed.bca');
-  // The members were read within limits; the tar stream is their padded bytes, one header (and
-  // at most a long-name or PAX header) each, and end-of-archive padding. Anything beyond that is
-  // trailing data no loader reads, refused before it is inflated.
-  const maxTarBytes =
-    bca.members.reduce((n, m) => n + 512 + Math.ceil(m.size / 512) * 512 + 8192, 0) + 1024 * 1024;
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(await readFile(file), { maxOutputLength: maxTarBytes });
-  } catch (error) {
-    throw new PlumblineError(
-      'PLB_BCA_TOO_LARGE',
-      `${file} inflates to more than its members account for (${maxTarBytes} bytes)`,
-      { cause: error, details: { limit: maxTarBytes } },
-    );
-  }
-  const end = tarEndOffset(tar);
-  const sealed = Buffer.concat([
-    tar.subarray(0, end),
-    tarFileBlock(BCA_HEADER_MEMBER, encoded),
-    Buffer.alloc(1024),
-  ]);
-  await writeAtomic(output, gzipSync(sealed));
-  return { header, encoded, output, mode: 'embed' };
+  return {
+    builder: options.builder ?? { id: 'barbacane', version: bca.manifest.compiler_version },
+    ...(commit === undefined ? {} : { commit }),
+    ...(options.source === undefined ? {} : { source: options.source }),
+    ...(options.ref === undefined ? {} : { ref: options.ref }),
+    ...(options.buildUrl === undefined ? {} : { build_url: options.buildUrl }),
+  };
 }
 
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {

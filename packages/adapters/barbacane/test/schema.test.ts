@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PlumblineError } from '@plumbline/core';
-import { BARBACANE_ARTIFACT_VERSIONS, parseBarbacaneManifest } from '../src/schema.js';
+import {
+  BARBACANE_ARTIFACT_VERSIONS,
+  parseBarbacaneManifest,
+  parseJsonKeepingBigIntegers,
+} from '../src/schema.js';
 import { v6Manifest } from './fixtures.js';
 
 const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
@@ -62,6 +66,34 @@ describe('parseBarbacaneManifest (properties)', () => {
         );
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('parseJsonKeepingBigIntegers reads like JSON.parse, but keeps wide integers exact', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 3 }), (value) => {
+        const text = JSON.stringify(value);
+        expect(parseJsonKeepingBigIntegers(text, new Set())).toEqual(JSON.parse(text));
+      }),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+        fc.string({ maxLength: 20 }),
+        (n, s) => {
+          const text = `{"s":${JSON.stringify(s)},"waf":{"inbound_threshold":${n},"other":${n}}}`;
+          const parsed = parseJsonKeepingBigIntegers(text) as {
+            s: string;
+            waf: { inbound_threshold: unknown; other: unknown };
+          };
+          expect(parsed.s).toBe(s);
+          const exact = Number.isSafeInteger(Number(n)) ? Number(n) : n;
+          expect(parsed.waf.inbound_threshold).toEqual(exact);
+          expect(parsed.waf.other).toBe(Number(n));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

@@ -12,7 +12,7 @@ import { buildBca, hex, rawBca, ROUTES, SPEC, standardFiles, tempDir, WASM } fro
 const COMMIT = 'a'.repeat(40);
 
 describe('sealBca', () => {
-  it('writes a detached sidecar whose header covers specs, plugins and routes', async () => {
+  it('writes a detached sidecar whose header covers the manifest, specs, plugins and routes', async () => {
     const dir = await tempDir();
     const file = await buildBca(dir, standardFiles());
     const result = await sealBca(file, {
@@ -23,7 +23,9 @@ describe('sealBca', () => {
     });
     expect(result.output).toBe(`${file}.plumbline`);
     const header = decodeHeader(await readFile(result.output));
+    const manifestBytes = standardFiles()['manifest.json'] as string;
     expect(header.inputs.map((e) => [e.path, e.role, e.digest])).toEqual([
+      ['manifest.json', 'config', `sha256:${hex(manifestBytes)}`],
       ['plugins/rate-limit.wasm', 'plugin', `sha256:${hex(WASM)}`],
       ['routes.json', 'config', `sha256:${hex(ROUTES)}`],
       ['specs/api.yaml', 'spec', `sha256:${hex(SPEC)}`],
