@@ -7,6 +7,7 @@
  */
 export { PlumblineError, type PlumblineErrorCode, type PlumblineErrorOptions } from './errors.js';
 export { SDK_VERSION, SDK_ID } from './version.js';
+export { limitOption, type LimitOptionRule } from './limit-option.js';
 export * from './hash/index.js';
 export * from './manifest/index.js';
 export * from './merkle/index.js';

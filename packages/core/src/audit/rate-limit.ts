@@ -1,4 +1,4 @@
-import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { AuditOutcome } from './envelope.js';
 
 /**
@@ -151,11 +151,10 @@ export class DenyStormLimiter {
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new PlumblineError('PLB_AUDIT_CONFIG', `rate limit ${name} must be a positive number`, {
-      details: { option: name },
-    });
-  }
-  return value;
+  return limitOption(value, {
+    name: `rate limit ${name}`,
+    code: 'PLB_AUDIT_CONFIG',
+    fallback,
+    integer: false,
+  });
 }

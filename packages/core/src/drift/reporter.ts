@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { DigestString } from '../hash/digest.js';
 import { SDK_ID } from '../version.js';
 import type { Clock, TimerHandle } from './clock.js';
@@ -558,12 +559,7 @@ export class DataPlaneReporter {
 }
 
 function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new PlumblineError('PLB_DRIFT_INVALID_OPTION', `${name} must be a positive number`, {
-      details: { option: name },
-    });
-  }
-  return value;
+  return limitOption(value, { name, code: 'PLB_DRIFT_INVALID_OPTION', integer: false });
 }
 
 /**

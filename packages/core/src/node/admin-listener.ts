@@ -5,6 +5,7 @@ import { isIP, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { adminFastPathOf, type AdminHandler } from '../admin/handler.js';
 import type { AdminRequestContext, ClientCertificateInfo } from '../admin/auth.js';
 import { bodyBytesOf, SECURITY_HEADERS } from '../admin/responses.js';
@@ -129,11 +130,7 @@ export function isCanonicalTarget(target: string): boolean {
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min) {
-    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', `${name} must be an integer >= ${min}`);
-  }
-  return v;
+  return limitOption(value, { name, code: 'PLB_ADMIN_CONFIG_INVALID', fallback, min });
 }
 
 function writeRaw(

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { sinkClosed, type AuditRecord, type AuditSink } from '../audit/sink.js';
 import { encodeLines } from '../audit/encode-lines.js';
 import { DurableAppendFile, GroupCommit } from './audit-durable-file.js';
@@ -147,11 +148,5 @@ function failed(name: string, cause: unknown): PlumblineError {
 }
 
 function positive(value: number | undefined, fallback: number, option: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new PlumblineError('PLB_AUDIT_CONFIG', `${option} must be a positive integer`, {
-      details: { option },
-    });
-  }
-  return value;
+  return limitOption(value, { name: option, code: 'PLB_AUDIT_CONFIG', fallback });
 }

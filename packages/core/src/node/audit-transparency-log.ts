@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { sinkClosed, type AuditRecord, type AuditSink } from '../audit/sink.js';
 import { encodeLines } from '../audit/encode-lines.js';
 import { TransparencyLogAppender } from '../audit/transparency.js';
@@ -226,11 +227,5 @@ export async function createAuditTransparencyLog(
 }
 
 function positive(value: number | undefined, fallback: number, option: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new PlumblineError('PLB_AUDIT_CONFIG', `${option} must be a positive integer`, {
-      details: { option },
-    });
-  }
-  return value;
+  return limitOption(value, { name: option, code: 'PLB_AUDIT_CONFIG', fallback });
 }
