@@ -1,0 +1,30 @@
+/**
+ * The conformance suites' own mutation tests: each suite runs against broken variants of a
+ * correct implementation, and every variant must be caught, by the contract clause it breaks.
+ */
+import { describe, expect, it } from 'vitest';
+import { describeTransportConformance, TRANSPORT_CLAUSES } from '@plumbline/core/testing';
+import { brokenClauses, collector } from './mutants/run.js';
+import { TRANSPORT_FLAWS, flawedTransport, type TransportFlaw } from './mutants/transport.js';
+
+const clauseIds = (clauses: Record<string, { id: string }>): string[] =>
+  Object.values(clauses).map((c) => c.id);
+
+describe('the transport conformance suite catches every broken transport', () => {
+  it('names only clauses it defines', () => {
+    expect(clauseIds(TRANSPORT_CLAUSES)).toEqual(
+      expect.arrayContaining(Object.values(TRANSPORT_FLAWS)),
+    );
+  });
+
+  for (const flaw of Object.keys(TRANSPORT_FLAWS) as TransportFlaw[]) {
+    const clause = TRANSPORT_FLAWS[flaw];
+    it(`catches a transport with "${flaw}" as a breach of ${clause}`, async () => {
+      const { api, tests } = collector();
+      await describeTransportConformance(flaw, flawedTransport(flaw), { api, timeoutMs: 400 });
+      const broken = await brokenClauses(tests, clause);
+      expect([...broken.keys()], `the mutant "${flaw}" survived`).toEqual([clause]);
+      expect(broken.get(clause)).toMatch(/^contract broken \(transport\.[a-z-]+\): /);
+    });
+  }
+});
