@@ -9,11 +9,16 @@ import type {
 import {
   check,
   checkEqual,
+  clauseTest,
   rejectsWith,
   resolveApi,
   waitFor,
   type ConformanceOptions,
 } from './api.js';
+import { STORE_CLAUSES as S } from './store-clauses.js';
+import { registerStoreStressTests } from './store-stress-tests.js';
+
+export { STORE_CLAUSES } from './store-clauses.js';
 
 /**
  * A store under test, built by the factory passed to {@link describeFleetStoreConformance}.
@@ -44,12 +49,17 @@ export interface FleetStoreHarness {
  */
 export type FleetStoreFactory = () => Promise<FleetStoreHarness>;
 
-const H1 = `sha256:${'1'.repeat(64)}` as DigestString;
-const H2 = `sha256:${'2'.repeat(64)}` as DigestString;
-const H3 = `sha256:${'3'.repeat(64)}` as DigestString;
-const AT = '2026-01-01T00:00:00.000Z';
+/** @internal */
+export const H1 = `sha256:${'1'.repeat(64)}` as DigestString;
+/** @internal */
+export const H2 = `sha256:${'2'.repeat(64)}` as DigestString;
+/** @internal */
+export const H3 = `sha256:${'3'.repeat(64)}` as DigestString;
+/** @internal */
+export const AT = '2026-01-01T00:00:00.000Z';
 
-function desiredInput(
+/** @internal */
+export function desiredInput(
   cluster: string,
   hash: DigestString,
   extra: Partial<SetDesiredInput> = {},
@@ -65,7 +75,8 @@ function desiredInput(
   };
 }
 
-function observed(node_id: string, cluster: string, seq: number): ObservedNode {
+/** @internal */
+export function observed(node_id: string, cluster: string, seq: number): ObservedNode {
   return {
     node_id,
     cluster,
@@ -119,7 +130,9 @@ export async function describeFleetStoreConformance(
   }
 
   api.describe(`fleet store conformance: ${name}`, () => {
-    api.it(
+    clauseTest(
+      api,
+      S.empty,
       'starts empty at revision 0',
       () =>
         withStore(async ({ store }) => {
@@ -133,7 +146,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.desired,
       'sets desired state with rising versions and compare-and-set',
       () =>
         withStore(async ({ store }) => {
@@ -168,7 +183,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.desired,
       'lets exactly one of two concurrent compare-and-set writers win',
       () =>
         withStore(async ({ store }) => {
@@ -191,7 +208,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.desired,
       'clears desired state (and ignores clearing an absent one)',
       () =>
         withStore(async ({ store }) => {
@@ -205,7 +224,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.pinsExpected,
       'stores, replaces and removes pins and expected inventories',
       () =>
         withStore(async ({ store }) => {
@@ -275,7 +296,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.observed,
       'upserts and deletes observed state in batches',
       () =>
         withStore(async ({ store }) => {
@@ -316,15 +339,17 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.feed,
       'publishes every configuration change on the feed, in revision order',
       () =>
         withStore(async ({ store }) => {
           const changes: FleetChange[] = [];
-          const off = store.subscribe((c) => changes.push(c));
           const throwing = store.subscribe(() => {
             throw new Error('a listener that throws must not break the store');
           });
+          const off = store.subscribe((c) => changes.push(c));
           await store.setDesired(desiredInput('prod', H1));
           await store.setPin({
             node_id: 'n1',
@@ -364,7 +389,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.closed,
       'refuses calls after close with PLB_STORE_CLOSED',
       () =>
         withStore(async ({ store }) => {
@@ -380,7 +407,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.durable,
       'keeps everything across close and reopen (when the harness can reopen)',
       () =>
         withStore(async (harness) => {
@@ -424,7 +453,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.replicas,
       'converges replicas: the feed reaches the other replica and compare-and-set holds across them',
       () =>
         withStore(async (harness) => {
@@ -454,5 +485,6 @@ export async function describeFleetStoreConformance(
         }),
       timeout,
     );
+    registerStoreStressTests(api, timeout, withStore);
   });
 }

@@ -3,8 +3,14 @@
  * correct implementation, and every variant must be caught, by the contract clause it breaks.
  */
 import { describe, expect, it } from 'vitest';
-import { describeTransportConformance, TRANSPORT_CLAUSES } from '@plumbline/core/testing';
+import {
+  describeFleetStoreConformance,
+  describeTransportConformance,
+  STORE_CLAUSES,
+  TRANSPORT_CLAUSES,
+} from '@plumbline/core/testing';
 import { brokenClauses, collector } from './mutants/run.js';
+import { STORE_FLAWS, flawedStore, type StoreFlaw } from './mutants/store.js';
 import { TRANSPORT_FLAWS, flawedTransport, type TransportFlaw } from './mutants/transport.js';
 
 const clauseIds = (clauses: Record<string, { id: string }>): string[] =>
@@ -25,6 +31,28 @@ describe('the transport conformance suite catches every broken transport', () =>
       const broken = await brokenClauses(tests, clause);
       expect([...broken.keys()], `the mutant "${flaw}" survived`).toEqual([clause]);
       expect(broken.get(clause)).toMatch(/^contract broken \(transport\.[a-z-]+\): /);
+    });
+  }
+});
+
+describe('the fleet store conformance suite catches every broken store', () => {
+  it('passes the unbroken store the mutants are made from', async () => {
+    const { api, tests } = collector();
+    await describeFleetStoreConformance('correct', flawedStore(undefined), {
+      api,
+      timeoutMs: 2000,
+    });
+    expect([...(await brokenClauses(tests)).entries()]).toEqual([]);
+    expect(clauseIds(STORE_CLAUSES)).toEqual(expect.arrayContaining(Object.values(STORE_FLAWS)));
+  });
+
+  for (const flaw of Object.keys(STORE_FLAWS) as StoreFlaw[]) {
+    const clause = STORE_FLAWS[flaw];
+    it(`catches a store with "${flaw}" as a breach of ${clause}`, async () => {
+      const { api, tests } = collector();
+      await describeFleetStoreConformance(flaw, flawedStore(flaw), { api, timeoutMs: 400 });
+      const broken = await brokenClauses(tests, clause);
+      expect([...broken.keys()], `the mutant "${flaw}" survived`).toEqual([clause]);
     });
   }
 });
