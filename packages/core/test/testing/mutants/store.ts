@@ -55,6 +55,11 @@ interface Backing {
 const sorted = <T>(map: Map<string, T>): T[] =>
   [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 const copy = <T>(value: T): T => structuredClone(value);
+type ChangeInput = FleetChange extends infer C
+  ? C extends FleetChange
+    ? Omit<C, 'revision'>
+    : never
+  : never;
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class FlawedStore implements FleetStore {
@@ -86,7 +91,7 @@ class FlawedStore implements FleetStore {
     else await Promise.resolve();
   }
 
-  #publish(change: Omit<FleetChange, 'revision'>): void {
+  #publish(change: ChangeInput): void {
     this.#b.live = null;
     if (this.#flaw !== 'revisions repeat' || this.#b.revision === 0) this.#b.revision += 1;
     const full = { ...change, revision: this.#b.revision } as FleetChange;
