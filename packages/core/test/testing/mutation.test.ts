@@ -4,12 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  AUDIT_SINK_CLAUSES,
+  describeAuditSinkConformance,
   describeFleetStoreConformance,
   describeTransportConformance,
   STORE_CLAUSES,
   TRANSPORT_CLAUSES,
 } from '@plumbline/core/testing';
 import { brokenClauses, collector } from './mutants/run.js';
+import { AUDIT_SINK_FLAWS, flawedAuditSink, type AuditSinkFlaw } from './mutants/audit-sink.js';
 import { STORE_FLAWS, flawedStore, type StoreFlaw } from './mutants/store.js';
 import { TRANSPORT_FLAWS, flawedTransport, type TransportFlaw } from './mutants/transport.js';
 
@@ -51,6 +54,27 @@ describe('the fleet store conformance suite catches every broken store', () => {
     it(`catches a store with "${flaw}" as a breach of ${clause}`, async () => {
       const { api, tests } = collector();
       await describeFleetStoreConformance(flaw, flawedStore(flaw), { api, timeoutMs: 400 });
+      const broken = await brokenClauses(tests, clause);
+      expect([...broken.keys()], `the mutant "${flaw}" survived`).toEqual([clause]);
+    });
+  }
+});
+
+describe('the audit sink conformance suite catches every broken sink', () => {
+  it('passes the unbroken sink the mutants are made from', async () => {
+    const { api, tests } = collector();
+    await describeAuditSinkConformance('correct', flawedAuditSink(undefined), { api });
+    expect([...(await brokenClauses(tests)).entries()]).toEqual([]);
+    expect(clauseIds(AUDIT_SINK_CLAUSES)).toEqual(
+      expect.arrayContaining(Object.values(AUDIT_SINK_FLAWS)),
+    );
+  });
+
+  for (const flaw of Object.keys(AUDIT_SINK_FLAWS) as AuditSinkFlaw[]) {
+    const clause = AUDIT_SINK_FLAWS[flaw];
+    it(`catches a sink with "${flaw}" as a breach of ${clause}`, async () => {
+      const { api, tests } = collector();
+      await describeAuditSinkConformance(flaw, flawedAuditSink(flaw), { api, timeoutMs: 400 });
       const broken = await brokenClauses(tests, clause);
       expect([...broken.keys()], `the mutant "${flaw}" survived`).toEqual([clause]);
     });
