@@ -48,10 +48,7 @@ export function flawedAuditSink(flaw: AuditSinkFlaw | undefined): AuditSinkFacto
           if (flaw === 'stores nothing once 64 records are held' && stored.length >= 64) return;
           let text = line;
           if (flaw === 'long events truncated') text = text.slice(0, 700);
-          if (flaw === 'non-ASCII mangled')
-            text = Buffer.from(text, 'latin1')
-              .toString('latin1')
-              .replace(/[^\x00-\x7f]/g, '?');
+          if (flaw === 'non-ASCII mangled') text = text.replace(/[^ -~]/g, '?');
           stored.push(text);
         }
       };
