@@ -200,6 +200,9 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
     id: randomUUID(),
     identity: { node_id, cluster, principal },
     project_id,
+    // A register names no running artifact unless resolveArtifact knew its id: until the first
+    // heartbeat with a hash, the node is awaiting its report, not judged.
+    awaitsFirstReport: conn.reported === null,
     ...(conn.remoteAddress === undefined ? {} : { remoteAddress: conn.remoteAddress }),
     send(text: string): void {
       let frame: {
@@ -290,6 +293,11 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
     if (conn.timer !== null) clearTimeout(conn.timer);
     conn.timer = null;
     const label = credential.label ?? credential.key_sha256.slice(0, 8);
+    const artifactHash =
+      reg.artifact_id === undefined || reg.artifact_id === null
+        ? undefined
+        : options.resolveArtifact?.(reg.artifact_id.toLowerCase());
+    conn.reported = artifactHash !== undefined && DIGEST.test(artifactHash) ? artifactHash : null;
     conn.session = makeSession(
       conn,
       node_id,
@@ -297,11 +305,6 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
       `barbacane:${credential.project_id}/${label}`,
       credential.project_id,
     );
-    const artifactHash =
-      reg.artifact_id === undefined || reg.artifact_id === null
-        ? undefined
-        : options.resolveArtifact?.(reg.artifact_id.toLowerCase());
-    conn.reported = artifactHash !== undefined && DIGEST.test(artifactHash) ? artifactHash : null;
     handler?.onOpen(conn.session);
     deliver(conn, {
       type: 'hello',
