@@ -15,6 +15,7 @@ import {
   type DriftTransportHandler,
   type FleetMonitor,
   type LoadError,
+  type ServeDriftOptions,
 } from '@plumbline/core/drift';
 import type { DigestString } from '@plumbline/core/hash';
 import type { AuditLogger } from '@plumbline/core/audit';
@@ -556,6 +557,10 @@ export interface ServeBarbacaneOptions extends BarbacaneTransportOptions {
   readonly monitor: FleetMonitor;
   /** Audit logger (`session.accepted` / `session.rejected`). */
   readonly audit?: AuditLogger;
+  /** Called for every refused session (a name collision included), never with secrets. */
+  readonly onRejected?: ServeDriftOptions['onRejected'];
+  /** Called once when two gateways are found sharing a name (see `serveDrift`'s `collision`). */
+  readonly onCollision?: ServeDriftOptions['onCollision'];
 }
 
 /**
@@ -582,6 +587,8 @@ export async function serveBarbacane(
     transport,
     monitor: options.monitor,
     ...(options.audit === undefined ? {} : { audit: options.audit }),
+    ...(options.onRejected === undefined ? {} : { onRejected: options.onRejected }),
+    ...(options.onCollision === undefined ? {} : { onCollision: options.onCollision }),
   });
   await server.start();
   return { transport, server };

@@ -371,6 +371,47 @@ describe('Barbacane gateways and false alerts', () => {
   });
 });
 
+describe('two Barbacane gateways sharing a name', () => {
+  it('stops the replacement loop, keeps the fleet steady and names the collision', async () => {
+    await start();
+    const collisions: string[] = [];
+    const events: string[] = [];
+    monitor.onAny((e) => events.push(e.type));
+    // Two data planes named gw-1, each reconnecting as soon as it is closed (as Barbacane's do).
+    const gateway = async () => {
+      const c = await connect(transport.url);
+      c.send(register());
+      return { c, first: await c.next() };
+    };
+    const a1 = await gateway();
+    expect(a1.first).toMatchObject({ type: 'registered' });
+    const b1 = await gateway();
+    expect(await a1.c.next()).toMatchObject({ type: 'disconnect' });
+    expect((await a1.c.closed).code).toBe(4409);
+    const a2 = await gateway();
+    expect((await b1.c.closed).code).toBe(4409);
+    const b2 = await gateway();
+    expect((await a2.c.closed).code).toBe(4409);
+    // Three replacements of a live session in a minute: a loop. The name stays with b2.
+    expect(server.collisions()).toMatchObject([
+      { node_id: 'gw-1', refused: 0, addresses: ['127.0.0.1'] },
+    ]);
+    for (let round = 0; round < 3; round++) {
+      const a = await gateway();
+      expect(a.first).toMatchObject({ type: 'registration_failed' });
+      expect(String(a.first['reason'])).toContain('two data planes share this name');
+      expect((await a.c.closed).code).toBe(4403);
+    }
+    b2.c.send({ type: 'heartbeat', artifact_hash: H1 });
+    expect(await b2.c.next()).toEqual({ type: 'heartbeat_ack', drift_detected: false });
+    expect(monitor.node('gw-1')?.connected).toBe(true);
+    expect(server.collisions()[0]?.refused).toBe(3);
+    expect(events.filter((e) => e === 'node.flapping')).toEqual([]);
+    collisions.push(...server.collisions().map((c) => c.node_id));
+    expect(collisions).toEqual(['gw-1']);
+  });
+});
+
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
   expect(condition()).toBe(true);

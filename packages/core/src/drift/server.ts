@@ -1,5 +1,6 @@
 import type { AuditLogger } from '../audit/index.js';
 import { PlumblineError } from '../errors.js';
+import { CollisionGuard, type CollisionOptions, type NameCollision } from './collision.js';
 import type { TimerHandle } from './clock.js';
 import type { FleetMonitor } from './monitor.js';
 import {
@@ -42,6 +43,14 @@ export interface ServeDriftOptions {
   readonly audit?: AuditLogger;
   /** Called when an audit event could not be written. */
   readonly onAuditError?: (error: unknown) => void;
+  /**
+   * Detection of two data planes sharing one identity (each replacing the other, 4409, in a
+   * loop). Once detected, the live session keeps the name and newcomers are refused with 4403
+   * (`PLB_DRIFT_NAME_COLLISION`) until the hold expires; `false` turns detection off.
+   */
+  readonly collision?: CollisionOptions | false;
+  /** Called once when a replacement loop is detected on a node name. */
+  readonly onCollision?: (collision: NameCollision) => void;
 }
 
 /**
@@ -54,6 +63,8 @@ export interface DriftServer {
   start(): Promise<void>;
   /** Number of open sessions. */
   readonly sessions: number;
+  /** Node names two or more data planes use at once (held for the session that has them). */
+  collisions(): NameCollision[];
   /**
    * Closes the transport (sessions get 1001). Nodes are not marked disconnected by a shutdown;
    * close the monitor afterwards to persist their last state.
@@ -69,6 +80,8 @@ interface SessionState {
   helloed: boolean;
   /** Set once the session is over for the server: closed by it, or reported closed. */
   ended: boolean;
+  /** When its last frame arrived (monitor clock). */
+  lastFrameAt: number;
   timer: TimerHandle | null;
 }
 
@@ -129,6 +142,7 @@ export function serveDrift(options: ServeDriftOptions): DriftServer {
     );
   }
   const limits = options.limits ?? {};
+  const guard = options.collision === false ? null : new CollisionGuard(options.collision);
   const sessions = new Map<string, SessionState>();
   const byNode = new Map<string, SessionState>();
   let stopping = false;
@@ -209,8 +223,40 @@ export function serveDrift(options: ServeDriftOptions): DriftServer {
     refuse(state, FAULT, faultReason(where, error), DriftCloseCode.InternalError);
   };
 
+  /** Refuses a newcomer while its name is held by a live session (a replacement loop). */
+  const collides = (state: SessionState): boolean => {
+    const holder = byNode.get(state.identity.node_id);
+    if (guard === null || holder === undefined || holder === state) return false;
+    const now = clock.now();
+    if (now - holder.lastFrameAt > 2 * monitor.heartbeatIntervalMs) return false;
+    if (!guard.refuses(state.identity.node_id, now, state.remoteAddress)) return false;
+    quietly(() => monitor.countRejected('name_collision'));
+    refuse(
+      state,
+      'PLB_DRIFT_NAME_COLLISION',
+      `another data plane is connected as ${state.identity.node_id.slice(0, 128)}: two data planes share this name`,
+      DriftCloseCode.IdentityMismatch,
+    );
+    return true;
+  };
+
+  const noteReplacement = (previous: SessionState, state: SessionState): void => {
+    if (guard === null || !previous.helloed) return;
+    const node = state.identity.node_id;
+    const before = guard.list(clock.now()).some((c) => c.node_id === node);
+    const looping = guard.replaced(node, clock.now(), [
+      previous.remoteAddress,
+      state.remoteAddress,
+    ]);
+    if (looping && !before) {
+      const collision = guard.list(clock.now()).find((c) => c.node_id === node);
+      if (collision !== undefined) quietly(() => options.onCollision?.(collision));
+    }
+  };
+
   const accept = (state: SessionState, frame: HelloFrame): void => {
     const { session, identity } = state;
+    if (collides(state)) return;
     const connectOptions = session.awaitsFirstReport === true ? { awaitingReport: true } : {};
     const result = monitor.connect(identity, frame, session.id, connectOptions);
     if (!result.ok) {
@@ -227,6 +273,7 @@ export function serveDrift(options: ServeDriftOptions): DriftServer {
     const previous = byNode.get(identity.node_id);
     byNode.set(identity.node_id, state);
     if (previous !== undefined && previous !== state) {
+      noteReplacement(previous, state);
       refuse(
         previous,
         'PLB_DRIFT_REPLACED',
@@ -312,6 +359,7 @@ export function serveDrift(options: ServeDriftOptions): DriftServer {
       remoteAddress,
       helloed: false,
       ended: false,
+      lastFrameAt: clock.now(),
       timer: null,
     };
     sessions.set(id, state);
@@ -337,6 +385,7 @@ export function serveDrift(options: ServeDriftOptions): DriftServer {
     get sessions() {
       return sessions.size;
     },
+    collisions: () => guard?.list(clock.now()) ?? [],
     async start() {
       try {
         await transport.start({
@@ -352,6 +401,7 @@ export function serveDrift(options: ServeDriftOptions): DriftServer {
           onMessage(session, text) {
             const state = stateOf(session);
             if (state === undefined) return;
+            state.lastFrameAt = clock.now();
             try {
               handleText(state, text);
             } catch (error) {

@@ -45,6 +45,7 @@ type ReasonCode = SessionRejectedDetails['reason_code'];
 export const SESSION_REJECTION_REASONS: Readonly<Record<string, ReasonCode>> = {
   PLB_DRIFT_UNAUTHENTICATED: 'unauthenticated',
   PLB_DRIFT_IDENTITY_MISMATCH: 'identity_mismatch',
+  PLB_DRIFT_NAME_COLLISION: 'identity_mismatch',
   PLB_DRIFT_UNSUPPORTED_PROTOCOL: 'protocol_mismatch',
   PLB_DRIFT_MALFORMED: 'malformed',
   PLB_DRIFT_OUT_OF_ORDER: 'malformed',
