@@ -10,3 +10,4 @@ export { ConformanceError } from './api.js';
 export * from './transport-conformance.js';
 export * from './store-conformance.js';
 export * from './sink-conformance.js';
+export * from './state-rule-conformance.js';

@@ -1,7 +1,7 @@
 import type { FleetChange, FleetStore, ObservedNode } from '../drift/store.js';
 import { checkEqual, clauseTest, grace, waitFor, type ConformanceTestApi } from './api.js';
 import { STORE_CLAUSES as S } from './store-clauses.js';
-import { AT, H1, H2, desiredInput, observed, type FleetStoreHarness } from './store-conformance.js';
+import { AT, H1, H2, desiredInput, observed, type FleetStoreHarness } from './store-fixtures.js';
 
 type WithStore = (body: (harness: FleetStoreHarness) => Promise<void>) => Promise<void>;
 

@@ -1,7 +1,7 @@
 import type { DriftSession } from '../drift/transport.js';
 import { check, checkEqual, clauseTest, grace, waitFor } from './api.js';
 import { TRANSPORT_CLAUSES as C } from './transport-clauses.js';
-import { MAX_FRAME, type TransportSuite } from './transport-conformance.js';
+import { MAX_FRAME, type TransportSuite } from './transport-harness.js';
 
 /** More frames than any reasonable send buffer or backlog holds at once. */
 const BURST = 1000;

@@ -2,7 +2,7 @@ import { FleetMonitor } from '../drift/monitor.js';
 import { serveDrift } from '../drift/server.js';
 import { check, checkEqual, clauseTest, waitFor } from './api.js';
 import { TRANSPORT_CLAUSES as C } from './transport-clauses.js';
-import type { TransportSuite } from './transport-conformance.js';
+import type { TransportSuite } from './transport-harness.js';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 

@@ -2,7 +2,7 @@ import type { DriftSession } from '../drift/transport.js';
 import { check, checkEqual, clauseTest, grace, rejectsWith, waitFor } from './api.js';
 import { TRANSPORT_CLAUSES as C } from './transport-clauses.js';
 import { registerServeDriftTest } from './transport-serve-test.js';
-import { IDENTITIES, type Recorded, type TransportSuite } from './transport-conformance.js';
+import { IDENTITIES, type Recorded, type TransportSuite } from './transport-harness.js';
 
 /** Checks the handler calls of one session: open first, one close last, identity unchanged. */
 function checkLifecycle(rec: Recorded, session: DriftSession, closes = 1): void {

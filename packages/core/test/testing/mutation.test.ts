@@ -3,7 +3,10 @@
  * correct implementation, and every variant must be caught, by the contract clause it breaks.
  */
 import { describe, expect, it } from 'vitest';
+import { decideNodeState } from '@plumbline/core/drift';
 import {
+  describeNodeStateRuleConformance,
+  STATE_RULE_CLAUSES,
   AUDIT_SINK_CLAUSES,
   describeAuditSinkConformance,
   describeFleetStoreConformance,
@@ -13,6 +16,7 @@ import {
 } from '@plumbline/core/testing';
 import { brokenClauses, collector } from './mutants/run.js';
 import { AUDIT_SINK_FLAWS, flawedAuditSink, type AuditSinkFlaw } from './mutants/audit-sink.js';
+import { STATE_RULE_FLAWS, flawedRule, type StateRuleFlaw } from './mutants/state-rule.js';
 import { STORE_FLAWS, flawedStore, type StoreFlaw } from './mutants/store.js';
 import { TRANSPORT_FLAWS, flawedTransport, type TransportFlaw } from './mutants/transport.js';
 
@@ -75,6 +79,27 @@ describe('the audit sink conformance suite catches every broken sink', () => {
     it(`catches a sink with "${flaw}" as a breach of ${clause}`, async () => {
       const { api, tests } = collector();
       await describeAuditSinkConformance(flaw, flawedAuditSink(flaw), { api, timeoutMs: 400 });
+      const broken = await brokenClauses(tests, clause);
+      expect([...broken.keys()], `the mutant "${flaw}" survived`).toEqual([clause]);
+    });
+  }
+});
+
+describe('the node-state rule suite catches every broken rule', () => {
+  it("passes core's decideNodeState", async () => {
+    const { api, tests } = collector();
+    await describeNodeStateRuleConformance('core', decideNodeState, { api });
+    expect([...(await brokenClauses(tests)).entries()]).toEqual([]);
+    expect(clauseIds(STATE_RULE_CLAUSES)).toEqual(
+      expect.arrayContaining(Object.values(STATE_RULE_FLAWS)),
+    );
+  });
+
+  for (const flaw of Object.keys(STATE_RULE_FLAWS) as StateRuleFlaw[]) {
+    const clause = STATE_RULE_FLAWS[flaw];
+    it(`catches a rule with "${flaw}" as a breach of ${clause}`, async () => {
+      const { api, tests } = collector();
+      await describeNodeStateRuleConformance(flaw, flawedRule(flaw), { api });
       const broken = await brokenClauses(tests, clause);
       expect([...broken.keys()], `the mutant "${flaw}" survived`).toEqual([clause]);
     });
