@@ -15,6 +15,7 @@ import {
   type DriftTransportHandler,
   type FleetMonitor,
   type LoadError,
+  type ServeDriftOptions,
 } from '@plumbline/core/drift';
 import type { DigestString } from '@plumbline/core/hash';
 import type { AuditLogger } from '@plumbline/core/audit';
@@ -200,6 +201,9 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
     id: randomUUID(),
     identity: { node_id, cluster, principal },
     project_id,
+    // A register names no running artifact unless resolveArtifact knew its id: until the first
+    // heartbeat with a hash, the node is awaiting its report, not judged.
+    awaitsFirstReport: conn.reported === null,
     ...(conn.remoteAddress === undefined ? {} : { remoteAddress: conn.remoteAddress }),
     send(text: string): void {
       let frame: {
@@ -290,6 +294,11 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
     if (conn.timer !== null) clearTimeout(conn.timer);
     conn.timer = null;
     const label = credential.label ?? credential.key_sha256.slice(0, 8);
+    const artifactHash =
+      reg.artifact_id === undefined || reg.artifact_id === null
+        ? undefined
+        : options.resolveArtifact?.(reg.artifact_id.toLowerCase());
+    conn.reported = artifactHash !== undefined && DIGEST.test(artifactHash) ? artifactHash : null;
     conn.session = makeSession(
       conn,
       node_id,
@@ -297,11 +306,6 @@ export function createBarbacaneTransport(options: BarbacaneTransportOptions): Ba
       `barbacane:${credential.project_id}/${label}`,
       credential.project_id,
     );
-    const artifactHash =
-      reg.artifact_id === undefined || reg.artifact_id === null
-        ? undefined
-        : options.resolveArtifact?.(reg.artifact_id.toLowerCase());
-    conn.reported = artifactHash !== undefined && DIGEST.test(artifactHash) ? artifactHash : null;
     handler?.onOpen(conn.session);
     deliver(conn, {
       type: 'hello',
@@ -553,6 +557,10 @@ export interface ServeBarbacaneOptions extends BarbacaneTransportOptions {
   readonly monitor: FleetMonitor;
   /** Audit logger (`session.accepted` / `session.rejected`). */
   readonly audit?: AuditLogger;
+  /** Called for every refused session (a name collision included), never with secrets. */
+  readonly onRejected?: ServeDriftOptions['onRejected'];
+  /** Called once when two gateways are found sharing a name (see `serveDrift`'s `collision`). */
+  readonly onCollision?: ServeDriftOptions['onCollision'];
 }
 
 /**
@@ -579,6 +587,8 @@ export async function serveBarbacane(
     transport,
     monitor: options.monitor,
     ...(options.audit === undefined ? {} : { audit: options.audit }),
+    ...(options.onRejected === undefined ? {} : { onRejected: options.onRejected }),
+    ...(options.onCollision === undefined ? {} : { onCollision: options.onCollision }),
   });
   await server.start();
   return { transport, server };

@@ -104,9 +104,10 @@ describe('Barbacane data-plane transport', () => {
     expect(registered['data_plane_id']).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
+    // A register carries no hash: the node waits for its first report, unjudged.
     expect(monitor.node('gw-1')).toMatchObject({
       cluster: 'prod',
-      state: 'unknown',
+      state: 'awaiting_report',
       connected: true,
     });
 
@@ -329,4 +330,89 @@ async function waitFor(check: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('condition not reached');
+}
+
+describe('Barbacane gateways and false alerts', () => {
+  it('raises no alert for a healthy gateway that connects, reconnects and fails over', async () => {
+    await start();
+    await monitor.setDesired({
+      cluster: 'prod',
+      artifact_hash: H1,
+      actor: 'alice',
+      reason: 'release',
+    });
+    const events: { type: string; node_id?: string }[] = [];
+    monitor.onAny((e) => events.push(e as { type: string; node_id?: string }));
+    const healthy = async () => {
+      const c = await connect(transport.url);
+      c.send(register());
+      expect(await c.next()).toMatchObject({ type: 'registered' });
+      // Until its first heartbeat the gateway has reported nothing: not judged.
+      expect(monitor.node('gw-1')?.state).toBe('awaiting_report');
+      c.send({ type: 'heartbeat', artifact_hash: H1, uptime_secs: 1, requests_total: 0 });
+      expect(await c.next()).toEqual({ type: 'heartbeat_ack', drift_detected: false });
+      expect(monitor.node('gw-1')?.state).toBe('in_sync');
+      return c;
+    };
+    const first = await healthy();
+    first.ws.close(1000);
+    await first.closed;
+    // Reconnect after a clean close, then a failover (a new connection replaces the old one).
+    const second = await healthy();
+    const third = await healthy();
+    expect((await second.closed).code).toBe(4409);
+    third.ws.terminate();
+    await until(() => monitor.node('gw-1')?.connected === false);
+    await healthy();
+    const alerts = events.filter((e) =>
+      ['drift.detected', 'drift.resolved', 'node.flapping'].includes(e.type),
+    );
+    expect(alerts).toEqual([]);
+  });
+});
+
+describe('two Barbacane gateways sharing a name', () => {
+  it('stops the replacement loop, keeps the fleet steady and names the collision', async () => {
+    await start();
+    const collisions: string[] = [];
+    const events: string[] = [];
+    monitor.onAny((e) => events.push(e.type));
+    // Two data planes named gw-1, each reconnecting as soon as it is closed (as Barbacane's do).
+    const gateway = async () => {
+      const c = await connect(transport.url);
+      c.send(register());
+      return { c, first: await c.next() };
+    };
+    const a1 = await gateway();
+    expect(a1.first).toMatchObject({ type: 'registered' });
+    const b1 = await gateway();
+    expect(await a1.c.next()).toMatchObject({ type: 'disconnect' });
+    expect((await a1.c.closed).code).toBe(4409);
+    const a2 = await gateway();
+    expect((await b1.c.closed).code).toBe(4409);
+    const b2 = await gateway();
+    expect((await a2.c.closed).code).toBe(4409);
+    // Three replacements of a live session in a minute: a loop. The name stays with b2.
+    expect(server.collisions()).toMatchObject([
+      { node_id: 'gw-1', refused: 0, addresses: ['127.0.0.1'] },
+    ]);
+    for (let round = 0; round < 3; round++) {
+      const a = await gateway();
+      expect(a.first).toMatchObject({ type: 'registration_failed' });
+      expect(String(a.first['reason'])).toContain('two data planes share this name');
+      expect((await a.c.closed).code).toBe(4403);
+    }
+    b2.c.send({ type: 'heartbeat', artifact_hash: H1 });
+    expect(await b2.c.next()).toEqual({ type: 'heartbeat_ack', drift_detected: false });
+    expect(monitor.node('gw-1')?.connected).toBe(true);
+    expect(server.collisions()[0]?.refused).toBe(3);
+    expect(events.filter((e) => e === 'node.flapping')).toEqual([]);
+    collisions.push(...server.collisions().map((c) => c.node_id));
+    expect(collisions).toEqual(['gw-1']);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(condition()).toBe(true);
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { sessionRejected, type AuditLogger } from '@plumbline/core/audit';
+import type { AuditLogger } from '@plumbline/core/audit';
 import {
   serveDrift,
   type FleetMonitor,
@@ -18,7 +18,10 @@ import { createWsTransport, type WsTransport, type WsTransportOptions } from './
 export interface ControlPlaneServerOptions extends WsTransportOptions {
   /** The fleet monitor that receives hellos, heartbeats and disconnects. */
   readonly monitor: FleetMonitor;
-  /** Audit logger for refused sessions (`session.rejected`). Failures are reported to `onError`. */
+  /**
+   * Audit logger for accepted and refused sessions (`session.accepted`, `session.rejected`).
+   * Failures are reported to `onError`.
+   */
   readonly audit?: AuditLogger;
   /** Called for every refused session or connection (never with secrets). */
   readonly onRejected?: (rejection: SessionRejection) => void;
@@ -51,20 +54,6 @@ export interface ControlPlaneServer {
   close(): Promise<void>;
 }
 
-const REASON_CODES: Readonly<
-  Record<string, 'unauthenticated' | 'identity_mismatch' | 'protocol_mismatch' | 'rate_limited'>
-> = {
-  PLB_DRIFT_UNAUTHENTICATED: 'unauthenticated',
-  PLB_DRIFT_IDENTITY_MISMATCH: 'identity_mismatch',
-  PLB_DRIFT_UNSUPPORTED_PROTOCOL: 'protocol_mismatch',
-  PLB_DRIFT_FLEET_FULL: 'rate_limited',
-};
-const CLOSE_CODES: Readonly<Record<string, number>> = {
-  PLB_DRIFT_IDENTITY_MISMATCH: 4403,
-  PLB_DRIFT_UNSUPPORTED_PROTOCOL: 4400,
-  PLB_DRIFT_FLEET_FULL: 4429,
-};
-
 /**
  * Starts the control plane's data-plane endpoint: a WebSocket server (on its own port or attached
  * to an existing `http`/`https` server) that authenticates every upgrade (per-node tokens or mTLS
@@ -94,65 +83,16 @@ export async function createControlPlaneServer(
   options: ControlPlaneServerOptions,
 ): Promise<ControlPlaneServer> {
   const transport = createWsTransport(options);
-  const audit = options.audit;
-  const onRejected = (rejection: SessionRejection): void => {
-    try {
-      options.onRejected?.(rejection);
-    } catch {
-      // Callbacks never break the endpoint.
-    }
-    const reasonCode = REASON_CODES[rejection.code];
-    if (!audit || !reasonCode) return;
-    const closeCode = CLOSE_CODES[rejection.code];
-    const event = sessionRejected({
-      actor:
-        rejection.principal !== undefined
-          ? {
-              type: 'node',
-              id: rejection.principal,
-              ...(rejection.principal.startsWith('spiffe://')
-                ? { spiffe_id: rejection.principal }
-                : {}),
-              ...(rejection.remoteAddress === undefined
-                ? {}
-                : { address: rejection.remoteAddress }),
-            }
-          : {
-              type: 'anonymous',
-              id: 'anonymous',
-              ...(rejection.remoteAddress === undefined
-                ? {}
-                : { address: rejection.remoteAddress }),
-            },
-      reason: rejection.reason,
-      details: {
-        reason_code: reasonCode,
-        ...(closeCode === undefined ? {} : { close_code: closeCode }),
-        ...(rejection.claimed
-          ? {
-              claimed_node_id: rejection.claimed.node_id,
-              claimed_cluster: rejection.claimed.cluster,
-            }
-          : {}),
-      },
-      ...(rejection.node_id === undefined
-        ? {}
-        : { subject: { type: 'node', id: rejection.node_id } }),
-    });
-    audit.emit(event).catch((error: unknown) => {
-      try {
-        options.onError?.(error);
-      } catch {
-        // ignore
-      }
-    });
-  };
+  // Accepted and refused sessions are audited by core's session handler, the same way for every
+  // transport.
   const drift = serveDrift({
     transport,
     monitor: options.monitor,
     helloTimeoutMs: transport.limits.helloTimeoutMs,
     limits: { ...options.frameLimits, maxFrameBytes: transport.limits.maxFrameBytes },
-    onRejected,
+    ...(options.onRejected === undefined ? {} : { onRejected: options.onRejected }),
+    ...(options.audit === undefined ? {} : { audit: options.audit }),
+    ...(options.onError === undefined ? {} : { onAuditError: options.onError }),
   });
   await drift.start();
   return {

@@ -20,7 +20,7 @@ await describeTransportConformance('@plumbline/ws', async ({ tokens, maxFrameByt
   };
   const transport = createWsTransport({
     auth,
-    limits: { maxFrameBytes, messagesPerSecond: 1000, messageBurst: 1000 },
+    limits: { maxFrameBytes, messagesPerSecond: 10_000, messageBurst: 10_000 },
   });
   return {
     transport,

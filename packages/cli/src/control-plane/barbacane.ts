@@ -179,6 +179,12 @@ export async function startBarbacaneEndpoint(options: {
       }),
     onAuditError: (error) =>
       logger.error('audit write failed', { message: (error as Error).message }),
+    onCollision: (c) =>
+      logger.error('two gateways share one name; the connected one keeps it, others are refused', {
+        protocol: 'barbacane',
+        node_id: c.node_id,
+        addresses: c.addresses.join(' '),
+      }),
   });
   await drift.start();
   return { url: transport.url, transport, close: () => drift.close() };

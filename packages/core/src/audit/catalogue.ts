@@ -115,6 +115,7 @@ export const auditDetailSchemas = {
         'rate_limited',
         'replaced',
         'too_large',
+        'transport_fault',
       ]),
       close_code: z.number().int().min(1000).max(4999).optional(),
       claimed_node_id: z.string().max(512).optional(),

@@ -16,6 +16,7 @@ export * from './monitor-types.js';
 export * from './monitor.js';
 export { DRIFT_METRICS } from './metrics.js';
 export * from './server.js';
+export type { CollisionOptions, NameCollision } from './collision.js';
 export * from './memory-transport.js';
 export * from './reporter.js';
 export * from './log-sink.js';

@@ -22,6 +22,11 @@ export const DriftCloseCode = {
   Abnormal: 1006,
   /** A frame larger than the configured limit. */
   FrameTooBig: 1009,
+  /**
+   * The control plane closed the session because its transport or store misbehaved (a thrown
+   * error, a session without a valid identity): the data plane reconnects as after 1006.
+   */
+  InternalError: 1011,
   /** A frame that is not valid JSON, fails its schema, or arrives out of order. */
   Malformed: 4400,
   /** Authentication failed before the session was established. */

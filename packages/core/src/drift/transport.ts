@@ -40,6 +40,12 @@ export interface DriftSession {
   /** The peer's address when the transport knows it (for logs and audit). */
   readonly remoteAddress?: string;
   /**
+   * `true` when the data plane's first message carries no report of what it runs (Barbacane's
+   * `register` has no hash): the node is then `awaiting_report` until its first heartbeat with a
+   * hash, not judged, and raises no alert. Default `false`.
+   */
+  readonly awaitsFirstReport?: boolean;
+  /**
    * Sends one JSON text frame. Frames sent on one session arrive in order. Sending on a closed
    * session is a no-op; it never throws.
    */

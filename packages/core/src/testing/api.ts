@@ -30,12 +30,65 @@ export async function resolveApi(api: ConformanceTestApi | undefined): Promise<C
   return { describe: vitest.describe, it: vitest.it };
 }
 
-/** @internal A failed conformance check. */
+/**
+ * One rule of an extension point's contract, in the words of the integrator implementing it.
+ *
+ * @public
+ */
+export interface ContractClause {
+  /** A stable id (`transport.identity`, `store.batch`, ...), named in every failure. */
+  readonly id: string;
+  /** What an implementation must do. */
+  readonly text: string;
+}
+
+/**
+ * A failed conformance check. When raised by a suite's test, `clause` names the contract rule
+ * the implementation broke and the message starts with it.
+ *
+ * @public
+ */
 export class ConformanceError extends Error {
-  constructor(message: string) {
+  /** The id of the broken {@link ContractClause}, once the failure is attributed to one. */
+  readonly clause: string | undefined;
+  constructor(message: string, clause?: string) {
     super(message);
     this.name = 'ConformanceError';
+    this.clause = clause;
   }
+}
+
+/**
+ * @internal Registers one test of `clause`: any failure in `body` (a check, a timeout, a thrown
+ * error) is reported as a {@link ConformanceError} that names the clause first.
+ */
+export function clauseTest(
+  api: ConformanceTestApi,
+  clause: ContractClause,
+  name: string,
+  body: () => Promise<void>,
+  timeout: number,
+): void {
+  api.it(
+    `${name} [${clause.id}]`,
+    async () => {
+      try {
+        await body();
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        throw new ConformanceError(
+          `contract broken (${clause.id}): ${clause.text}\n  what happened: ${detail}`,
+          clause.id,
+        );
+      }
+    },
+    timeout,
+  );
+}
+
+/** @internal Waits `ms` so that anything a broken implementation would still do happens. */
+export function grace(ms = 30): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** @internal */

@@ -5,7 +5,9 @@
  *
  * @packageDocumentation
  */
-export type { ConformanceOptions, ConformanceTestApi } from './api.js';
+export type { ConformanceOptions, ConformanceTestApi, ContractClause } from './api.js';
+export { ConformanceError } from './api.js';
 export * from './transport-conformance.js';
 export * from './store-conformance.js';
 export * from './sink-conformance.js';
+export * from './state-rule-conformance.js';

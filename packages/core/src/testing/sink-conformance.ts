@@ -3,7 +3,17 @@ import { createAuditLogger } from '../audit/logger.js';
 import { MemoryAuditSink } from '../audit/memory-sink.js';
 import { sessionRejected } from '../audit/catalogue.js';
 import { concatBytes } from '../encoding/hex.js';
-import { check, checkEqual, rejectsWith, resolveApi, type ConformanceOptions } from './api.js';
+import {
+  check,
+  checkEqual,
+  clauseTest,
+  rejectsWith,
+  resolveApi,
+  type ConformanceOptions,
+} from './api.js';
+import { AUDIT_SINK_CLAUSES as A } from './sink-clauses.js';
+
+export { AUDIT_SINK_CLAUSES } from './sink-clauses.js';
 
 /**
  * An audit sink under test, built by the factory passed to {@link describeAuditSinkConformance}.
@@ -89,7 +99,9 @@ export async function describeAuditSinkConformance(
   }
 
   api.describe(`audit sink conformance: ${name}`, () => {
-    api.it(
+    clauseTest(
+      api,
+      A.exact,
       'stores the exact JSON of every record of one write, in order',
       () =>
         withSink(async ({ sink, read }) => {
@@ -100,7 +112,24 @@ export async function describeAuditSinkConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      A.exact,
+      'stores every record of many writes, however many it already holds',
+      () =>
+        withSink(async ({ sink, read }) => {
+          const records = await sampleRecords(600);
+          for (let at = 0, size = 1; at < records.length; at += size, size = (size % 13) + 1) {
+            await sink.write(records.slice(at, at + size));
+          }
+          await expectStored(sink, read, records);
+        }),
+      timeout,
+    );
+
+    clauseTest(
+      api,
+      A.callOrder,
       'keeps call order across concurrent writes and accepts empty writes',
       () =>
         withSink(async ({ sink, read }) => {
@@ -111,7 +140,9 @@ export async function describeAuditSinkConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      A.noMutation,
       'never mutates the records it is given',
       () =>
         withSink(async ({ sink }) => {
@@ -126,7 +157,9 @@ export async function describeAuditSinkConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      A.exact,
       'stores large and non-ASCII events byte for byte',
       () =>
         withSink(async ({ sink, read }) => {
@@ -138,7 +171,9 @@ export async function describeAuditSinkConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      A.mustWrite,
       'serves as a must-write sink: an emitted event is stored when emit resolves',
       () =>
         withSink(async ({ sink, read }) => {
@@ -165,7 +200,9 @@ export async function describeAuditSinkConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      A.lifecycle,
       'flushes, closes idempotently and refuses writes after close with PLB_AUDIT_SINK_CLOSED',
       () =>
         withSink(async ({ sink }) => {
@@ -185,7 +222,9 @@ export async function describeAuditSinkConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      A.writeLines,
       'writeLines (when the sink has it): same bytes as write, in call order, chunks not kept',
       () =>
         withSink(async ({ sink, read }) => {
@@ -218,7 +257,9 @@ export async function describeAuditSinkConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      A.durable,
       'keeps everything written across a close and reopen',
       () =>
         withSink(async ({ sink, read, reopen }) => {

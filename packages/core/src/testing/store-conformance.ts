@@ -1,84 +1,28 @@
-import type { DigestString } from '../hash/digest.js';
-import type {
-  DesiredState,
-  FleetChange,
-  FleetStore,
-  ObservedNode,
-  SetDesiredInput,
-} from '../drift/store.js';
+import type { DesiredState, FleetChange, ObservedNode } from '../drift/store.js';
 import {
   check,
   checkEqual,
+  clauseTest,
   rejectsWith,
   resolveApi,
   waitFor,
   type ConformanceOptions,
 } from './api.js';
+import { STORE_CLAUSES as S } from './store-clauses.js';
+import { registerStoreStressTests } from './store-stress-tests.js';
+import {
+  AT,
+  H1,
+  H2,
+  H3,
+  desiredInput,
+  observed,
+  type FleetStoreFactory,
+  type FleetStoreHarness,
+} from './store-fixtures.js';
 
-/**
- * A store under test, built by the factory passed to {@link describeFleetStoreConformance}.
- *
- * @public
- */
-export interface FleetStoreHarness {
-  /** A fresh, empty store. */
-  readonly store: FleetStore;
-  /**
-   * Opens another store over the same backing data (same file, same database). With it the suite
-   * checks durability: after `store.close()`, `reopen()` sees everything.
-   */
-  reopen?(): Promise<FleetStore>;
-  /**
-   * Opens a second, concurrent replica over the same backing data. With it the suite checks that
-   * compare-and-set holds across replicas and that the change feed reaches the other replica.
-   */
-  replica?(): Promise<FleetStore>;
-  /** Removes the backing data. Optional. */
-  dispose?(): Promise<void>;
-}
-
-/**
- * Builds a fresh, empty store for one test.
- *
- * @public
- */
-export type FleetStoreFactory = () => Promise<FleetStoreHarness>;
-
-const H1 = `sha256:${'1'.repeat(64)}` as DigestString;
-const H2 = `sha256:${'2'.repeat(64)}` as DigestString;
-const H3 = `sha256:${'3'.repeat(64)}` as DigestString;
-const AT = '2026-01-01T00:00:00.000Z';
-
-function desiredInput(
-  cluster: string,
-  hash: DigestString,
-  extra: Partial<SetDesiredInput> = {},
-): SetDesiredInput {
-  return {
-    cluster,
-    artifact_hash: hash,
-    actor: 'alice',
-    reason: 'test',
-    changed_at: AT,
-    rollout: null,
-    ...extra,
-  };
-}
-
-function observed(node_id: string, cluster: string, seq: number): ObservedNode {
-  return {
-    node_id,
-    cluster,
-    instance_id: 'inst-1',
-    reported_hash: H1,
-    workers: [{ id: 'w1', artifact_hash: H1 }],
-    provenance: { commit: 'a'.repeat(40), builder: { id: 'b', version: '1' } },
-    loaded_at: AT,
-    last_load_error: { artifact_hash: H2, code: 'PLB_X', message: 'failed: ünïcode', at: AT },
-    last_seen: AT,
-    last_seq: seq,
-  };
-}
+export { STORE_CLAUSES } from './store-clauses.js';
+export type { FleetStoreFactory, FleetStoreHarness } from './store-fixtures.js';
 
 /**
  * Registers the {@link FleetStore} conformance suite: compare-and-set of desired state (also
@@ -119,7 +63,9 @@ export async function describeFleetStoreConformance(
   }
 
   api.describe(`fleet store conformance: ${name}`, () => {
-    api.it(
+    clauseTest(
+      api,
+      S.empty,
       'starts empty at revision 0',
       () =>
         withStore(async ({ store }) => {
@@ -133,7 +79,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.desired,
       'sets desired state with rising versions and compare-and-set',
       () =>
         withStore(async ({ store }) => {
@@ -168,7 +116,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.desired,
       'lets exactly one of two concurrent compare-and-set writers win',
       () =>
         withStore(async ({ store }) => {
@@ -191,7 +141,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.desired,
       'clears desired state (and ignores clearing an absent one)',
       () =>
         withStore(async ({ store }) => {
@@ -205,7 +157,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.pinsExpected,
       'stores, replaces and removes pins and expected inventories',
       () =>
         withStore(async ({ store }) => {
@@ -275,7 +229,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.observed,
       'upserts and deletes observed state in batches',
       () =>
         withStore(async ({ store }) => {
@@ -316,15 +272,17 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.feed,
       'publishes every configuration change on the feed, in revision order',
       () =>
         withStore(async ({ store }) => {
           const changes: FleetChange[] = [];
-          const off = store.subscribe((c) => changes.push(c));
           const throwing = store.subscribe(() => {
             throw new Error('a listener that throws must not break the store');
           });
+          const off = store.subscribe((c) => changes.push(c));
           await store.setDesired(desiredInput('prod', H1));
           await store.setPin({
             node_id: 'n1',
@@ -364,7 +322,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.closed,
       'refuses calls after close with PLB_STORE_CLOSED',
       () =>
         withStore(async ({ store }) => {
@@ -380,7 +340,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.durable,
       'keeps everything across close and reopen (when the harness can reopen)',
       () =>
         withStore(async (harness) => {
@@ -424,7 +386,9 @@ export async function describeFleetStoreConformance(
       timeout,
     );
 
-    api.it(
+    clauseTest(
+      api,
+      S.replicas,
       'converges replicas: the feed reaches the other replica and compare-and-set holds across them',
       () =>
         withStore(async (harness) => {
@@ -454,5 +418,6 @@ export async function describeFleetStoreConformance(
         }),
       timeout,
     );
+    registerStoreStressTests(api, timeout, withStore);
   });
 }

@@ -230,7 +230,9 @@ describe('serveDrift over the in-memory transport', () => {
   it('writes session.accepted and session.rejected to the audit trail, claims as claims', async () => {
     const clock = new ManualClock(T0);
     const monitor = await FleetMonitor.create({ clock });
-    const memory = createMemoryTransport({ tokens: { t1: identity('gw-1') } });
+    const memory = createMemoryTransport({
+      tokens: { t1: { ...identity('gw-1'), principal: 'node:gw-1' } },
+    });
     const { logger, sink } = createMemoryAuditLogger();
     const server = serveDrift({ transport: memory.transport, monitor, audit: logger });
     await server.start();
@@ -274,7 +276,7 @@ describe('serveDrift over the in-memory transport', () => {
       {
         type: 'session.accepted',
         outcome: 'allow',
-        actor: { type: 'node', id: 'gw-1', address: 'memory' },
+        actor: { type: 'node', id: 'node:gw-1', address: 'memory' },
         details: {
           node_id: 'gw-1',
           cluster: 'prod',
@@ -285,7 +287,7 @@ describe('serveDrift over the in-memory transport', () => {
       {
         type: 'session.rejected',
         outcome: 'deny',
-        actor: { type: 'node', id: 'gw-1', address: 'memory' },
+        actor: { type: 'node', id: 'node:gw-1', address: 'memory' },
         details: {
           reason_code: 'identity_mismatch',
           close_code: 4403,
@@ -296,7 +298,7 @@ describe('serveDrift over the in-memory transport', () => {
       {
         type: 'session.rejected',
         outcome: 'deny',
-        actor: { type: 'node', id: 'gw-1', address: 'memory' },
+        actor: { type: 'node', id: 'node:gw-1', address: 'memory' },
         details: { reason_code: 'malformed', close_code: 4400 },
       },
       {

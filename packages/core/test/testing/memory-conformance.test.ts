@@ -1,7 +1,8 @@
 import { describe, it } from 'vitest';
-import { MemoryFleetStore, createMemoryTransport } from '@plumbline/core/drift';
+import { MemoryFleetStore, createMemoryTransport, decideNodeState } from '@plumbline/core/drift';
 import {
   describeFleetStoreConformance,
+  describeNodeStateRuleConformance,
   describeTransportConformance,
 } from '@plumbline/core/testing';
 
@@ -14,4 +15,9 @@ await describeFleetStoreConformance(
   'MemoryFleetStore',
   async () => ({ store: new MemoryFleetStore() }),
   { api: { describe, it } },
+);
+
+await describeNodeStateRuleConformance(
+  'decideNodeState (monitor and store sweeps)',
+  decideNodeState,
 );

@@ -1,0 +1,100 @@
+import type {
+  DriftAuthFailure,
+  DriftChannel,
+  DriftConnection,
+  DriftIdentity,
+  DriftSession,
+  DriftTransport,
+} from '../drift/transport.js';
+import type { ConformanceTestApi } from './api.js';
+
+/**
+ * What a transport factory receives: the credentials to accept and the frame limit to enforce.
+ *
+ * @public
+ */
+export interface TransportHarnessOptions {
+  /** Plain tokens and the identity each authenticates; anything else must be refused (4401). */
+  readonly tokens: Readonly<Record<string, DriftIdentity>>;
+  /** Frames larger than this many UTF-8 bytes must close the session with 1009. */
+  readonly maxFrameBytes: number;
+}
+
+/**
+ * A transport under test, built by the factory passed to {@link describeTransportConformance}.
+ *
+ * @public
+ */
+export interface TransportHarness {
+  /** The control-plane side (not yet started). */
+  readonly transport: DriftTransport;
+  /** A data-plane channel presenting `token`. */
+  channel(token: string): DriftChannel;
+  /** Drops a data-plane connection without a close handshake (kill the socket). */
+  terminate(connection: DriftConnection): void;
+  /** Releases anything else the harness holds (servers, ports). Optional. */
+  dispose?(): Promise<void>;
+}
+
+/**
+ * Builds a fresh transport for one test.
+ *
+ * @public
+ */
+export type TransportFactory = (options: TransportHarnessOptions) => Promise<TransportHarness>;
+
+/** @internal One event of a session, as the control plane's handler saw it. */
+export type SessionEvent =
+  | { readonly kind: 'open'; readonly identity: string }
+  | { readonly kind: 'message'; readonly text: string; readonly identity: string }
+  | {
+      readonly kind: 'close';
+      readonly code: number;
+      readonly reason: string;
+      readonly identity: string;
+    };
+
+/** @internal What the control-plane handler saw. */
+export interface Recorded {
+  readonly opened: DriftSession[];
+  /** Per session id, every handler call in order (with the identity at the time of the call). */
+  readonly events: Map<string, SessionEvent[]>;
+  readonly authFailures: DriftAuthFailure[];
+  /** Handler calls for sessions never opened. */
+  readonly strays: string[];
+  messages(id: string): string[];
+  closes(id: string): { code: number; reason: string }[];
+}
+
+/** @internal What a data-plane connection saw. */
+export interface ClientRecord {
+  readonly messages: string[];
+  readonly closes: { code: number; reason: string }[];
+}
+
+/** @internal The context shared by the suite's tests. */
+export interface TransportSuite {
+  readonly api: ConformanceTestApi;
+  readonly timeout: number;
+  /** A fresh harness, not started. */
+  harness(): Promise<TransportHarness>;
+  setup(): Promise<{ harness: TransportHarness; rec: Recorded; done: () => Promise<void> }>;
+  withHarness(body: (harness: TransportHarness, rec: Recorded) => Promise<void>): Promise<void>;
+  open(
+    harness: TransportHarness,
+    token: string,
+  ): Promise<{ connection: DriftConnection; client: ClientRecord }>;
+  /** Same as `open`. */
+  connect(
+    harness: TransportHarness,
+    token: string,
+  ): Promise<{ connection: DriftConnection; client: ClientRecord }>;
+}
+
+/** @internal The suite's credentials. */
+export const IDENTITIES: Readonly<Record<string, DriftIdentity>> = {
+  'token-a': { node_id: 'node-a', cluster: 'conf', principal: 'node:node-a' },
+  'token-b': { node_id: 'node-b', cluster: 'conf-2', principal: 'node:node-b' },
+};
+/** @internal */
+export const MAX_FRAME = 4096;
