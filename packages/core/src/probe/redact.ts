@@ -23,7 +23,7 @@ export interface SecretRedactor {
 }
 
 const SECRET_NAME =
-  /^(?:pass(?:word|wd|phrase)?|insecure-password|secret|client[_-]?secret|shared[_-]?secret|private[_-]?key|key|key[_-]?pem|keys?[_-]?data|token|access[_-]?token|refresh[_-]?token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|credentials?|authorization|proxy-authorization|cookie|auth|ssl_password|ssl_certificate_key)$/i;
+  /^(?:pass(?:word|wd|phrase)?|insecure-password|secret|client[_-]?secret|shared[_-]?secret|private[_-]?key|key|key[_-]?pem|keys?[_-]?data|token|access[_-]?token|refresh[_-]?token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|credentials?|authorization|proxy-authorization|cookie|auth|basic_?auth|digest_?auth|ssl_password|ssl_certificate_key)$/i;
 const SECRET_SUFFIX = /(?:password|passwd|secret|token|api[_-]?key|private[_-]?key)$/i;
 
 const PEM_PRIVATE =

@@ -9,3 +9,4 @@ export type { ConformanceOptions, ConformanceTestApi } from './api.js';
 export * from './transport-conformance.js';
 export * from './store-conformance.js';
 export * from './sink-conformance.js';
+export * from './probe-conformance.js';
