@@ -533,6 +533,22 @@ export function parseControlPlaneFrame(
   return { kind: 'frame', frame: result.data };
 }
 
+/** `live_config` with its fields in the documented order (docs/protocol.md). */
+function liveInOrder(live: LiveConfigReport | undefined): LiveConfigReport | undefined {
+  if (live === undefined) return undefined;
+  return {
+    probe: live.probe,
+    status: live.status,
+    digest: live.digest,
+    expected_digest: live.expected_digest,
+    differences: live.differences,
+    pending: live.pending,
+    code: live.code,
+    message: live.message,
+    at: live.at,
+  } as LiveConfigReport;
+}
+
 /**
  * Encodes a frame as JSON text with the field order of DESIGN.md. Optional fields that are
  * `undefined` are left out.
@@ -557,7 +573,7 @@ export function encodeFrame(frame: DataPlaneFrame | ControlPlaneFrame): string {
         loaded_at: frame.loaded_at,
         sdk: frame.sdk,
         workers: frame.workers,
-        live_config: frame.live_config,
+        live_config: liveInOrder(frame.live_config),
       });
     case 'heartbeat':
       return JSON.stringify({
@@ -567,7 +583,7 @@ export function encodeFrame(frame: DataPlaneFrame | ControlPlaneFrame): string {
         loaded_at: frame.loaded_at,
         workers: frame.workers,
         last_load_error: frame.last_load_error,
-        live_config: frame.live_config,
+        live_config: liveInOrder(frame.live_config),
       });
     case 'welcome':
       return JSON.stringify({
