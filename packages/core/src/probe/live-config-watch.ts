@@ -102,11 +102,16 @@ export function watchLiveConfig(options: WatchLiveConfigOptions): LiveConfigWatc
     }
     return report;
   };
+  // Fixed rate: a probe starts every intervalMs (not intervalMs after the last one ended), so a
+  // change is seen within one interval plus one probe's duration.
+  let startedAt = Date.now();
   const schedule = (): void => {
     if (closed) return;
+    const wait = Math.max(0, startedAt + intervalMs - Date.now());
     timer = setTimeout(() => {
+      startedAt = Date.now();
       void check().finally(schedule);
-    }, intervalMs);
+    }, wait);
   };
   const check = (): Promise<LiveConfigReport> => {
     running ??= run().finally(() => {

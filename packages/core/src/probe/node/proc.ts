@@ -56,6 +56,25 @@ async function statOf(pid: number, boot: number): Promise<ProcInfo | undefined> 
   };
 }
 
+/** The pids of a process's children: from `/proc/<pid>/task/<tid>/children` when the kernel has it, else a scan of `/proc`. */
+async function childPids(pid: number): Promise<number[]> {
+  try {
+    const tasks = await readdir(`/proc/${pid}/task`);
+    const lists = await Promise.all(
+      tasks.map((tid) => readFile(`/proc/${pid}/task/${tid}/children`, 'utf8')),
+    );
+    return lists.flatMap((list) =>
+      list
+        .split(' ')
+        .filter((p) => p !== '')
+        .map(Number),
+    );
+  } catch {
+    const entries = await readdir('/proc');
+    return entries.filter((name) => /^\d+$/.test(name) && Number(name) !== pid).map(Number);
+  }
+}
+
 /**
  * A process and its live children.
  *
@@ -77,12 +96,10 @@ export async function processTree(
       },
     );
   }
-  const entries = await readdir('/proc');
   const children: ProcInfo[] = [];
   await Promise.all(
-    entries.map(async (name) => {
-      if (!/^\d+$/.test(name) || Number(name) === pid) return;
-      const info = await statOf(Number(name), boot);
+    (await childPids(pid)).map(async (child) => {
+      const info = await statOf(child, boot);
       if (info !== undefined && info.ppid === pid) children.push(info);
     }),
   );
