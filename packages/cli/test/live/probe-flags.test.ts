@@ -40,7 +40,7 @@ describe('plumbline agent --probe flags', () => {
     ],
     [
       ['--probe', 'nginx=/run/nginx.pid', '--probe-pointer', '/a'],
-      'apply to http-json probes only',
+      '--probe-pointer and --probe-ignore apply to http-json probes only',
     ],
     [['--probe', 'command=cat x', '--probe-format', 'yaml'], '--probe-format must be one of'],
     [['--probe-interval', '1s'], '--probe-interval needs --probe'],
