@@ -146,6 +146,16 @@ async function workers(master: number): Promise<string> {
   return stdout.trim().split(/\s+/).sort().join(',');
 }
 
+/** The pids of NGINX's current workers (not those shutting down after a reload). */
+async function nginxWorkers(master: number): Promise<string[]> {
+  const { stdout } = await run('ps', ['-o', 'pid=,args=', '--ppid', String(master)]);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+(.*)/s))
+    .filter(([, title]) => title?.trim() === 'nginx: worker process')
+    .map(([pid]) => pid!);
+}
+
 /** Starts NGINX (master and one worker) in `dir`. */
 export async function startNginx(dir: string, body = 'one'): Promise<FileGateway> {
   await mkdir(dir, { recursive: true });
@@ -179,15 +189,19 @@ export async function startNginx(dir: string, body = 'one'): Promise<FileGateway
     write: (text) => writeFile(configFile, text),
     async start() {
       await run('nginx', args);
-      await until('nginx', () => pidOf(pidFile));
+      const master = await until('nginx', () => pidOf(pidFile));
+      await until('the nginx workers', async () =>
+        (await workers(master)) !== '' ? true : undefined,
+      );
     },
     async reload() {
       const master = (await pidOf(pidFile))!;
-      const before = await workers(master);
+      const before = await nginxWorkers(master);
       await run('nginx', [...args, '-s', 'reload']);
+      // Reloaded once every current worker is new (the old ones are gone or shutting down).
       await until('the new nginx workers', async () => {
-        const now = await workers(master);
-        return now !== before && now !== '' ? true : undefined;
+        const now = await nginxWorkers(master);
+        return now.length > 0 && now.every((pid) => !before.includes(pid)) ? true : undefined;
       });
     },
     async stop() {

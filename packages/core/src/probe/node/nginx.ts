@@ -80,6 +80,10 @@ export function createNginxProbe(options: NginxProbeOptions): LiveConfigProbe {
     }
   }
   const redactor = options.redactor ?? createSecretRedactor();
+  // The generation last seen: a worker set that still holds one of its workers is the same
+  // generation (a worker respawned after a crash, or old workers not yet retitled "shutting down"
+  // in the first moments of a reload); only a set of all-new workers is a reload.
+  let last: { pids: Set<number>; id: string; startedAtMs: number } | undefined;
   const source: GenerationSource<{ binary: string; args: readonly string[] }> = {
     async current() {
       const pid = await readPidFile(options.pidFile);
@@ -88,15 +92,21 @@ export function createNginxProbe(options: NginxProbeOptions): LiveConfigProbe {
       if (workers.length === 0) {
         throw new PlumblineError('PLB_PROBE_UNREACHABLE', 'nginx has no running worker processes');
       }
-      const binary = options.binary ?? exe ?? 'nginx';
+      if (last === undefined || !workers.some((w) => last!.pids.has(w.pid))) {
+        last = {
+          pids: new Set(workers.map((w) => w.pid)),
+          id: `${pid}:${workers
+            .map((w) => w.pid)
+            .sort((a, b) => a - b)
+            .join(',')}`,
+          startedAtMs: Math.min(...workers.map((w) => w.startedAtMs)),
+        };
+      }
       return {
-        id: workers
-          .map((w) => w.pid)
-          .sort((a, b) => a - b)
-          .join(','),
-        startedAtMs: Math.min(...workers.map((w) => w.startedAtMs)),
+        id: last.id,
+        startedAtMs: last.startedAtMs,
         context: {
-          binary,
+          binary: options.binary ?? exe ?? 'nginx',
           args: options.configArgs ?? nginxConfigArgs(master.cmdline.join(' ')),
         },
       };
