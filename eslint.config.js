@@ -128,7 +128,7 @@ export default tseslint.config(
   },
   {
     files: ['packages/core/src/**/*.ts'],
-    ignores: ['packages/core/src/node/**'],
+    ignores: ['packages/core/src/node/**', 'packages/core/src/*/node/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -15,6 +15,8 @@ export default defineConfig({
     attest: 'src/attest/index.ts',
     signer: 'src/signer/index.ts',
     testing: 'src/testing/index.ts',
+    probe: 'src/probe/index.ts',
+    'probe-node': 'src/probe/node/index.ts',
     node: 'src/node/index.ts',
     // Started as a worker thread by node/hash-workers.ts, from beside the chunk that starts it.
     'hash-worker': 'src/node/hash-worker.ts',

@@ -49,6 +49,8 @@ const LABELS: Readonly<Record<NodeState, string>> = {
   disconnected: 'disconnected',
   never_seen: 'never seen',
   awaiting_report: 'awaiting report',
+  reload_pending: 'reload pending',
+  probe_failing: 'probe failing',
 };
 
 /** A table head of column headers (`<th scope="col">`), one per label. */

@@ -16,7 +16,9 @@ export type NodeState =
   | 'stale'
   | 'disconnected'
   | 'never_seen'
-  | 'awaiting_report';
+  | 'awaiting_report'
+  | 'reload_pending'
+  | 'probe_failing';
 
 /**
  * Every state, in the order the page shows them: the same list, in the same order, as core's
@@ -33,6 +35,8 @@ export const STATES: readonly NodeState[] = [
   'disconnected',
   'never_seen',
   'awaiting_report',
+  'reload_pending',
+  'probe_failing',
 ];
 
 /** The provenance a node reported for what it runs. @public */
@@ -55,6 +59,22 @@ export interface FleetNode {
   readonly last_seen: string | null;
   readonly instance_id: string | null;
   readonly provenance: Provenance | null;
+  /**
+   * What the node's live-configuration probe last found (protocol v1.1): status, live and
+   * expected digests, where they differ; absent or `null` without a probe.
+   */
+  readonly live_config?: LiveConfig | null;
+}
+
+/** A node's live configuration as its probe found it. @public */
+export interface LiveConfig {
+  readonly probe: string;
+  readonly status: 'ok' | 'reload_pending' | 'failing';
+  readonly digest: string | null;
+  readonly expected_digest: string | null;
+  readonly differences?: readonly string[];
+  readonly code?: string;
+  readonly at: string;
 }
 
 /** A cluster's rollout window. @public */
@@ -269,10 +289,12 @@ const STATE_RANK = new Map(STATES.map((s, i) => [s, i]));
 const SEVERITY: readonly NodeState[] = [
   'drift',
   'rejected',
+  'probe_failing',
   'stale',
   'disconnected',
   'never_seen',
   'pending',
+  'reload_pending',
   'awaiting_report',
   'unknown',
   'in_sync',

@@ -70,6 +70,17 @@ describe('examples', () => {
     expect(result.stderr).toContain('PLB_VERIFY_PAYLOAD_MISMATCH');
   }, 60_000);
 
+  it('caddy: a real Caddy is in_sync, drift on an admin-API change (naming the path), probe_failing when down, in_sync again', async () => {
+    const result = await runExample('caddy/main.ts');
+    expect(result.code).toBe(0);
+    const states = [...result.stdout.matchAll(/edge-1 is (\w+)/g)].map((m) => m[1]);
+    expect(states).toEqual(['in_sync', 'drift', 'probe_failing', 'in_sync']);
+    expect(result.stdout).toContain(
+      'ALERT drift.detected: live config differs at /apps/http/servers/main/routes/0/handle/0/body',
+    );
+    expect(result.stdout).toContain('ALERT node.probe_failing: PLB_PROBE_UNREACHABLE');
+  }, 60_000);
+
   it('gateway: routes on the public port, provenance on the admin port, in sync', async () => {
     const result = await runExample('gateway/run-example.ts');
     expect(result.stderr).toBe('');

@@ -11,6 +11,8 @@ import {
   type LoadPolicy,
 } from '@plumbline/core/verify';
 import { stateFromSnapshot } from '@plumbline/core/drift';
+import type { LiveConfigProbe, LiveConfigWatch } from '@plumbline/core/probe';
+import { startLiveWatch } from './live.js';
 import type { DataPlaneClient, DataPlaneTlsOptions } from '@plumbline/ws';
 import type { CliWritable } from '../io.js';
 import { createJsonLogger, type JsonLogger, type LogLevel } from '../control-plane/log.js';
@@ -59,6 +61,15 @@ export interface AgentOptions {
   readonly logOutput?: CliWritable;
   /** The lowest level of log line written (default `'info'`). */
   readonly logLevel?: LogLevel;
+  /**
+   * A probe of the gateway's live configuration (`@plumbline/core/probe`). The agent then reports
+   * both the artifact and what the gateway runs now (protocol v1.1 `live_config`): the live
+   * digest, the digest of the artifact's payload in the probe's canonical form, and where they
+   * differ. The agent closes the probe when it stops.
+   */
+  readonly probe?: LiveConfigProbe;
+  /** How often the probe runs (default: the heartbeat interval). */
+  readonly probeIntervalMs?: number;
 }
 
 /**
@@ -78,6 +89,8 @@ export interface RunningAgent {
   readonly client: DataPlaneClient;
   /** Re-reads and re-verifies the artifact now. */
   check(): Promise<void>;
+  /** The live-configuration watch, when the agent has a probe. */
+  readonly live: LiveConfigWatch | undefined;
   /** Stops watching, closes the admin endpoint and the connection (1001). Idempotent. */
   close(): Promise<void>;
 }
@@ -154,12 +167,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const policy: LoadPolicy = options.policy ?? { mode: 'warn' };
   const registry = new LoadedArtifactRegistry();
   let lastDigest: string | undefined;
+  // The verified payload of the artifact on disk: what the live configuration should be.
+  let payload: Uint8Array | null = null;
   // Set once connected (the first check runs before, so that the first hello reports it).
-  const link: { sessions?: AgentSessions } = {};
+  const link: { sessions?: AgentSessions; live?: LiveConfigWatch } = {};
   // Tells the control plane at once. Heartbeats carry only the hash, so another verified artifact
   // gets a new session whose hello carries its provenance too.
   const publish = (record: LoadedArtifact): void => {
     registry.set(record);
+    // Another payload changes what the live configuration should be: probe again at once.
+    void link.live?.check();
     const sessions = link.sessions;
     if (sessions === undefined) return;
     if (record.artifact_hash !== null && record.artifact_hash !== sessions.announced)
@@ -196,6 +213,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (digest === lastDigest) return;
     lastDigest = digest;
     const candidate = await candidateFromBytes(bytes);
+    payload = null;
     let record: LoadedArtifact;
     try {
       record = await verifyOnLoad(candidate, policy);
@@ -219,6 +237,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       });
       record = { ...record, artifact_hash: null };
     } else {
+      payload = record.kind === 'legacy' ? null : (candidate.payload ?? null);
       logger.info('artifact loaded', {
         artifact_hash: record.artifact_hash,
         kind: record.kind,
@@ -229,6 +248,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   await check();
+  const live =
+    options.probe === undefined
+      ? undefined
+      : startLiveWatch({
+          probe: options.probe,
+          payload: () => payload,
+          logger,
+          intervalMs: options.probeIntervalMs ?? options.heartbeatIntervalMs ?? 5000,
+          onChange: () => link.sessions?.report(),
+        });
+  if (live !== undefined) link.live = live;
+  await live?.check();
   const connection = openAgentSessions({
     url: options.controlPlane,
     nodeId: options.nodeId,
@@ -246,7 +277,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
     logger: { warn: (message, details) => logger.warn(message, details) },
     instanceId: registry.instanceId,
-    state: () => stateFromSnapshot(registry.snapshot()),
+    state: () => ({
+      ...stateFromSnapshot(registry.snapshot()),
+      ...(live === undefined ? {} : { live_config: live.current() }),
+    }),
   });
   link.sessions = connection;
   const watcher = watchFile({
@@ -277,6 +311,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   } catch (error) {
     watcher.close();
+    await live?.close();
     await connection.close();
     throw error;
   }
@@ -288,9 +323,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return connection.client;
     },
     check,
+    live,
     close() {
       closed ??= (async () => {
         watcher.close();
+        await live?.close();
         await connection.close();
         await admin?.close({ graceMs: 1000 });
         logger.info('agent stopped');

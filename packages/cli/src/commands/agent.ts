@@ -6,6 +6,7 @@ import { parseDuration, parseListen } from '../control-plane/parse.js';
 import { waitForShutdown } from '../control-plane/shutdown.js';
 import type { LogLevel } from '../control-plane/log.js';
 import { startAgent } from '../agent/start.js';
+import { probeFromFlags } from '../agent/probe-flag.js';
 
 interface AgentFlags {
   artifact: string;
@@ -19,6 +20,13 @@ interface AgentFlags {
   rehashInterval?: string;
   policy?: string;
   logLevel?: string;
+  probe?: string;
+  probeInterval?: string;
+  probeTimeout?: string;
+  probePointer?: string;
+  probeIgnore?: string;
+  probeFormat?: string;
+  probeTokenFile?: string;
 }
 
 /**
@@ -50,6 +58,16 @@ export const agentCommand: CommandModule = (program, context) => {
       'verification mode of the artifact on disk: warn or enforce (default warn)',
     )
     .option('--log-level <level>', 'debug, info, warn or error (default info)')
+    .option(
+      '--probe <kind=target>',
+      'also report the live configuration: caddy=URL, nginx=PIDFILE, haproxy=PIDFILE, http-json=URL or command=PROGRAM ARGS',
+    )
+    .option('--probe-interval <duration>', 'probe this often (default the heartbeat interval)')
+    .option('--probe-timeout <duration>', 'longest a probe call may take (default 5s)')
+    .option('--probe-pointer <pointer>', 'http-json: JSON pointer to the configuration')
+    .option('--probe-ignore <names>', 'http-json: comma-separated member names to drop')
+    .option('--probe-format <format>', 'command: json, nginx, haproxy or bytes (default bytes)')
+    .option('--probe-token-file <file>', 'caddy/http-json: bearer token sent to the probe URL only')
     .addHelpText(
       'after',
       `
@@ -61,7 +79,10 @@ Examples:
     --node-id gw-1 --cluster prod-eu --token-file /run/secrets/gw-1.token
   plumbline agent --artifact /etc/gw/gateway.plb --control-plane ws://127.0.0.1:8443/ws/data-plane \\
     --node-id gw-1 --cluster prod-eu --token-file gw-1.token --policy enforce \\
-    --admin-listen 127.0.0.1:9901 --admin-token-file admin.token   # serves GET /_admin/provenance`,
+    --admin-listen 127.0.0.1:9901 --admin-token-file admin.token   # serves GET /_admin/provenance
+  plumbline agent --artifact caddy.plb --control-plane ws://127.0.0.1:8443/ws/data-plane \\
+    --node-id edge-1 --cluster prod-eu --token-file edge-1.token \\
+    --probe caddy=http://127.0.0.1:2019   # also reports Caddy's running configuration`,
     )
     .action(async (flags: AgentFlags) => {
       const cwd = context.io.cwd;
@@ -79,6 +100,33 @@ Examples:
       const adminListen = flags.adminListen
         ? parseListen(flags.adminListen, '--admin-listen')
         : undefined;
+      if (flags.probe === undefined) {
+        for (const [flag, value] of [
+          ['--probe-interval', flags.probeInterval],
+          ['--probe-timeout', flags.probeTimeout],
+          ['--probe-pointer', flags.probePointer],
+          ['--probe-ignore', flags.probeIgnore],
+          ['--probe-format', flags.probeFormat],
+          ['--probe-token-file', flags.probeTokenFile],
+        ] as const) {
+          if (value !== undefined) throw new PlumblineError('PLB_USAGE', `${flag} needs --probe`);
+        }
+      }
+      const probe =
+        flags.probe === undefined
+          ? undefined
+          : probeFromFlags({
+              probe: flags.probe,
+              ...(flags.probePointer === undefined ? {} : { pointer: flags.probePointer }),
+              ...(flags.probeIgnore === undefined ? {} : { ignore: flags.probeIgnore }),
+              ...(flags.probeFormat === undefined ? {} : { format: flags.probeFormat }),
+              ...(flags.probeTimeout === undefined
+                ? {}
+                : { timeoutMs: parseDuration(flags.probeTimeout, '--probe-timeout') }),
+              ...(flags.probeTokenFile === undefined
+                ? {}
+                : { token: await readTokenFile(resolve(cwd, flags.probeTokenFile)) }),
+            });
       const tokenFile = resolve(cwd, flags.tokenFile);
       await readTokenFile(tokenFile); // fail fast on a missing or malformed token file
       const agent = await startAgent({
@@ -100,6 +148,10 @@ Examples:
         policy: { mode: policy },
         logOutput: context.io.stderr,
         logLevel,
+        ...(probe === undefined ? {} : { probe }),
+        ...(flags.probeInterval
+          ? { probeIntervalMs: parseDuration(flags.probeInterval, '--probe-interval') }
+          : {}),
       });
       if (agent.adminUrl !== undefined) {
         context.io.stdout.write(

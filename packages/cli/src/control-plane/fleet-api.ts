@@ -131,7 +131,8 @@ function validate<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 /**
- * A node as listed by `GET /v1/fleet` (the fields of DESIGN.md, in order).
+ * A node as listed by `GET /v1/fleet` (the fields of DESIGN.md, in order, then `live_config`
+ * when the node reports one: protocol v1.1, additive).
  *
  * @internal
  */
@@ -148,6 +149,7 @@ export function fleetNode(n: NodeStatus): Record<string, unknown> {
     provenance: n.provenance,
     // Additive: why a node is rejected or drifting, for `plumbline fleet`'s WHY column.
     last_load_error: n.last_load_error,
+    ...(n.live_config === null ? {} : { live_config: n.live_config }),
   };
 }
 

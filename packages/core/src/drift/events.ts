@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { DigestString } from '../hash/digest.js';
-import type { LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
+import type { LiveConfigReport, LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
 import type { Rollout } from './store.js';
 
 import type { NodeState } from './monitor/state.js';
@@ -78,6 +78,26 @@ export interface DriftDetectedEvent extends NodeEventFields {
   readonly provenance: ReportedProvenance | null;
   /** The artifact each worker runs, as last reported; `null` when the node listed no workers. */
   readonly workers: readonly WorkerReport[] | null;
+  /**
+   * For a drift of the running configuration (changed out of band): what the node's probe found,
+   * with the differing JSON pointers or normalised lines in `differences`. Absent otherwise.
+   */
+  readonly live_config?: LiveConfigReport;
+}
+
+/**
+ * The probe of a node's live configuration fails (gateway down, admin API refused, output
+ * malformed): what it runs now is unknown.
+ *
+ * @public
+ */
+export interface NodeProbeFailingEvent extends NodeEventFields {
+  /** The event type (the discriminant of {@link FleetEvent}). */
+  readonly type: 'node.probe_failing';
+  /** The state last announced before this one. */
+  readonly from: NodeState;
+  /** The failing report: the probe kind, its `code` and `message`. */
+  readonly live_config: LiveConfigReport | null;
 }
 
 /**
@@ -261,6 +281,7 @@ export type FleetEvent =
   | DriftDetectedEvent
   | DriftResolvedEvent
   | NodeRejectedEvent
+  | NodeProbeFailingEvent
   | NodeStaleEvent
   | NodeDisconnectedEvent
   | NodeNeverSeenEvent
@@ -293,6 +314,7 @@ export const ALERT_EVENT_TYPES: readonly FleetEventType[] = [
   'drift.detected',
   'drift.resolved',
   'node.rejected',
+  'node.probe_failing',
   'node.stale',
   'node.disconnected',
   'node.never_seen',

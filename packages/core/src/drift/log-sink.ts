@@ -94,6 +94,7 @@ export function levelOf(event: FleetEvent): 'warn' | 'info' {
   switch (event.type) {
     case 'drift.detected':
     case 'node.rejected':
+    case 'node.probe_failing':
     case 'node.stale':
     case 'node.disconnected':
     case 'node.never_seen':

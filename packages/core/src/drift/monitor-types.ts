@@ -8,7 +8,7 @@ import type { AuditLogger } from '../audit/index.js';
 import type { DigestString } from '../hash/digest.js';
 import type { Clock } from './clock.js';
 import type { NodeState } from './events.js';
-import type { LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
+import type { LiveConfigReport, LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
 import type { AlertSink } from './sink.js';
 import type { DesiredState, FleetStore, Rollout } from './store.js';
 
@@ -159,6 +159,11 @@ export interface NodeStatus {
   readonly workers: readonly WorkerReport[] | null;
   /** Its last failed load, as last reported in a heartbeat; `null` when none. */
   readonly last_load_error: LoadError | null;
+  /**
+   * What the node's live-configuration probe last found (protocol v1.1): the live and expected
+   * digests, where they differ, or why the probe fails; `null` when the node reports no probe.
+   */
+  readonly live_config: LiveConfigReport | null;
   /** Whether the desired hash comes from a per-node pin. */
   readonly pinned: boolean;
   /** Whether the node is flapping (alerts held back). */

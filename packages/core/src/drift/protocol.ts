@@ -110,6 +110,44 @@ export const loadErrorSchema = z
   .meta({ title: 'Load error' });
 
 /**
+ * The protocol identifier of the drift protocol's first minor version, sent in `hello` by a
+ * data plane that reports `live_config`. Peers of `plumbline.drift/v1` accept it and ignore the
+ * field.
+ *
+ * @public
+ */
+export const DRIFT_PROTOCOL_V1_1 = 'plumbline.drift/v1.1';
+
+/** Most differences a `live_config` names, and the longest one. */
+const DIFFERENCES_MAX = 32;
+const DIFFERENCE_MAX = 256;
+
+/**
+ * What a data plane's live-configuration probe found (protocol v1.1): the digest of the
+ * configuration the gateway runs now, the digest of what its artifact says it should run, and
+ * where they differ. Digests are of canonical forms with secrets redacted on the node.
+ *
+ * @public
+ */
+export const liveConfigSchema = z
+  .object({
+    probe: z.string().min(1).max(64),
+    status: z.enum(['ok', 'reload_pending', 'failing']),
+    digest: digestSchema.nullable(),
+    expected_digest: digestSchema.nullable(),
+    differences: z.array(z.string().max(DIFFERENCE_MAX)).max(DIFFERENCES_MAX).optional(),
+    pending: z.number().int().min(0).max(1_000_000).optional(),
+    code: z.string().min(1).max(ID_MAX).optional(),
+    message: z.string().max(TEXT_MAX).optional(),
+    at: timeSchema,
+  })
+  .meta({
+    title: 'Live configuration',
+    description:
+      'Protocol v1.1: the running configuration as a probe of the gateway found it. status "failing" carries code; digest differs from expected_digest when the running configuration changed out of band.',
+  });
+
+/**
  * Builds the `hello` schema for a maximum number of workers.
  *
  * @internal
@@ -127,6 +165,7 @@ function helloSchemaWith(maxWorkers: number) {
       loaded_at: timeSchema.nullable().optional(),
       sdk: z.string().max(ID_MAX).optional(),
       workers: z.array(workerReportSchema).max(maxWorkers).optional(),
+      live_config: liveConfigSchema.optional(),
     })
     .meta({
       title: 'hello',
@@ -149,6 +188,7 @@ function heartbeatSchemaWith(maxWorkers: number) {
       loaded_at: timeSchema.nullable().optional(),
       workers: z.array(workerReportSchema).max(maxWorkers).optional(),
       last_load_error: loadErrorSchema.nullable().optional(),
+      live_config: liveConfigSchema.optional(),
     })
     .meta({
       title: 'heartbeat',
@@ -233,6 +273,8 @@ export type ReportedProvenance = z.output<typeof reportedProvenanceSchema>;
 export type WorkerReport = z.output<typeof workerReportSchema>;
 /** A failed load. @public */
 export type LoadError = z.output<typeof loadErrorSchema>;
+/** What a live-configuration probe found (protocol v1.1). @public */
+export type LiveConfigReport = z.output<typeof liveConfigSchema>;
 
 /**
  * A frame a data plane sends.
@@ -388,7 +430,7 @@ function validHash(value: unknown): value is DigestString | null {
 
 /**
  * The heartbeat hot path: accepts exactly what `heartbeatSchema` accepts for the common shapes
- * (without `last_load_error`), producing the same output, without zod's per-field overhead.
+ * (without `last_load_error` or `live_config`), producing the same output, without zod's per-field overhead.
  * Returns `null` to defer to the schema (which also produces the error message). A property test
  * keeps the two equal.
  *
@@ -404,6 +446,7 @@ export function fastHeartbeat(
   if (!validHash(hash)) return null;
   const error = value['last_load_error'];
   if (error !== undefined && error !== null) return null;
+  if (value['live_config'] !== undefined) return null;
   const loadedAt = value['loaded_at'];
   if (
     loadedAt !== undefined &&
@@ -495,6 +538,22 @@ export function parseControlPlaneFrame(
   return { kind: 'frame', frame: result.data };
 }
 
+/** `live_config` with its fields in the documented order (docs/protocol.md). */
+function liveInOrder(live: LiveConfigReport | undefined): LiveConfigReport | undefined {
+  if (live === undefined) return undefined;
+  return {
+    probe: live.probe,
+    status: live.status,
+    digest: live.digest,
+    expected_digest: live.expected_digest,
+    differences: live.differences,
+    pending: live.pending,
+    code: live.code,
+    message: live.message,
+    at: live.at,
+  } as LiveConfigReport;
+}
+
 /**
  * Encodes a frame as JSON text with the field order of DESIGN.md. Optional fields that are
  * `undefined` are left out.
@@ -519,6 +578,7 @@ export function encodeFrame(frame: DataPlaneFrame | ControlPlaneFrame): string {
         loaded_at: frame.loaded_at,
         sdk: frame.sdk,
         workers: frame.workers,
+        live_config: liveInOrder(frame.live_config),
       });
     case 'heartbeat':
       return JSON.stringify({
@@ -528,6 +588,7 @@ export function encodeFrame(frame: DataPlaneFrame | ControlPlaneFrame): string {
         loaded_at: frame.loaded_at,
         workers: frame.workers,
         last_load_error: frame.last_load_error,
+        live_config: liveInOrder(frame.live_config),
       });
     case 'welcome':
       return JSON.stringify({

@@ -7,9 +7,11 @@ import { systemClock } from './clock.js';
 import type { MonitorLogger } from './monitor-types.js';
 import {
   DRIFT_PROTOCOL,
+  DRIFT_PROTOCOL_V1_1,
   DriftCloseCode,
   encodeFrame,
   parseControlPlaneFrame,
+  type LiveConfigReport,
   type LoadError,
   type ReportedProvenance,
   type WorkerReport,
@@ -38,6 +40,11 @@ export interface ReportedState {
   readonly workers?: readonly WorkerReport[];
   /** The last failed load (sent in heartbeats); `null` or absent when none. */
   readonly last_load_error?: LoadError | null;
+  /**
+   * What a live-configuration probe found (protocol v1.1, sent in `hello` and heartbeats; the
+   * hello then announces `plumbline.drift/v1.1`); `null` or absent without a probe.
+   */
+  readonly live_config?: LiveConfigReport | null;
 }
 
 /**
@@ -424,7 +431,7 @@ export class DataPlaneReporter {
     this.#send(
       encodeFrame({
         type: 'hello',
-        protocol: DRIFT_PROTOCOL,
+        protocol: state.live_config == null ? DRIFT_PROTOCOL : DRIFT_PROTOCOL_V1_1,
         node_id: this.#options.node_id,
         cluster: this.#options.cluster,
         instance_id: this.instance_id,
@@ -433,6 +440,7 @@ export class DataPlaneReporter {
         loaded_at: state.loaded_at ?? null,
         sdk: this.#options.sdk ?? SDK_ID,
         ...(state.workers === undefined ? {} : { workers: [...state.workers] }),
+        ...(state.live_config == null ? {} : { live_config: state.live_config }),
       }),
     );
   }
@@ -451,6 +459,7 @@ export class DataPlaneReporter {
         ...(state.last_load_error == null
           ? {}
           : { last_load_error: clampLoadError(state.last_load_error) }),
+        ...(state.live_config == null ? {} : { live_config: state.live_config }),
       }),
     );
     this.#scheduleHeartbeat();

@@ -11,3 +11,4 @@ export * from './transport-conformance.js';
 export * from './store-conformance.js';
 export * from './sink-conformance.js';
 export * from './state-rule-conformance.js';
+export * from './probe-conformance.js';

@@ -548,6 +548,8 @@ describe('FleetMonitor states and transitions (fake clock)', () => {
         disconnected: 0,
         never_seen: 0,
         awaiting_report: 0,
+        reload_pending: 0,
+        probe_failing: 0,
       },
       total: 3,
     });
@@ -575,6 +577,7 @@ describe('FleetMonitor states and transitions (fake clock)', () => {
       loaded_at: '2026-01-01T00:00:00Z',
       workers: null,
       last_load_error: null,
+      live_config: null,
       pinned: false,
       flapping: false,
       connected: true,

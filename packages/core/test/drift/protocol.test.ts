@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { PlumblineError } from '@plumbline/core';
 import {
   DRIFT_PROTOCOL,
+  DRIFT_PROTOCOL_V1_1,
   DriftCloseCode,
   driftJsonSchemas,
   encodeFrame,
@@ -407,6 +408,64 @@ describe('drift protocol v1 frames', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('drift protocol v1.1: live_config (additive)', () => {
+  const LIVE = {
+    probe: 'caddy',
+    status: 'ok' as const,
+    digest: B,
+    expected_digest: A,
+    differences: ['/apps/http/servers/main/routes/0/handle/0/body'],
+    at: '2026-01-01T00:06:00Z',
+  };
+  const HELLO_V1_1: HelloFrame = { ...HELLO, protocol: DRIFT_PROTOCOL_V1_1, live_config: LIVE };
+  const HEARTBEAT_V1_1: HeartbeatFrame = {
+    type: 'heartbeat',
+    seq: 43,
+    artifact_hash: A,
+    loaded_at: '2026-01-01T00:05:00Z',
+    live_config: {
+      probe: 'nginx',
+      status: 'failing',
+      digest: null,
+      expected_digest: A,
+      code: 'PLB_PROBE_UNREACHABLE',
+      message: "the gateway's master process 4242 is not running",
+      at: '2026-01-01T00:07:00Z',
+    },
+  };
+
+  it.each([
+    ['hello-v1.1', HELLO_V1_1],
+    ['heartbeat-v1.1', HEARTBEAT_V1_1],
+  ] as const)(
+    'pins the %s frame byte for byte (golden file) and parses what it encodes',
+    (name, frame) => {
+      const golden = new URL(`../golden/drift/${name}.json`, import.meta.url);
+      const encoded = `${encodeFrame(frame)}\n`;
+      if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, encoded);
+      expect(readFileSync(golden, 'utf8')).toBe(encoded);
+      expect(parseDataPlaneFrame(encoded)).toEqual({ kind: 'frame', frame });
+    },
+  );
+
+  it('is a minor version v1 peers accept, and v1 frames are byte-for-byte unchanged', () => {
+    expect(isSupportedProtocol(DRIFT_PROTOCOL_V1_1)).toBe(true);
+    expect(encodeFrame(HEARTBEAT)).not.toContain('live_config');
+    // The heartbeat fast path defers to the schema for live_config, so the field is never dropped.
+    expect(fastHeartbeat({ ...HEARTBEAT_V1_1, last_load_error: undefined }, 256)).toBeNull();
+  });
+
+  it('refuses a malformed live_config (bad status, digest or too many differences)', () => {
+    const bad = (live: unknown) =>
+      codeOf(() => parseDataPlaneFrame(JSON.stringify({ ...HEARTBEAT_V1_1, live_config: live })));
+    expect(bad({ ...LIVE, status: 'fine' })).toBe('PLB_DRIFT_MALFORMED');
+    expect(bad({ ...LIVE, digest: 'md5:x' })).toBe('PLB_DRIFT_MALFORMED');
+    expect(bad({ ...LIVE, differences: Array.from({ length: 33 }, (_, i) => `/${i}`) })).toBe(
+      'PLB_DRIFT_MALFORMED',
     );
   });
 });

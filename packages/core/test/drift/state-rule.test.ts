@@ -18,6 +18,13 @@ const live: NodeFacts = {
   last_load_error: null,
 };
 const wantA: DesiredFacts = { desired: A, pinned: false, rollout: null };
+const LIVE_REPORTS: Exclude<NodeFacts['live'], undefined>[] = [
+  null,
+  { status: 'ok', digest: C, expected_digest: C },
+  { status: 'ok', digest: B, expected_digest: C },
+  { status: 'reload_pending', digest: C, expected_digest: C },
+  { status: 'failing', digest: null, expected_digest: C },
+];
 const rolloutBtoA: DesiredFacts = {
   desired: A,
   pinned: false,
@@ -90,12 +97,13 @@ describe('decideNodeState (the one node-state rule)', () => {
         for (const awaitingReport of [true, false])
           for (const reported of [A, B, null])
             for (const target of [wantA, rolloutBtoA, { ...wantA, desired: null }])
-              states.add(
-                decideNodeState(
-                  { ...live, connected, seen, stale, awaitingReport, reported },
-                  target,
-                ),
-              );
+              for (const probe of LIVE_REPORTS)
+                states.add(
+                  decideNodeState(
+                    { ...live, connected, seen, stale, awaitingReport, reported, live: probe },
+                    target,
+                  ),
+                );
     for (const state of states) expect(NODE_STATES).toContain(state);
     expect(states.size).toBe(NODE_STATES.length - 1); // all but `rejected` (no load error above)
   });
@@ -152,5 +160,47 @@ describe('awaiting_report (a hello without a report)', () => {
     h.hello('n1', B);
     expect(h.state('n1')).toBe('drift');
     await h.monitor.close();
+  });
+});
+
+describe('live configuration (protocol v1.1 live_config)', () => {
+  const withLive = (report: Exclude<NodeFacts['live'], undefined>): NodeFacts => ({
+    ...live,
+    live: report,
+  });
+
+  it('is in sync only when the live digest matches what the artifact says', () => {
+    expect(decideNodeState(withLive(null), wantA)).toBe('in_sync');
+    expect(decideNodeState(withLive({ status: 'ok', digest: C, expected_digest: C }), wantA)).toBe(
+      'in_sync',
+    );
+    // The artifact's payload is unknown: nothing to compare the live digest with.
+    expect(
+      decideNodeState(withLive({ status: 'ok', digest: C, expected_digest: null }), wantA),
+    ).toBe('in_sync');
+  });
+
+  it('is drift when the running configuration changed out of band, pending during a rollout', () => {
+    const changed = withLive({ status: 'ok', digest: B, expected_digest: C });
+    expect(decideNodeState(changed, wantA)).toBe('drift');
+    expect(decideNodeState(changed, rolloutBtoA)).toBe('pending');
+    expect(decideNodeState(changed, { ...rolloutBtoA, pinned: true })).toBe('drift');
+  });
+
+  it('is reload_pending when files changed without a reload and the running config still matches', () => {
+    expect(
+      decideNodeState(withLive({ status: 'reload_pending', digest: C, expected_digest: C }), wantA),
+    ).toBe('reload_pending');
+    // A reload pending does not hide a running configuration that already differs.
+    expect(
+      decideNodeState(withLive({ status: 'reload_pending', digest: B, expected_digest: C }), wantA),
+    ).toBe('drift');
+  });
+
+  it('is probe_failing (never in_sync) when the probe fails, but artifact drift still wins', () => {
+    const failing = withLive({ status: 'failing', digest: null, expected_digest: C });
+    expect(decideNodeState(failing, wantA)).toBe('probe_failing');
+    expect(decideNodeState({ ...failing, reported: B }, wantA)).toBe('drift');
+    expect(decideNodeState({ ...failing, connected: false }, wantA)).toBe('disconnected');
   });
 });

@@ -146,7 +146,7 @@ export class Announcer {
     if (from === to) return;
     node.announced = to;
     if (this.#o.audit !== undefined) this.#auditTransition(node, from, to, now);
-    if (from === 'drift' && (to === 'in_sync' || to === 'pending' || to === 'unknown')) {
+    if (from === 'drift' && resolvesDrift(to)) {
       this.emit({ ...this.nodeEvent(node, 'drift.resolved'), drift_since: iso(node.driftSince) });
     }
     const lastSeen = node.last_seen < 0 ? null : iso(node.last_seen);
@@ -158,6 +158,18 @@ export class Announcer {
           from,
           provenance: node.provenance,
           workers: node.workers,
+          ...(node.live !== null &&
+          node.live.expected_digest !== null &&
+          node.live.digest !== node.live.expected_digest
+            ? { live_config: node.live }
+            : {}),
+        });
+        break;
+      case 'probe_failing':
+        this.emit({
+          ...this.nodeEvent(node, 'node.probe_failing'),
+          from,
+          live_config: node.live,
         });
         break;
       case 'rejected':
@@ -198,7 +210,7 @@ export class Announcer {
     };
     this.auditLater(nodeStateChanged({ actor, time, details: { ...base, from, to } }));
     if (to === 'drift') this.auditLater(driftDetected({ actor, time, details: base }));
-    else if (from === 'drift' && (to === 'in_sync' || to === 'pending' || to === 'unknown')) {
+    else if (from === 'drift' && resolvesDrift(to)) {
       this.auditLater(
         driftResolved({
           actor,
@@ -208,4 +220,13 @@ export class Announcer {
       );
     }
   }
+}
+
+/**
+ * Whether leaving `drift` for `to` resolves it: the node runs what it should (or a rollout allows
+ * it, or nothing is desired), including a live configuration that matches again with a reload
+ * pending. Liveness states and a failing probe do not: what the node runs is then unknown.
+ */
+function resolvesDrift(to: NodeState): boolean {
+  return to === 'in_sync' || to === 'pending' || to === 'unknown' || to === 'reload_pending';
 }

@@ -30,6 +30,7 @@ import {
   iso,
   newClusterRecord,
   newNodeRecord,
+  sameLive,
   sameLoadError,
   sameWorkers,
   type ClusterRecord,
@@ -636,6 +637,7 @@ export class FleetMonitor {
     node.helloProvenance = node.provenance;
     node.helloHash = hello.artifact_hash;
     node.loaded_at = hello.loaded_at ?? null;
+    node.live = hello.live_config ?? null;
     node.last_seen = now;
     node.stale = false;
     node.awaiting = options.awaitingReport === true;
@@ -691,6 +693,8 @@ export class FleetMonitor {
       node.last_load_error = frame.last_load_error ?? null;
       changed = true;
     }
+    if (!sameLive(node.live, frame.live_config)) changed = true;
+    node.live = frame.live_config ?? null;
     const loadedAt = frame.loaded_at ?? node.loaded_at;
     if (loadedAt !== node.loaded_at) {
       node.loaded_at = loadedAt;
@@ -889,6 +893,7 @@ export class FleetMonitor {
       loaded_at: node.loaded_at,
       workers: node.workers,
       last_load_error: node.last_load_error,
+      live_config: node.live,
       pinned: this.#pins.has(node.node_id),
       flapping: node.flapping,
       connected: node.session !== null,
@@ -956,6 +961,7 @@ export class FleetMonitor {
         reported: node.reported,
         workers: node.workers,
         last_load_error: node.last_load_error,
+        live: node.live,
       },
       {
         desired: pin !== undefined ? pin.artifact_hash : (cluster.desired?.artifact_hash ?? null),

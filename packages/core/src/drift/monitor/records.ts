@@ -8,7 +8,7 @@
 import type { DigestString } from '../../hash/digest.js';
 import type { TimerHandle } from '../clock.js';
 import type { RolloutStatus } from '../monitor-types.js';
-import type { LoadError, ReportedProvenance, WorkerReport } from '../protocol.js';
+import type { LiveConfigReport, LoadError, ReportedProvenance, WorkerReport } from '../protocol.js';
 import type { DesiredState, Rollout } from '../store.js';
 import { NODE_STATES, STATE_INDEX, type NodeState } from './state.js';
 
@@ -31,6 +31,8 @@ export interface NodeRecord {
   helloHash: DigestString | null;
   loaded_at: string | null;
   last_load_error: LoadError | null;
+  /** What its live-configuration probe last found (protocol v1.1); `null` without a probe. */
+  live: LiveConfigReport | null;
   instance_id: string | null;
   last_seq: number;
   /** Milliseconds since the epoch, or -1 when never seen. */
@@ -109,6 +111,7 @@ export function newNodeRecord(
     helloHash: null,
     loaded_at: null,
     last_load_error: null,
+    live: null,
     instance_id: null,
     last_seq: 0,
     last_seen: -1,
@@ -167,4 +170,25 @@ export function sameLoadError(a: LoadError | null, b: LoadError | null | undefin
     a.message === bb.message &&
     a.at === bb.at
   );
+}
+
+/** Whether two live-configuration reports say the same (their times aside). @internal */
+export function sameLive(
+  a: LiveConfigReport | null,
+  b: LiveConfigReport | null | undefined,
+): boolean {
+  const bb = b ?? null;
+  if (a === bb) return true;
+  if (a === null || bb === null) return false;
+  if (
+    a.status !== bb.status ||
+    a.digest !== bb.digest ||
+    a.expected_digest !== bb.expected_digest ||
+    a.code !== bb.code ||
+    a.probe !== bb.probe
+  )
+    return false;
+  const x = a.differences ?? [];
+  const y = bb.differences ?? [];
+  return x.length === y.length && x.every((d, i) => d === y[i]);
 }

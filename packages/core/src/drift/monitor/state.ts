@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { DigestString } from '../../hash/digest.js';
-import type { LoadError, WorkerReport } from '../protocol.js';
+import type { LiveConfigReport, LoadError, WorkerReport } from '../protocol.js';
 
 /**
  * The state of one node (DESIGN.md "Fleet states per node"):
@@ -19,7 +19,16 @@ import type { LoadError, WorkerReport } from '../protocol.js';
  * - `disconnected`: its session ended;
  * - `never_seen`: expected, but never connected;
  * - `awaiting_report`: connected through a transport whose hello carries no artifact hash (such as
- *   Barbacane's `register`); not judged, no alert, until its first heartbeat reports a hash.
+ *   Barbacane's `register`); not judged, no alert, until its first heartbeat reports a hash;
+ * - `reload_pending`: runs the desired artifact and its live configuration matches it, but the
+ *   gateway's files on disk changed after it loaded them (a reload would change what it runs);
+ *   shown, not alerted (protocol v1.1 `live_config`);
+ * - `probe_failing`: runs the desired artifact by its report, but the probe of its live
+ *   configuration fails (gateway down, admin API refused): never silently `in_sync`; alerted
+ *   (`node.probe_failing`).
+ *
+ * A node whose live configuration differs from what its (desired) artifact says — changed out of
+ * band, through the gateway's admin API or an edited file reloaded by hand — is `drift`.
  *
  * @public
  */
@@ -32,7 +41,9 @@ export type NodeState =
   | 'stale'
   | 'disconnected'
   | 'never_seen'
-  | 'awaiting_report';
+  | 'awaiting_report'
+  | 'reload_pending'
+  | 'probe_failing';
 
 /**
  * Every {@link NodeState}, in a fixed order (used for summaries and metrics). The one list of fleet
@@ -50,6 +61,8 @@ export const NODE_STATES: readonly NodeState[] = [
   'disconnected',
   'never_seen',
   'awaiting_report',
+  'reload_pending',
+  'probe_failing',
 ];
 
 /**
@@ -81,6 +94,11 @@ export interface NodeFacts {
   readonly workers: readonly WorkerReport[] | null;
   /** Its last failed load; `null` when none. */
   readonly last_load_error: LoadError | null;
+  /**
+   * What its live-configuration probe last found (protocol v1.1); `null` or absent when the node
+   * has no probe.
+   */
+  readonly live?: Pick<LiveConfigReport, 'status' | 'digest' | 'expected_digest'> | null;
 }
 
 /**
@@ -129,9 +147,29 @@ function runsEither(node: NodeFacts, a: DigestString | null, b: DigestString): b
 }
 
 /**
+ * The state of a node that reports the desired artifact, by its live configuration: a failing
+ * probe is `probe_failing`; a live digest other than the artifact's is `drift` (changed out of
+ * band), or `pending` while a rollout is in progress (the gateway may not have reloaded yet);
+ * a matching one with files changed on disk is `reload_pending`; else `in_sync`.
+ */
+function liveState(live: (NodeFacts['live'] & object) | null, target: DesiredFacts): NodeState {
+  if (live === null) return 'in_sync';
+  if (live.status === 'failing') return 'probe_failing';
+  if (live.expected_digest !== null && live.digest !== live.expected_digest) {
+    const rollout = target.rollout;
+    return !target.pinned && rollout !== null && rollout.status === 'in_progress'
+      ? 'pending'
+      : 'drift';
+  }
+  return live.status === 'reload_pending' ? 'reload_pending' : 'in_sync';
+}
+
+/**
  * The node-state rule (DESIGN.md "Fleet states per node"), as one pure function: liveness first
  * (`never_seen`, `disconnected`, `stale`, `awaiting_report`), then what it runs against what it
- * should (`unknown`, `in_sync`, `rejected`, `pending`, `drift`). Every worker must run the desired
+ * should (`unknown`, `in_sync`, `rejected`, `pending`, `drift`), then, for a node that runs the
+ * desired artifact and reports `live_config`, what the gateway runs now (`probe_failing`,
+ * `drift`, `reload_pending`). Every worker must run the desired
  * artifact for `in_sync`; a failed load of the desired artifact is `rejected`; during a rollout
  * in progress a node (not pinned) running the previous or the new artifact is `pending`.
  *
@@ -150,7 +188,7 @@ export function decideNodeState(node: NodeFacts, target: DesiredFacts): NodeStat
   if (node.awaitingReport) return 'awaiting_report';
   const desired = target.desired;
   if (desired === null) return 'unknown';
-  if (runsOnly(node, desired)) return 'in_sync';
+  if (runsOnly(node, desired)) return liveState(node.live ?? null, target);
   const error = node.last_load_error;
   if (error !== null && error.artifact_hash === desired) return 'rejected';
   const rollout = target.rollout;

@@ -1,0 +1,276 @@
+// Real gateways for tests: Caddy, NGINX and HAProxy (Debian's packages) started as processes in a
+// temporary directory on free loopback ports, never as the system service.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A free loopback TCP port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 10_000,
+): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function pidOf(file: string): Promise<number | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const pid = Number(text.trim());
+  return pid > 0 && alive(pid) ? pid : undefined;
+}
+
+async function stopPid(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  await until('the process to exit', async () => (alive(pid) ? undefined : true)).catch(() => {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+}
+
+/** A Caddy started with `caddy run` and its admin API on a free port. */
+export interface CaddyGateway {
+  readonly adminUrl: string;
+  readonly port: number;
+  /** The JSON configuration it was started with. */
+  readonly config: Record<string, unknown>;
+  /** Changes the running configuration through the admin API (`POST /load`), out of band. */
+  load(config: unknown): Promise<void>;
+  stop(): Promise<void>;
+  /** Starts it again with its first configuration. */
+  restart(): Promise<void>;
+}
+
+/** Starts Caddy in `dir` answering `body` on a free port. */
+export async function startCaddy(dir: string, body = 'one'): Promise<CaddyGateway> {
+  const adminPort = await freePort();
+  const port = await freePort();
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const config = {
+    admin: { listen: `127.0.0.1:${adminPort}` },
+    apps: {
+      http: {
+        servers: {
+          main: {
+            listen: [`127.0.0.1:${port}`],
+            routes: [{ handle: [{ handler: 'static_response', body }] }],
+          },
+        },
+      },
+    },
+  };
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'caddy.json');
+  await writeFile(file, JSON.stringify(config, null, 2));
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    child = spawn('caddy', ['run', '--config', file], {
+      stdio: 'ignore',
+      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+    });
+    await until('caddy', async () => ((await fetch(`${adminUrl}/config/`)).ok ? true : undefined));
+  };
+  await start();
+  return {
+    adminUrl,
+    port,
+    config,
+    async load(next) {
+      const response = await fetch(`${adminUrl}/load`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(next),
+      });
+      if (!response.ok) throw new Error(`caddy /load answered ${response.status}`);
+    },
+    async stop() {
+      await stopPid(child?.pid);
+    },
+    restart: start,
+  };
+}
+
+/** A gateway run from a configuration file with a pid file (NGINX or HAProxy). */
+export interface FileGateway {
+  readonly dir: string;
+  readonly port: number;
+  readonly configFile: string;
+  readonly pidFile: string;
+  /** Writes the configuration file (no reload). */
+  write(text: string): Promise<void>;
+  /** Reloads the running gateway and waits until the new generation runs. */
+  reload(): Promise<void>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** The configuration text for a response body. */
+  configWith(body: string): string;
+  /** The bytes the gateway's artifact payload holds for its current files (`nginx -T` for NGINX). */
+  payload(): Promise<Uint8Array>;
+}
+
+async function workers(master: number): Promise<string> {
+  const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(master)]);
+  return stdout.trim().split(/\s+/).sort().join(',');
+}
+
+/** The pids of NGINX's current workers (not those shutting down after a reload). */
+async function nginxWorkers(master: number): Promise<string[]> {
+  const { stdout } = await run('ps', ['-o', 'pid=,args=', '--ppid', String(master)]);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+(.*)/s))
+    .filter(([, title]) => title?.trim() === 'nginx: worker process')
+    .map(([pid]) => pid!);
+}
+
+/** Starts NGINX (master and one worker) in `dir`. */
+export async function startNginx(dir: string, body = 'one'): Promise<FileGateway> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const configFile = join(dir, 'nginx.conf');
+  const pidFile = join(dir, 'nginx.pid');
+  const configWith = (text: string): string =>
+    [
+      'daemon on;',
+      'master_process on;',
+      'worker_processes 1;',
+      `pid ${pidFile};`,
+      `error_log ${join(dir, 'error.log')};`,
+      'events { worker_connections 32; }',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (name) => `  ${name}_temp_path ${join(dir, name)};`,
+      ),
+      `  server { listen 127.0.0.1:${port}; return 200 "${text}"; }`,
+      '}',
+      '',
+    ].join('\n');
+  const args = ['-c', configFile, '-p', dir];
+  const gateway: FileGateway = {
+    dir,
+    port,
+    configFile,
+    pidFile,
+    configWith,
+    write: (text) => writeFile(configFile, text),
+    async start() {
+      await run('nginx', args);
+      const master = await until('nginx', () => pidOf(pidFile));
+      await until('the nginx workers', async () =>
+        (await workers(master)) !== '' ? true : undefined,
+      );
+    },
+    async reload() {
+      const master = (await pidOf(pidFile))!;
+      const before = await nginxWorkers(master);
+      await run('nginx', [...args, '-s', 'reload']);
+      // Reloaded once every current worker is new (the old ones are gone or shutting down).
+      await until('the new nginx workers', async () => {
+        const now = await nginxWorkers(master);
+        return now.length > 0 && now.every((pid) => !before.includes(pid)) ? true : undefined;
+      });
+    },
+    async stop() {
+      const pid = await pidOf(pidFile);
+      await stopPid(pid);
+    },
+    async payload() {
+      const { stdout } = await run('nginx', ['-q', '-T', ...args], { encoding: 'buffer' });
+      return new Uint8Array(stdout);
+    },
+  };
+  await gateway.write(configWith(body));
+  await gateway.start();
+  return gateway;
+}
+
+/** Starts HAProxy in master-worker mode in `dir`. */
+export async function startHaproxy(dir: string, body = 'one'): Promise<FileGateway> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const configFile = join(dir, 'haproxy.cfg');
+  const pidFile = join(dir, 'haproxy.pid');
+  const configWith = (text: string): string =>
+    [
+      'global',
+      '  maxconn 64',
+      'defaults',
+      '  mode http',
+      '  timeout connect 1s',
+      '  timeout client 5s',
+      '  timeout server 5s',
+      'frontend main',
+      `  bind 127.0.0.1:${port}`,
+      `  http-request return status 200 content-type text/plain string ${text}`,
+      '',
+    ].join('\n');
+  const gateway: FileGateway = {
+    dir,
+    port,
+    configFile,
+    pidFile,
+    configWith,
+    write: (text) => writeFile(configFile, text),
+    async start() {
+      await run('haproxy', ['-W', '-D', '-q', '-f', configFile, '-p', pidFile]);
+      const master = await until('haproxy', () => pidOf(pidFile));
+      await until('the haproxy worker', async () =>
+        (await workers(master)) !== '' ? true : undefined,
+      );
+    },
+    async reload() {
+      const master = (await pidOf(pidFile))!;
+      const before = await workers(master);
+      process.kill(master, 'SIGUSR2');
+      await until('the new haproxy worker', async () => {
+        const now = await workers(master);
+        return now !== before && !now.split(',').every((p) => before.includes(p))
+          ? true
+          : undefined;
+      });
+    },
+    async stop() {
+      await stopPid(await pidOf(pidFile));
+    },
+    async payload() {
+      return new Uint8Array(await readFile(configFile));
+    },
+  };
+  await gateway.write(configWith(body));
+  await gateway.start();
+  return gateway;
+}
