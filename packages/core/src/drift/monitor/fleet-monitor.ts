@@ -1,4 +1,5 @@
 import type { AuditActor } from '../../audit/index.js';
+import { createRedactor, REDACTED } from '../../audit/redact.js';
 import { desiredStateChanged, expectedNodesChanged } from '../../audit/catalogue.js';
 import { PlumblineError } from '../../errors.js';
 import type { DigestString } from '../../hash/digest.js';
@@ -72,6 +73,7 @@ export class FleetMonitor {
   readonly #flaps: FlapDamper;
   readonly #writer: ObservedWriter;
   readonly #rollouts: RolloutContext;
+  readonly #redactText: (text: string) => string;
 
   readonly #nodes = new Map<string, NodeRecord>();
   readonly #clusters = new Map<string, ClusterRecord>();
@@ -106,6 +108,13 @@ export class FleetMonitor {
     this.#maxExpected = positive(options.maxExpectedPerCluster ?? 100_000, 'maxExpectedPerCluster');
     const persistIntervalMs = positive(options.persistIntervalMs ?? 1000, 'persistIntervalMs');
     this.#sinkFlushTimeoutMs = positive(options.sinkFlushTimeoutMs ?? 5000, 'sinkFlushTimeoutMs');
+    // Free text from callers (a desired state's or a pin's reason) is redacted once, here, with the
+    // audit trail's redactor, so the store, events, sinks, logs and every replica hold it redacted.
+    const redact = createRedactor(options.redaction);
+    this.#redactText = (text) => {
+      const out = redact(text);
+      return typeof out === 'string' ? out : REDACTED;
+    };
     const announcer = new Announcer({
       clock,
       sinks: options.sinks ?? [],
@@ -352,6 +361,7 @@ export class FleetMonitor {
    */
   async setDesired(options: SetDesiredOptions): Promise<DesiredState> {
     this.#checkOpen();
+    const reason = this.#redactText(options.reason);
     if (!isDigestString(options.artifact_hash)) {
       throw new PlumblineError('PLB_INVALID_DIGEST', 'artifact_hash is not a sha256 digest string');
     }
@@ -402,7 +412,7 @@ export class FleetMonitor {
         cluster: options.cluster,
         artifact_hash: options.artifact_hash,
         actor: options.actor,
-        reason: options.reason,
+        reason,
         changed_at: iso(now),
         rollout,
         ...(options.expected_version === undefined
@@ -411,10 +421,10 @@ export class FleetMonitor {
       });
     } catch (error) {
       const code = PlumblineError.is(error) ? error.code : 'PLB_STORE_IO';
-      this.#announcer.auditLater(auditInput('failure', `${options.reason} (${code})`));
+      this.#announcer.auditLater(auditInput('failure', `${reason} (${code})`));
       throw error;
     }
-    await this.#announcer.audit?.emit(auditInput('success', options.reason));
+    await this.#announcer.audit?.emit(auditInput('success', reason));
     return desired;
   }
 
@@ -451,8 +461,9 @@ export class FleetMonitor {
    * ```
    * @throws {@link PlumblineError} `PLB_INVALID_DIGEST`, `PLB_DRIFT_MONITOR_CLOSED`; store errors.
    */
-  async pin(pin: Omit<NodePin, 'pinned_at'>): Promise<void> {
+  async pin(input: Omit<NodePin, 'pinned_at'>): Promise<void> {
     this.#checkOpen();
+    const pin = { ...input, reason: this.#redactText(input.reason) };
     if (!isDigestString(pin.artifact_hash)) {
       throw new PlumblineError('PLB_INVALID_DIGEST', 'artifact_hash is not a sha256 digest string');
     }
