@@ -15,9 +15,12 @@ describe('desired-state reasons are redacted once, where they enter', () => {
       sinks: [
         {
           name: 'capture',
-          send: (e) => sent.push(e),
+          send: (e) => {
+            sent.push(e);
+          },
           flush: async () => {},
           close: async () => {},
+          stats: () => ({ accepted: 0, delivered: 0, dropped: 0, failures: 0, queued: 0 }),
         },
       ],
     });

@@ -16,6 +16,20 @@ import type { MonitorLogger } from '../monitor-types.js';
 import type { AlertSink } from '../sink.js';
 import { iso, type NodeRecord } from './records.js';
 import type { NodeState } from './state.js';
+import { sha256 } from '../../hash/select.js';
+import { toHex } from '../../encoding/hex.js';
+import { utf8 } from '../../encoding/utf8.js';
+
+/**
+ * The event id of a fact every replica sees the same way (a UUID-shaped digest of its key), so a
+ * receiver can deduplicate it whichever replica announced it.
+ *
+ * @internal
+ */
+export function factEventId(key: string): string {
+  const h = toHex(sha256(utf8(key)));
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
 
 type Listener = (event: FleetEvent) => void;
 
