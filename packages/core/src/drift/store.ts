@@ -175,6 +175,7 @@ export type FleetChange =
  * @public
  */
 export interface FleetObservedChange {
+  /** The kind of change. */
   readonly kind: 'observed';
   /** The store's revision of this record (rises per node). */
   readonly revision: number;
