@@ -43,7 +43,11 @@ describe('PostgreSQL restarted under two replicas (a private server)', () => {
   });
 
   it('loses no alert, doubles none, and both replicas converge', async () => {
-    const replicas = [];
+    const replicas: {
+      store: PostgresFleetStore;
+      monitor: FleetMonitor;
+      sink: ReturnType<typeof collector>;
+    }[] = [];
     for (let i = 0; i < 2; i++) {
       const store = await PostgresFleetStore.open({
         connectionString: pg.url,
@@ -63,7 +67,7 @@ describe('PostgreSQL restarted under two replicas (a private server)', () => {
       });
       replicas.push({ store, monitor, sink });
     }
-    const [r0, r1] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    const [r0, r1] = replicas as [(typeof replicas)[number], (typeof replicas)[number]];
     try {
       await r0.monitor.setDesired({ cluster: 'prod', artifact_hash: A, actor: 'a', reason: 'r' });
       const identity = { node_id: 'gw', cluster: 'prod', principal: 'token:gw' };
