@@ -241,6 +241,8 @@ export class PostgresFleetStore implements FleetStore {
   #observedCursor = 0;
   #pulling: Promise<void> | null = null;
   #pullAgain = false;
+  /** Set while the sweep marks and hands over rows: the feed waits, so it cannot show them first. */
+  #sweeping = false;
   #connected = true;
   #closed = false;
   #timers: NodeJS.Timeout[] = [];
@@ -412,7 +414,7 @@ export class PostgresFleetStore implements FleetStore {
   /** Reads changes after the cursor and delivers them in revision order. */
   #pull(): void {
     if (this.#closed) return;
-    if (this.#pulling !== null) {
+    if (this.#pulling !== null || this.#sweeping) {
       this.#pullAgain = true;
       return;
     }
@@ -633,6 +635,19 @@ export class PostgresFleetStore implements FleetStore {
    * sinks, while every other replica sees it disconnected on the feed without announcing it.
    */
   async #sweep(client: pg.Client): Promise<void> {
+    // The swept rows reach this replica's monitor through the sweep (which announces them), never
+    // first through the feed (which would show them silently and leave nothing to announce).
+    while (this.#pulling !== null) await this.#pulling;
+    this.#sweeping = true;
+    try {
+      await this.#sweepRows(client);
+    } finally {
+      this.#sweeping = false;
+      if (this.#pullAgain) this.#pull();
+    }
+  }
+
+  async #sweepRows(client: pg.Client): Promise<void> {
     const result = await client.query<{ rev: string; data: string }>(
       `UPDATE ${this.#q}.observed o SET swept = 'disconnected',
          rev = nextval('${this.#q}.observed_rev'), updated_at = now()
