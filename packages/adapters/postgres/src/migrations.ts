@@ -80,6 +80,19 @@ export const MIGRATIONS: readonly Migration[] = [
          stopped boolean NOT NULL DEFAULT false)`,
     ],
   },
+  {
+    version: 2,
+    name: 'observed-state feed and fleet facts',
+    statements: [
+      `CREATE SEQUENCE {schema}.observed_rev`,
+      `ALTER TABLE {schema}.observed ADD COLUMN rev bigint NOT NULL DEFAULT 0`,
+      `CREATE INDEX observed_by_rev ON {schema}.observed (rev)`,
+      `CREATE TABLE {schema}.facts (
+         fact text PRIMARY KEY,
+         replica_id text NOT NULL,
+         claimed_at timestamptz NOT NULL DEFAULT now())`,
+    ],
+  },
 ];
 
 /** The schema version this library needs. @public */

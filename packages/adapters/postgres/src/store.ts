@@ -6,20 +6,18 @@ import type pg from 'pg';
 import { Client, createPool } from './pg.js';
 import { PlumblineError } from '@plumbline/core';
 import type { DigestString } from '@plumbline/core/hash';
-import type {
-  AlertSink,
-  DesiredState,
-  FleetEvent,
-  ExpectedNodes,
-  FleetChange,
-  FleetChangeListener,
-  FleetSnapshot,
-  FleetStore,
-  NodeDisconnectedEvent,
-  NodePin,
-  ObservedNode,
-  Rollout,
-  SetDesiredInput,
+import {
+  type DesiredState,
+  type FleetEvent,
+  type ExpectedNodes,
+  type FleetChange,
+  type FleetChangeListener,
+  type FleetSnapshot,
+  type FleetStore,
+  type NodePin,
+  type ObservedNode,
+  type Rollout,
+  type SetDesiredInput,
 } from '@plumbline/core/drift';
 import { LOCK_CLASS, migrate, quoteSchema } from './migrations.js';
 
@@ -55,8 +53,6 @@ export interface PostgresFleetStoreOptions {
   readonly sweepIntervalMs?: number;
   /** Run leader election and the sweep. Default `true`. */
   readonly sweep?: boolean;
-  /** Sinks receiving the leader's `node.disconnected` events for nodes of dead replicas. */
-  readonly sinks?: readonly AlertSink[];
   /** `application_name` of the connections (visible in `pg_stat_activity`). Default `plumbline-control-plane`. */
   readonly applicationName?: string;
   /** Statement timeout of every query. Default 10,000 ms. */
@@ -89,6 +85,10 @@ export interface PostgresStoreStats {
   readonly changesDelivered: number;
   /** Nodes of dead replicas reported by this replica's sweeps. */
   readonly swept: number;
+  /** Observed states of other replicas' nodes delivered on the feed. */
+  readonly observedDelivered: number;
+  /** Fleet facts this replica won the claim of (it announced them). */
+  readonly factsClaimed: number;
 }
 
 const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
@@ -173,6 +173,10 @@ function observedText(node: ObservedNode): string {
     last_load_error: node.last_load_error,
     last_seen: node.last_seen,
     last_seq: node.last_seq,
+    // What other replicas show of the node's session (absent when the writer did not say).
+    connected: node.connected,
+    stale: node.stale,
+    awaiting_report: node.awaiting_report,
   });
 }
 
@@ -190,10 +194,16 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  *   replica. While PostgreSQL is unreachable, updates are kept in a bounded buffer (one entry per
  *   node; what does not fit is counted in `dropped`) and written on reconnect, when the feed
  *   also catches up.
+ * - Every observed-state write takes the next value of a sequence (`rev`) and `NOTIFY`s the other
+ *   replicas, which read the rows of other replicas after their cursor and deliver them as
+ *   `observed` changes: every replica's monitor shows every node as the replica holding its session
+ *   sees it. Fleet facts every replica sees alike (a rollout completing) are claimed in the `facts`
+ *   table by the one replica that announces them ({@link PostgresFleetStore.claimFact}).
  * - One replica at a time (the holder of a session advisory lock) sweeps nodes whose replica died
- *   or stopped (silent for `replicaTimeoutMs`) and that did not reconnect elsewhere, and reports
- *   each once as `node.disconnected` to `sinks`; the lock passes to another replica when the
- *   leader's connection ends.
+ *   or stopped (silent for `replicaTimeoutMs`) and that did not reconnect elsewhere: it marks them
+ *   disconnected and hands them to its own monitor, which announces each once
+ *   (`node.disconnected`) through the control plane's sinks; the lock passes to another replica
+ *   when the leader's connection ends. The store itself sends no alert.
  *
  * @example
  * ```ts
@@ -218,7 +228,6 @@ export class PostgresFleetStore implements FleetStore {
   readonly #replicaTimeoutMs: number;
   readonly #sweepMs: number;
   readonly #sweepEnabled: boolean;
-  #sinks: readonly AlertSink[];
   readonly #listeners = new Set<FleetChangeListener>();
   readonly #buffer = new Map<string, ObservedNode | null>();
   /** Nodes whose session with this replica ended (see {@link PostgresFleetStore.followSessions}). */
@@ -228,8 +237,12 @@ export class PostgresFleetStore implements FleetStore {
   #leader = false;
   #tick: Promise<void> | null = null;
   #cursor = 0;
+  /** The highest observed-row revision delivered. */
+  #observedCursor = 0;
   #pulling: Promise<void> | null = null;
   #pullAgain = false;
+  /** Set while the sweep marks and hands over rows: the feed waits, so it cannot show them first. */
+  #sweeping = false;
   #connected = true;
   #closed = false;
   #timers: NodeJS.Timeout[] = [];
@@ -243,6 +256,8 @@ export class PostgresFleetStore implements FleetStore {
     reconnects: 0,
     changesDelivered: 0,
     swept: 0,
+    observedDelivered: 0,
+    factsClaimed: 0,
   };
 
   private constructor(options: PostgresFleetStoreOptions) {
@@ -261,7 +276,6 @@ export class PostgresFleetStore implements FleetStore {
     this.#sweepMs = positive('sweepIntervalMs', options.sweepIntervalMs, 5000);
     const statementTimeout = positive('statementTimeoutMs', options.statementTimeoutMs, 10_000);
     this.#sweepEnabled = options.sweep ?? true;
-    this.#sinks = options.sinks ?? [];
     this.#clientConfig = {
       ...(options.connectionString !== undefined
         ? { connectionString: options.connectionString }
@@ -323,6 +337,11 @@ export class PostgresFleetStore implements FleetStore {
       `SELECT max(revision) AS r FROM ${this.#q}.changes`,
     );
     this.#cursor = Number(rev.rows[0]?.r ?? 0);
+    // What load() returns is read after this, so the feed starts at the rows written from now on.
+    const obs = await this.#query<{ r: string | null }>(
+      `SELECT max(rev) AS r FROM ${this.#q}.observed`,
+    );
+    this.#observedCursor = Number(obs.rows[0]?.r ?? 0);
     await this.#listen();
     await this.#beat();
     this.#timers.push(
@@ -395,7 +414,7 @@ export class PostgresFleetStore implements FleetStore {
   /** Reads changes after the cursor and delivers them in revision order. */
   #pull(): void {
     if (this.#closed) return;
-    if (this.#pulling !== null) {
+    if (this.#pulling !== null || this.#sweeping) {
       this.#pullAgain = true;
       return;
     }
@@ -412,10 +431,14 @@ export class PostgresFleetStore implements FleetStore {
             const revision = Number(row.revision);
             if (revision <= this.#cursor) continue;
             this.#cursor = revision;
-            this.#deliver(JSON.parse(row.change) as FleetChange);
+            const { origin, ...change } = JSON.parse(row.change) as FleetChange & {
+              origin?: string;
+            };
+            this.#deliver({ ...change, local: origin === this.replicaId } as FleetChange);
           }
           if (result.rows.length < 500) break;
         }
+        await this.#pullObserved();
       } while (this.#pullAgain && !this.#closed);
     };
     this.#pulling = run()
@@ -425,6 +448,43 @@ export class PostgresFleetStore implements FleetStore {
       .finally(() => {
         this.#pulling = null;
       });
+  }
+
+  /**
+   * Reads the observed rows other replicas wrote since the cursor and delivers them. Rows of the
+   * last two seconds are read again: a row whose revision was taken before a higher one but
+   * committed after it is not missed (delivering a row twice changes nothing).
+   */
+  async #pullObserved(): Promise<void> {
+    for (;;) {
+      const result = await this.#pool.query<{ rev: string; swept: string | null; data: string }>(
+        `SELECT rev, swept, data::text AS data FROM ${this.#q}.observed
+         WHERE (rev > $1 OR updated_at > now() - interval '2 seconds')
+           AND owner IS DISTINCT FROM $2
+         ORDER BY rev LIMIT 2000`,
+        [this.#observedCursor, this.replicaId],
+      );
+      let fresh = 0;
+      for (const row of result.rows) {
+        const revision = Number(row.rev);
+        if (revision > this.#observedCursor) {
+          this.#observedCursor = revision;
+          fresh++;
+        }
+        this.#deliverObserved(row.data, row.swept, revision, false);
+      }
+      if (result.rows.length < 2000 || fresh === 0) break;
+    }
+  }
+
+  #deliverObserved(data: string, swept: string | null, revision: number, announce: boolean): void {
+    const stored = JSON.parse(data) as ObservedNode;
+    const node: ObservedNode = {
+      ...stored,
+      connected: swept === null && stored.connected === true,
+    };
+    this.#stats.observedDelivered++;
+    this.#deliver({ kind: 'observed', revision, node, announce });
   }
 
   /** Resolves when the feed has caught up with everything committed so far. */
@@ -566,69 +626,43 @@ export class PostgresFleetStore implements FleetStore {
   }
 
   /**
-   * Reports each node whose owning replica has been silent for `replicaTimeoutMs` (it died or
-   * stopped) while the node was connected to it, once: the row is marked `swept` in the same
-   * statement. A node that reconnected to another replica within that time belongs to it and is
-   * not reported (a control plane's shutdown is not a node's disconnect).
+   * Marks each node whose owning replica has been silent for `replicaTimeoutMs` (it died or
+   * stopped) while the node was connected to it as disconnected, once: the row is marked `swept`
+   * in the same statement. A node that reconnected to another replica within that time belongs to
+   * it and is left alone (a control plane's shutdown is not a node's disconnect). The sweep sends
+   * no alert itself: it hands each swept node to this replica's monitor, which announces it
+   * (`node.disconnected`, with the state the node had by the one node-state rule) through its own
+   * sinks, while every other replica sees it disconnected on the feed without announcing it.
    */
   async #sweep(client: pg.Client): Promise<void> {
-    const result = await client.query<{
-      node_id: string;
-      cluster: string;
-      data: string;
-      desired: string | null;
-      pin: string | null;
-      rollout: string | null;
-    }>(
-      `UPDATE ${this.#q}.observed o SET swept = 'disconnected'
+    // The swept rows reach this replica's monitor through the sweep (which announces them), never
+    // first through the feed (which would show them silently and leave nothing to announce).
+    while (this.#pulling !== null) await this.#pulling;
+    this.#sweeping = true;
+    try {
+      await this.#sweepRows(client);
+    } finally {
+      this.#sweeping = false;
+      if (this.#pullAgain) this.#pull();
+    }
+  }
+
+  async #sweepRows(client: pg.Client): Promise<void> {
+    const result = await client.query<{ rev: string; data: string }>(
+      `UPDATE ${this.#q}.observed o SET swept = 'disconnected',
+         rev = nextval('${this.#q}.observed_rev'), updated_at = now()
        FROM ${this.#q}.replicas r
        WHERE o.swept IS NULL AND o.owner = r.replica_id AND o.owner <> $2
          AND o.last_seen IS NOT NULL
          AND r.heartbeat_at < now() - make_interval(secs => $1::double precision / 1000)
-       RETURNING o.node_id, o.cluster, o.data::text AS data,
-         (SELECT d.artifact_hash FROM ${this.#q}.desired_state d WHERE d.cluster = o.cluster) AS desired,
-         (SELECT p.artifact_hash FROM ${this.#q}.pins p WHERE p.node_id = o.node_id) AS pin,
-         (SELECT d.rollout::text FROM ${this.#q}.desired_state d WHERE d.cluster = o.cluster) AS rollout`,
+       RETURNING o.rev, o.data::text AS data`,
       [this.#replicaTimeoutMs, this.replicaId],
     );
-    const now = new Date().toISOString();
-    for (const row of result.rows.sort((a, b) => byText(a.node_id, b.node_id))) {
-      const observed = JSON.parse(row.data) as ObservedNode;
-      const desired = (row.pin ?? row.desired) as DigestString | null;
-      const rollout = row.rollout === null ? null : (JSON.parse(row.rollout) as Rollout);
-      const from =
-        desired === null
-          ? 'unknown'
-          : observed.reported_hash === desired
-            ? 'in_sync'
-            : row.pin === null &&
-                rollout !== null &&
-                Date.parse(rollout.deadline) > Date.now() &&
-                observed.reported_hash === rollout.previous_hash
-              ? 'pending'
-              : 'drift';
-      const event: NodeDisconnectedEvent = {
-        type: 'node.disconnected',
-        id: randomUUID(),
-        at: now,
-        node_id: row.node_id,
-        cluster: row.cluster,
-        state: 'disconnected',
-        reported_hash: observed.reported_hash,
-        desired_hash: desired,
-        instance_id: observed.instance_id,
-        from,
-        last_seen: observed.last_seen,
-        close_code: null,
-      };
+    if (result.rows.length === 0) return;
+    await client.query('SELECT pg_notify($1, $2)', [this.#channel, 'observed']);
+    for (const row of result.rows.sort((a, b) => Number(a.rev) - Number(b.rev))) {
       this.#stats.swept++;
-      for (const sink of this.#sinks) {
-        try {
-          sink.send(event);
-        } catch {
-          // Sinks never throw; guard anyway.
-        }
-      }
+      this.#deliverObserved(row.data, 'disconnected', Number(row.rev), true);
     }
   }
 
@@ -667,20 +701,6 @@ export class PostgresFleetStore implements FleetStore {
         );
       }).catch(() => undefined);
     });
-  }
-
-  /**
-   * Replaces the sinks that receive the sweep leader's `node.disconnected` alerts (for a control
-   * plane that creates its sinks after opening the store: pass the monitor's sinks).
-   *
-   * @example
-   * ```ts
-   * store.useSinks(sinks);
-   * const monitor = await FleetMonitor.create({ store, sinks });
-   * ```
-   */
-  useSinks(sinks: readonly AlertSink[]): void {
-    this.#sinks = [...sinks];
   }
 
   /** Whether this replica currently holds the sweep leadership. */
@@ -806,7 +826,7 @@ export class PostgresFleetStore implements FleetStore {
       if (out.change !== null) {
         await client.query(`INSERT INTO ${this.#q}.changes (revision, change) VALUES ($1, $2)`, [
           revision,
-          JSON.stringify(out.change),
+          JSON.stringify({ ...out.change, origin: this.replicaId }),
         ]);
         await client.query('SELECT pg_notify($1, $2)', [this.#channel, String(revision)]);
       }
@@ -860,13 +880,22 @@ export class PostgresFleetStore implements FleetStore {
         actor: string;
         changed_at: string;
       }>(`SELECT cluster, nodes::text AS nodes, actor, changed_at FROM ${this.#q}.expected_nodes`);
-      const observed = await client.query<{ data: string }>(
-        `SELECT data::text AS data FROM ${this.#q}.observed`,
+      // A node is connected (to another replica) until its session there ends or the sweep decides
+      // that replica is dead (then the sweep leader announces it); this replica's own rows are from
+      // before it started.
+      const observed = await client.query<{ data: string; live: boolean }>(
+        `SELECT data::text AS data, (swept IS NULL AND owner IS DISTINCT FROM $1) AS live
+         FROM ${this.#q}.observed`,
+        [this.replicaId],
       );
       await client.query('COMMIT');
       const observedNodes = new Map<string, ObservedNode>();
       for (const row of observed.rows) {
-        const node = JSON.parse(row.data) as ObservedNode;
+        const stored = JSON.parse(row.data) as ObservedNode;
+        const node =
+          stored.connected === undefined
+            ? stored
+            : { ...stored, connected: row.live && stored.connected };
         observedNodes.set(node.node_id, node);
       }
       // What this replica could not write yet is newer than the table.
@@ -1047,16 +1076,21 @@ export class PostgresFleetStore implements FleetStore {
       const rows = chunk.map(
         (n) => `{"s":${this.#gone.has(n.node_id) ? '"closed"' : 'null'},"n":${observedText(n)}}`,
       );
+      // One statement writes the batch and wakes every replica's feed.
       await this.#query(
-        `INSERT INTO ${this.#q}.observed AS o (node_id, cluster, data, owner, last_seen, swept, updated_at)
-         SELECT x->'n'->>'node_id', x->'n'->>'cluster', x->'n', $2,
-           (x->'n'->>'last_seen')::timestamptz, x->>'s', now()
-         FROM json_array_elements($1::json) AS x
-         ON CONFLICT (node_id) DO UPDATE SET cluster = EXCLUDED.cluster, data = EXCLUDED.data,
-           owner = EXCLUDED.owner, last_seen = EXCLUDED.last_seen, swept = EXCLUDED.swept,
-           updated_at = now()
-         WHERE EXCLUDED.swept IS NULL OR o.owner = EXCLUDED.owner`,
-        [`[${rows.join(',')}]`, this.replicaId],
+        `WITH up AS (
+           INSERT INTO ${this.#q}.observed AS o
+             (node_id, cluster, data, owner, last_seen, swept, updated_at, rev)
+           SELECT x->'n'->>'node_id', x->'n'->>'cluster', x->'n', $2,
+             (x->'n'->>'last_seen')::timestamptz, x->>'s', now(), nextval('${this.#q}.observed_rev')
+           FROM json_array_elements($1::json) AS x
+           ON CONFLICT (node_id) DO UPDATE SET cluster = EXCLUDED.cluster, data = EXCLUDED.data,
+             owner = EXCLUDED.owner, last_seen = EXCLUDED.last_seen, swept = EXCLUDED.swept,
+             updated_at = now(), rev = EXCLUDED.rev
+           WHERE EXCLUDED.swept IS NULL OR o.owner = EXCLUDED.owner
+           RETURNING 1)
+         SELECT pg_notify($3, 'observed') FROM (SELECT count(*) FROM up) AS c`,
+        [`[${rows.join(',')}]`, this.replicaId, this.#channel],
       );
       this.#stats.observedStatements++;
       this.#stats.observedRows += chunk.length;
@@ -1114,6 +1148,25 @@ export class PostgresFleetStore implements FleetStore {
         this.#bufferUpdate(node_id, null);
       }
     });
+  }
+
+  /**
+   * {@inheritDoc @plumbline/core#FleetStore.claimFact}
+   *
+   * The claim is a row keyed by the fact in the `facts` table: the one insert that creates it wins.
+   *
+   * @throws `PLB_PG_UNAVAILABLE` when PostgreSQL is unreachable (the monitor then announces the
+   *   fact under its fleet-wide id, which receivers deduplicate).
+   */
+  async claimFact(key: string): Promise<boolean> {
+    this.#checkOpen();
+    const result = await this.#query(
+      `INSERT INTO ${this.#q}.facts (fact, replica_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      [key.slice(0, 1024), this.replicaId],
+    );
+    const won = result.rowCount === 1;
+    if (won) this.#stats.factsClaimed++;
+    return won;
   }
 
   /** {@inheritDoc @plumbline/core#FleetStore.subscribe} */

@@ -45,7 +45,8 @@ interface Replica {
   readonly store: PostgresFleetStore;
   readonly monitor: FleetMonitor;
   readonly events: FleetEvent[];
-  readonly sweepSink: CollectingSink;
+  /** The monitor's alert sink: every alert this replica sends (the sweep's included). */
+  readonly sink: CollectingSink;
   readonly seqs: Map<string, number>;
 }
 
@@ -65,7 +66,7 @@ async function fleet(
   if (on === undefined) cleanups.push(() => dropSchema(schema));
   const replicas: Replica[] = [];
   for (let i = 0; i < count; i++) {
-    const sweepSink = new CollectingSink();
+    const sink = new CollectingSink();
     const store = await PostgresFleetStore.open({
       connectionString: PG_URL,
       schema,
@@ -77,7 +78,6 @@ async function fleet(
       sweepIntervalMs: 100,
       pollIntervalMs: 200,
       reconnectIntervalMs: 100,
-      sinks: [sweepSink],
       ...extra,
     });
     const monitor = await FleetMonitor.create({
@@ -85,11 +85,12 @@ async function fleet(
       heartbeatIntervalMs: 60_000,
       persistIntervalMs: 50,
       flapDamping: false,
+      sinks: [sink],
     });
     store.followSessions(monitor);
     const events: FleetEvent[] = [];
     monitor.onAny((e) => events.push(e));
-    const replica = { store, monitor, events, sweepSink, seqs: new Map<string, number>() };
+    const replica = { store, monitor, events, sink, seqs: new Map<string, number>() };
     replicas.push(replica);
     cleanups.push(async () => {
       await monitor.close();
@@ -255,7 +256,8 @@ describe('several control-plane replicas on one PostgreSQL store', () => {
     await leader.monitor.close();
     await leader.store.close();
     await waitUntil(() => others.some((r) => r.store.isLeader), 'a new leader');
-    const swept = (): FleetEvent[] => others.flatMap((r) => r.sweepSink.events);
+    const swept = (): FleetEvent[] =>
+      others.flatMap((r) => ofType(r.sink.events, 'node.disconnected'));
     await waitUntil(() => swept().length >= 3, 'the dead replica nodes swept');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const events = swept() as (FleetEvent & {
@@ -303,7 +305,8 @@ describe('several control-plane replicas on one PostgreSQL store', () => {
     child.kill('SIGKILL');
     await exited;
     await waitUntil(() => replicas.some((r) => r.store.isLeader), 'a new leader');
-    const swept = (): FleetEvent[] => replicas.flatMap((r) => r.sweepSink.events);
+    const swept = (): FleetEvent[] =>
+      replicas.flatMap((r) => ofType(r.sink.events, 'node.disconnected'));
     await waitUntil(() => swept().length >= 3, 'the nodes of the killed replica swept');
     // More sweeps run; none reports anything again.
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -331,7 +334,8 @@ describe('several control-plane replicas on one PostgreSQL store', () => {
     // g1 reconnects to r1 at once; g2 never comes back.
     hello(r1, 'g1', A);
     await r1.monitor.flush();
-    const swept = (): FleetEvent[] => replicas.flatMap((r) => r.sweepSink.events);
+    // r0 alerted g3 itself; the sweep's alerts are r1's.
+    const swept = (): FleetEvent[] => ofType(r1.sink.events, 'node.disconnected');
     await waitUntil(() => swept().length >= 1, 'g2 swept');
     for (let i = 0; i < 3; i++) await r1.store.sweepNow();
     expect(swept().map((e) => (e as { node_id: string }).node_id)).toEqual(['g2']);
@@ -426,7 +430,7 @@ describe('several control-plane replicas on one PostgreSQL store', () => {
         store,
         monitor,
         events: [],
-        sweepSink: new CollectingSink(),
+        sink: new CollectingSink(),
         seqs: new Map(),
       };
       monitor.onAny((e) => replica.events.push(e));
@@ -491,5 +495,135 @@ describe('several control-plane replicas on one PostgreSQL store', () => {
       expect(kept).toHaveLength(5);
       expect(store.stats().reconnects).toBeGreaterThanOrEqual(1);
     });
+  });
+});
+
+describe('one fleet truth across replicas', () => {
+  const alerts = (replicas: readonly Replica[], type: FleetEvent['type']): FleetEvent[] =>
+    replicas.flatMap((r) => ofType(r.sink.events, type));
+  const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 400));
+
+  it('every replica shows every node as its own replica sees it, and alerts each fact once', async () => {
+    const { replicas } = await fleet(3, { sweep: false });
+    const [r0, r1, r2] = replicas as [Replica, Replica, Replica];
+    await r0.monitor.setDesired({ cluster: 'prod', artifact_hash: A, actor: 'a', reason: 'r' });
+    hello(r0, 'n0', A);
+    hello(r1, 'n1', A);
+    hello(r2, 'n2', A);
+    const everywhere = (node: string, state: string): Promise<void> =>
+      waitUntil(
+        () => replicas.every((r) => r.monitor.node(node)?.state === state),
+        `${node} ${state} on every replica`,
+      );
+    for (const n of ['n0', 'n1', 'n2']) await everywhere(n, 'in_sync');
+    beat(r1, 'n1', B);
+    await everywhere('n1', 'drift');
+    for (const r of replicas) {
+      expect(r.monitor.node('n1')).toMatchObject({
+        reported_hash: B,
+        desired_hash: A,
+        instance_id: 'inst-n1',
+        // The hello's provenance was for another hash.
+        provenance: null,
+      });
+      expect(r.monitor.node('n0')?.provenance).toMatchObject({ commit: 'c'.repeat(40) });
+      expect(r.monitor.cluster('prod')?.counts).toMatchObject({ in_sync: 2, drift: 1 });
+    }
+    await settle();
+    expect(
+      alerts(replicas, 'drift.detected').map((e) => (e as { node_id: string }).node_id),
+    ).toEqual(['n1']);
+    expect(ofType(r1.sink.events, 'drift.detected')).toHaveLength(1);
+    // One desired-state change: one alert fleet-wide.
+    expect(alerts(replicas, 'desired_state.changed')).toHaveLength(1);
+  });
+
+  it('an expected-nodes change raises never_seen once, and none for nodes attached to another replica', async () => {
+    const { replicas } = await fleet(3, { sweep: false });
+    const [r0, r1] = replicas as [Replica, Replica, Replica];
+    hello(r1, 'up', A);
+    await waitUntil(
+      () => replicas.every((r) => r.monitor.node('up') !== undefined),
+      'the node everywhere',
+    );
+    await r0.monitor.setExpectedNodes('prod', ['up', 'ghost'], 'a');
+    await waitUntil(
+      () => replicas.every((r) => r.monitor.node('ghost')?.state === 'never_seen'),
+      'ghost never_seen everywhere',
+    );
+    await settle();
+    const neverSeen = alerts(replicas, 'node.never_seen').map(
+      (e) => (e as { node_id: string }).node_id,
+    );
+    expect(neverSeen).toEqual(['ghost']);
+  });
+
+  it('the nodes of a dead replica show disconnected on the survivors, alerted once; a failover of a drifting node raises nothing new', async () => {
+    const { replicas } = await fleet(3);
+    await waitUntil(() => replicas.filter((r) => r.store.isLeader).length === 1, 'one leader');
+    const doomed = replicas.find((r) => !r.store.isLeader) as Replica;
+    const survivors = replicas.filter((r) => r !== doomed);
+    await doomed.monitor.setDesired({ cluster: 'prod', artifact_hash: A, actor: 'a', reason: 'r' });
+    hello(doomed, 'd1', A);
+    hello(doomed, 'd2', B);
+    await doomed.monitor.flush();
+    await waitUntil(
+      () => survivors.every((r) => r.monitor.node('d2')?.state === 'drift'),
+      'd2 drifting on the survivors',
+    );
+    // The replica dies without ending its sessions.
+    await doomed.monitor.close();
+    await doomed.store.close();
+    // d2, still drifting, fails over to a survivor at once.
+    hello(survivors[0]!, 'd2', B);
+    await survivors[0]!.monitor.flush();
+    await waitUntil(
+      () => survivors.every((r) => r.monitor.node('d1')?.state === 'disconnected'),
+      'd1 disconnected on every survivor',
+    );
+    await settle();
+    for (const r of survivors) expect(r.monitor.node('d2')?.state).toBe('drift');
+    const gone = alerts(survivors, 'node.disconnected') as (FleetEvent & {
+      node_id: string;
+      from: string;
+    })[];
+    expect(gone.map((e) => [e.node_id, e.from])).toEqual([['d1', 'in_sync']]);
+    expect(
+      alerts(replicas, 'drift.detected').map((e) => (e as { node_id: string }).node_id),
+    ).toEqual(['d2']);
+  });
+
+  it('a rollout completes once fleet-wide, under one event id', async () => {
+    const { replicas } = await fleet(3, { sweep: false });
+    const [r0, r1, r2] = replicas as [Replica, Replica, Replica];
+    await r0.monitor.setDesired({ cluster: 'prod', artifact_hash: A, actor: 'a', reason: 'r' });
+    hello(r0, 'm0', A);
+    hello(r1, 'm1', A);
+    hello(r2, 'm2', A);
+    await waitUntil(
+      () => replicas.every((r) => r.monitor.cluster('prod')?.counts.in_sync === 3),
+      'all in sync everywhere',
+    );
+    await r1.monitor.setDesired({
+      cluster: 'prod',
+      artifact_hash: B,
+      actor: 'a',
+      reason: 'release 2',
+      rollout: { graceMs: 600_000 },
+    });
+    await waitUntil(
+      () => replicas.every((r) => r.monitor.cluster('prod')?.counts.pending === 3),
+      'pending everywhere',
+    );
+    beat(r0, 'm0', B);
+    beat(r1, 'm1', B);
+    beat(r2, 'm2', B);
+    await waitUntil(
+      () => replicas.every((r) => r.monitor.cluster('prod')?.rollout?.status === 'completed'),
+      'the rollout completed everywhere',
+    );
+    await settle();
+    expect(alerts(replicas, 'rollout.completed')).toHaveLength(1);
+    expect(alerts(replicas, 'desired_state.changed')).toHaveLength(2);
   });
 });

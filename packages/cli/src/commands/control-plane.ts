@@ -11,12 +11,7 @@ import {
 } from '../control-plane/config.js';
 import { parseDuration, parseListen } from '../control-plane/parse.js';
 import { startControlPlane, type ControlPlaneOptions } from '../control-plane/start.js';
-import {
-  checkStoreUrl,
-  migratePostgresStore,
-  openPostgresStore,
-  sweepSinks,
-} from '../control-plane/store.js';
+import { checkStoreUrl, migratePostgresStore, openPostgresStore } from '../control-plane/store.js';
 import type { LogLevel } from '../control-plane/log.js';
 import { waitForShutdown } from '../control-plane/shutdown.js';
 import { parseProtocol } from '../control-plane/barbacane.js';
@@ -265,36 +260,20 @@ Examples:
     )
     .action(async (flags: ControlPlaneFlags) => {
       const { options, storeUrl, schema } = await controlPlaneOptionsFrom(flags, context);
-      // A shared store's sweep leader alerts nodes of dead replicas to the same destinations.
-      const sinks = storeUrl
-        ? sweepSinks({
-            logOutput: context.io.stderr,
-            ...(options.webhook ? { webhook: options.webhook } : {}),
-          })
-        : [];
-      const closeSinks = async (): Promise<void> => {
-        for (const sink of sinks) await sink.close().catch(() => undefined);
-      };
+      // One webhook sender per process: a shared store's sweep hands the nodes of dead replicas to
+      // the monitor, which announces them through the control plane's own sinks.
+      const store = storeUrl
+        ? await openPostgresStore(storeUrl, schema === undefined ? {} : { schema })
+        : undefined;
       let cp: Awaited<ReturnType<typeof startControlPlane>>;
       try {
-        const store = storeUrl
-          ? await openPostgresStore(storeUrl, {
-              sinks,
-              ...(schema === undefined ? {} : { schema }),
-            })
-          : undefined;
-        try {
-          cp = await startControlPlane(store ? { ...options, store } : options);
-        } catch (error) {
-          await store?.close().catch(() => undefined);
-          throw error;
-        }
-        // The sweep leaves alone the nodes whose session ended here (this replica alerted them).
-        store?.followSessions(cp.monitor);
+        cp = await startControlPlane(store ? { ...options, store } : options);
       } catch (error) {
-        await closeSinks();
+        await store?.close().catch(() => undefined);
         throw error;
       }
+      // The sweep leaves alone the nodes whose session ended here (this replica alerted them).
+      store?.followSessions(cp.monitor);
       context.io.stdout.write(
         `${JSON.stringify({
           event: 'listening',
@@ -305,7 +284,6 @@ Examples:
       );
       await waitForShutdown(context.io.shutdownSignal);
       await cp.close();
-      await closeSinks();
     });
 
   command

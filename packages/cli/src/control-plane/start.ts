@@ -8,15 +8,7 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { PlumblineError } from '@plumbline/core';
-import {
-  createAuditLogger,
-  desiredStateChanged,
-  driftDetected,
-  driftResolved,
-  expectedNodesChanged,
-  type AuditLogger,
-  type AuditSinkBinding,
-} from '@plumbline/core/audit';
+import { createAuditLogger, type AuditLogger, type AuditSinkBinding } from '@plumbline/core/audit';
 import {
   createLogSink,
   FleetMonitor,
@@ -299,30 +291,11 @@ export async function startControlPlane(
         ? {}
         : { staleAfterIntervals: options.staleAfterIntervals }),
       logger: { warn: (message, details) => logger.warn(message, details) },
+      // The monitor writes the fleet's audit events: desired state, expected nodes, node state
+      // changes (with drift_duration_ms), drift detected and resolved.
+      ...(audit === undefined ? {} : { audit }),
     });
     cleanups.push(() => monitor.close());
-    if (audit) {
-      const a = audit;
-      monitor.onAny((event) => {
-        if (event.type === 'drift.detected' || event.type === 'drift.resolved') {
-          const input = {
-            actor: { type: 'system', id: 'fleet-monitor' } as const,
-            details: {
-              node_id: event.node_id,
-              cluster: event.cluster,
-              reported_hash: event.reported_hash,
-              desired_hash: event.desired_hash,
-            },
-          };
-          void a
-            .emit(event.type === 'drift.detected' ? driftDetected(input) : driftResolved(input))
-            .catch((error: unknown) =>
-              logger.error('audit write failed', { message: (error as Error).message }),
-            );
-        }
-      });
-    }
-
     // Data-plane endpoints: Plumbline's protocol, Barbacane's, or both on one listener by path.
     const wsHost = options.listen?.host ?? '127.0.0.1';
     const tls = options.tls;
@@ -390,7 +363,6 @@ export async function startControlPlane(
     // Admin listener.
     let closing = false;
     const authorize = createAdminTokenCheck(options.adminToken);
-    let expectedCache: Map<string, string[]> | undefined;
     const api = createFleetApi({
       monitor,
       authorize: (header) => authorize(header),
@@ -404,44 +376,6 @@ export async function startControlPlane(
           ...(audit === undefined ? {} : { audit: () => audit.metrics() }),
           startedAt,
         }),
-      ...(audit === undefined
-        ? {}
-        : {
-            onDesiredChanged: async (c) => {
-              await audit.emit(
-                desiredStateChanged({
-                  actor: { type: 'user', id: c.actor },
-                  reason: c.reason,
-                  details: {
-                    cluster: c.cluster,
-                    previous_hash: c.previous_hash as `sha256:${string}` | null,
-                    artifact_hash: c.artifact_hash as `sha256:${string}`,
-                    ...(c.deadline_seconds === undefined
-                      ? {}
-                      : { deadline_seconds: c.deadline_seconds }),
-                  },
-                }),
-              );
-            },
-            expectedNodes: async (cluster) => {
-              expectedCache ??= new Map(
-                (await store.load()).expected.map((e) => [e.cluster, [...e.nodes]]),
-              );
-              return expectedCache.get(cluster) ?? [];
-            },
-            onExpectedChanged: async (c) => {
-              expectedCache?.set(c.cluster, [
-                ...(expectedCache.get(c.cluster) ?? []).filter((n) => !c.removed.includes(n)),
-                ...c.added,
-              ]);
-              await audit.emit(
-                expectedNodesChanged({
-                  actor: { type: 'user', id: c.actor },
-                  details: { cluster: c.cluster, added: [...c.added], removed: [...c.removed] },
-                }),
-              );
-            },
-          }),
     });
     // The dashboard (`/ui/`, its event stream, manifests, diffs, audit) shares the admin token.
     const dashboard = createDashboard({

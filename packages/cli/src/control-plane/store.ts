@@ -1,12 +1,5 @@
 import { PlumblineError } from '@plumbline/core';
-import {
-  createLogSink,
-  WebhookSink,
-  type AlertSink,
-  type FleetEvent,
-  type FleetStore,
-} from '@plumbline/core/drift';
-import type { CliWritable } from '../io.js';
+import type { FleetEvent, FleetStore } from '@plumbline/core/drift';
 
 /**
  * Checks a `--store` value: a `postgres://` or `postgresql://` URL. The value is never echoed
@@ -48,7 +41,6 @@ interface PostgresModule {
     connectionString: string;
     schema?: string;
     migrate?: boolean;
-    sinks?: readonly AlertSink[];
   }) => Promise<SharedFleetStore>;
   migrate?: (options: {
     connectionString: string;
@@ -80,7 +72,7 @@ async function loadPostgres(): Promise<PostgresModule> {
  */
 export async function openPostgresStore(
   url: string,
-  options: { readonly schema?: string; readonly sinks?: readonly AlertSink[] } = {},
+  options: { readonly schema?: string } = {},
 ): Promise<SharedFleetStore> {
   const open = (await loadPostgres()).createPostgresFleetStore;
   if (typeof open !== 'function') {
@@ -93,25 +85,7 @@ export async function openPostgresStore(
     connectionString: checkStoreUrl(url),
     migrate: false,
     ...(options.schema === undefined ? {} : { schema: options.schema }),
-    ...(options.sinks === undefined ? {} : { sinks: options.sinks }),
   });
-}
-
-/**
- * The sinks of the sweep leader's alerts (`node.disconnected` for nodes of a replica that died):
- * the same destinations as the control plane's own alerts (the log, and the webhook when given).
- *
- * @internal
- */
-export function sweepSinks(options: {
-  readonly logOutput: CliWritable;
-  readonly webhook?: { readonly url: string; readonly secret: string };
-}): AlertSink[] {
-  const sinks: AlertSink[] = [createLogSink({ writable: options.logOutput })];
-  if (options.webhook) {
-    sinks.push(new WebhookSink({ url: options.webhook.url, secret: options.webhook.secret }));
-  }
-  return sinks;
 }
 
 /**

@@ -14,6 +14,8 @@ const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const name = z.string().min(1).max(512);
 const time = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/);
 const count = z.number().int().nonnegative();
+/** The id of the fleet event (webhook `Plumbline-Event-Id`) an audit event records. */
+const eventId = z.string().min(1).max(128);
 const fleetState = z.enum(NODE_STATES as [NodeState, ...NodeState[]]);
 
 /**
@@ -66,6 +68,7 @@ export const auditDetailSchemas = {
       reported_hash: digest.nullable(),
       desired_hash: digest.nullable(),
       instance_id: name.optional(),
+      event_id: eventId.optional(),
     })
     .strict(),
   'drift.resolved': z
@@ -76,6 +79,7 @@ export const auditDetailSchemas = {
       desired_hash: digest.nullable(),
       instance_id: name.optional(),
       drift_duration_ms: count.optional(),
+      event_id: eventId.optional(),
     })
     .strict(),
   'fleet.node_state_changed': z
@@ -87,6 +91,8 @@ export const auditDetailSchemas = {
       reported_hash: digest.nullable().optional(),
       desired_hash: digest.nullable().optional(),
       instance_id: name.optional(),
+      drift_duration_ms: count.optional(),
+      event_id: eventId.optional(),
     })
     .strict(),
   'fleet.expected_nodes_changed': z

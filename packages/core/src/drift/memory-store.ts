@@ -36,6 +36,8 @@ export class MemoryFleetStore implements FleetStore {
   protected readonly expected = new Map<string, ExpectedNodes>();
   /** @internal Observed nodes by node id. */
   protected readonly observed = new Map<string, ObservedNode>();
+  /** @internal Rises whenever a node id is added to or removed from `observed`. */
+  protected observedKeys = 0;
   readonly #listeners = new Set<FleetChangeListener>();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -58,6 +60,18 @@ export class MemoryFleetStore implements FleetStore {
     for (const p of snapshot.pins) this.pins.set(p.node_id, p);
     for (const e of snapshot.expected) this.expected.set(e.cluster, e);
     for (const o of snapshot.observed) this.observed.set(o.node_id, o);
+    this.observedKeys++;
+  }
+
+  /** The tables as they are, unsorted (a cheap copy to undo a mutation whose write failed). */
+  #copy(): FleetSnapshot {
+    return {
+      revision: this.revision,
+      desired: [...this.desired.values()],
+      pins: [...this.pins.values()],
+      expected: [...this.expected.values()],
+      observed: [...this.observed.values()],
+    };
   }
 
   /** @internal The current contents, sorted for stable output. */
@@ -91,7 +105,7 @@ export class MemoryFleetStore implements FleetStore {
   #mutate<T>(apply: () => { result: T; changes: FleetChange[]; dirty: boolean }): Promise<T> {
     const run = async (): Promise<T> => {
       this.#checkOpen();
-      const before = this.snapshot();
+      const before = this.#copy();
       const { result, changes, dirty } = apply();
       if (dirty) {
         try {
@@ -220,18 +234,21 @@ export class MemoryFleetStore implements FleetStore {
   /** {@inheritDoc FleetStore.saveObserved} */
   saveObserved(nodes: readonly ObservedNode[]): Promise<void> {
     return this.#mutate(() => {
-      for (const node of nodes) this.observed.set(node.node_id, node);
+      for (const node of nodes) {
+        if (!this.observed.has(node.node_id)) this.observedKeys++;
+        this.observed.set(node.node_id, node);
+      }
       return { result: undefined, changes: [], dirty: nodes.length > 0 };
     });
   }
 
   /** {@inheritDoc FleetStore.deleteObserved} */
   deleteObserved(node_id: string): Promise<void> {
-    return this.#mutate(() => ({
-      result: undefined,
-      changes: [],
-      dirty: this.observed.delete(node_id),
-    }));
+    return this.#mutate(() => {
+      const dirty = this.observed.delete(node_id);
+      if (dirty) this.observedKeys++;
+      return { result: undefined, changes: [], dirty };
+    });
   }
 
   /** {@inheritDoc FleetStore.subscribe} */

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import type { Meter } from '@opentelemetry/api';
-import type { AuditLogger } from '../audit/index.js';
+import type { AuditLogger, RedactionOptions } from '../audit/index.js';
 import type { DigestString } from '../hash/digest.js';
 import type { Clock } from './clock.js';
 import type { NodeState } from './events.js';
@@ -80,6 +80,12 @@ export interface FleetMonitorOptions {
    * `drift.resolved` for announced transitions (flap-damped, fire-and-forget, failures counted).
    */
   readonly audit?: AuditLogger;
+  /**
+   * How the free text of callers (the `reason` of a desired state or a pin) is redacted: once, when
+   * it enters the monitor, so the store, events, sinks and logs never hold a secret written there.
+   * Pass the audit logger's settings. Default: the audit redactor's defaults.
+   */
+  readonly redaction?: RedactionOptions;
 }
 
 /**
@@ -111,7 +117,7 @@ export interface SetDesiredOptions {
   readonly actor: string;
   /** The kind of caller, for the audit trail. Default `user`. */
   readonly actor_type?: 'user' | 'service' | 'system';
-  /** Why. */
+  /** Why (free text; secrets in it are redacted before it is stored or announced). */
   readonly reason: string;
   /** A rollout window during which the previous and the new hash are both allowed. */
   readonly rollout?: RolloutOptions;

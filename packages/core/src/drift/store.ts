@@ -112,30 +112,81 @@ export interface ObservedNode {
   readonly last_seen: string | null;
   /** The highest `seq` accepted from `instance_id`. */
   readonly last_seq: number;
+  /**
+   * Whether the node had an open session on the replica that wrote this record (what other
+   * replicas sharing the store show). Absent in records of earlier versions: not connected.
+   */
+  readonly connected?: boolean;
+  /** Whether that session had missed its heartbeats (`stale`). */
+  readonly stale?: boolean;
+  /** Whether that session had not yet reported what it runs (`awaiting_report`). */
+  readonly awaiting_report?: boolean;
+}
+
+/**
+ * Where a change was made, as a shared store tells its replicas: `local` is `false` on the
+ * replicas that did not make it, so only the replica that did announces it (one alert per fact,
+ * fleet-wide). Absent (single-process stores): the change is local.
+ *
+ * @public
+ */
+export interface FleetChangeOrigin {
+  /** Whether this replica made the change. Default `true`. */
+  readonly local?: boolean;
 }
 
 /**
  * A change recorded by a store, delivered through {@link FleetStore.subscribe} to every
- * subscriber (every control-plane replica), in `revision` order.
+ * subscriber (every control-plane replica), in `revision` order. A shared store also delivers
+ * `observed` changes: the observed state of nodes attached to other replicas (their order is
+ * per node only).
  *
  * @public
  */
 export type FleetChange =
-  | { readonly kind: 'desired'; readonly revision: number; readonly desired: DesiredState }
-  | {
+  | ({
+      readonly kind: 'desired';
+      readonly revision: number;
+      readonly desired: DesiredState;
+    } & FleetChangeOrigin)
+  | ({
       readonly kind: 'desired_cleared';
       readonly revision: number;
       readonly cluster: string;
       readonly actor: string;
-    }
-  | { readonly kind: 'pin'; readonly revision: number; readonly pin: NodePin }
-  | {
+    } & FleetChangeOrigin)
+  | ({ readonly kind: 'pin'; readonly revision: number; readonly pin: NodePin } & FleetChangeOrigin)
+  | ({
       readonly kind: 'pin_removed';
       readonly revision: number;
       readonly node_id: string;
       readonly actor: string;
-    }
-  | { readonly kind: 'expected'; readonly revision: number; readonly expected: ExpectedNodes };
+    } & FleetChangeOrigin)
+  | ({
+      readonly kind: 'expected';
+      readonly revision: number;
+      readonly expected: ExpectedNodes;
+    } & FleetChangeOrigin)
+  | FleetObservedChange;
+
+/**
+ * The observed state of a node attached to another replica, as a shared store delivers it.
+ *
+ * @public
+ */
+export interface FleetObservedChange {
+  /** The kind of change. */
+  readonly kind: 'observed';
+  /** The store's revision of this record (rises per node). */
+  readonly revision: number;
+  /** The node as its replica last wrote it (`connected`, `stale`, `awaiting_report` included). */
+  readonly node: ObservedNode;
+  /**
+   * `true` on the one replica that announces this change's alerts (the sweep leader, for a node
+   * whose replica died); `false` everywhere else (the node's own replica announced it).
+   */
+  readonly announce: boolean;
+}
 
 /**
  * Input of {@link FleetStore.setDesired}.
@@ -231,6 +282,13 @@ export interface FleetStore {
    * any replica sharing the store are delivered, including this replica's own.
    */
   subscribe(listener: FleetChangeListener): () => void;
+  /**
+   * Claims a fact fleet-wide (a shared store): resolves `true` for exactly one caller per `key`
+   * across every replica sharing the store, `false` for the others. The monitor announces facts
+   * that every replica sees the same way (a rollout completing or missing its deadline) only when
+   * it wins the claim. Absent: every fact is this process's own.
+   */
+  claimFact?(key: string): Promise<boolean>;
   /** Flushes pending writes and releases resources. Further calls throw `PLB_STORE_CLOSED`. */
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ import {
   reportedProvenanceSchema,
   workerReportSchema,
 } from '../drift/protocol.js';
-import type { FleetSnapshot } from '../drift/store.js';
+import type { FleetSnapshot, ObservedNode } from '../drift/store.js';
 
 /**
  * The format identifier of fleet state files. Readers refuse another major version.
@@ -126,6 +126,11 @@ export class FileFleetStore extends MemoryFleetStore {
   readonly path: string;
   readonly #maxFileBytes: number;
   readonly #fsync: boolean;
+  /** The JSON of each observed node as last written, with the record it was made from. */
+  readonly #json = new Map<string, { readonly node: ObservedNode; readonly text: string }>();
+  /** The observed node ids, sorted, as of `observedKeys === #sortedFor`. */
+  #sorted: string[] = [];
+  #sortedFor = -1;
 
   private constructor(options: FileFleetStoreOptions, snapshot: FleetSnapshot | undefined) {
     super(snapshot);
@@ -158,7 +163,7 @@ export class FileFleetStore extends MemoryFleetStore {
    * @internal
    */
   protected override async persist(): Promise<void> {
-    const body = `${JSON.stringify({ format: FLEET_STATE_FORMAT, ...this.snapshot() })}\n`;
+    const body = this.#serialize();
     if (body.length > this.#maxFileBytes) {
       throw new PlumblineError(
         'PLB_STORE_TOO_LARGE',
@@ -186,6 +191,38 @@ export class FileFleetStore extends MemoryFleetStore {
         cause: error,
       });
     }
+  }
+
+  /**
+   * The file's text, as `JSON.stringify({ format, ...snapshot() })` would write it, but built from
+   * the JSON of each observed node kept from the previous write: only nodes whose record changed
+   * since are serialised again, and the node ids are sorted again only when one was added or
+   * removed (a fleet of nodes heartbeating changes a few records per write, not all of them).
+   */
+  #serialize(): string {
+    const observed = this.observed;
+    if (this.#sortedFor !== this.observedKeys) {
+      this.#sorted = [...observed.keys()].sort();
+      this.#sortedFor = this.observedKeys;
+      for (const id of this.#json.keys()) if (!observed.has(id)) this.#json.delete(id);
+    }
+    const parts: string[] = [];
+    for (const id of this.#sorted) {
+      const node = observed.get(id) as ObservedNode;
+      let cached = this.#json.get(id);
+      if (cached === undefined || cached.node !== node) {
+        cached = { node, text: JSON.stringify(node) };
+        this.#json.set(id, cached);
+      }
+      parts.push(cached.text);
+    }
+    const byKey = <T>(map: ReadonlyMap<string, T>): string =>
+      JSON.stringify([...map.keys()].sort().map((key) => map.get(key) as T));
+    return (
+      `{"format":${JSON.stringify(FLEET_STATE_FORMAT)},"revision":${JSON.stringify(this.revision)},` +
+      `"desired":${byKey(this.desired)},"pins":${byKey(this.pins)},` +
+      `"expected":${byKey(this.expected)},"observed":[${parts.join(',')}]}\n`
+    );
   }
 
   /** Hard-links the current good file as `<path>.bak` before it is replaced. */

@@ -192,6 +192,7 @@ describe('FleetMonitor audit trail', () => {
           instance_id: 'inst-n2',
           from: 'never_seen',
           to: 'drift',
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -205,6 +206,7 @@ describe('FleetMonitor audit trail', () => {
           reported_hash: C,
           desired_hash: B,
           instance_id: 'inst-n2',
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -220,6 +222,8 @@ describe('FleetMonitor audit trail', () => {
           instance_id: 'inst-n2',
           from: 'drift',
           to: 'in_sync',
+          drift_duration_ms: 0,
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -234,6 +238,7 @@ describe('FleetMonitor audit trail', () => {
           desired_hash: B,
           instance_id: 'inst-n2',
           drift_duration_ms: 0,
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -249,6 +254,7 @@ describe('FleetMonitor audit trail', () => {
           instance_id: 'inst-n2',
           from: 'in_sync',
           to: 'drift',
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -262,6 +268,7 @@ describe('FleetMonitor audit trail', () => {
           reported_hash: B,
           desired_hash: C,
           instance_id: 'inst-n2',
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -284,6 +291,8 @@ describe('FleetMonitor audit trail', () => {
           instance_id: 'inst-n2',
           from: 'drift',
           to: 'in_sync',
+          drift_duration_ms: 0,
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -298,6 +307,7 @@ describe('FleetMonitor audit trail', () => {
           desired_hash: B,
           instance_id: 'inst-n2',
           drift_duration_ms: 0,
+          event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
       [
@@ -408,5 +418,34 @@ describe('createLogSink', () => {
     ] as const) {
       expect(levelOf({ ...event, type } as unknown as FleetEvent)).toBe('warn');
     }
+  });
+});
+
+describe('fleet audit events and alerts', () => {
+  it('record the id of the alert they go with, and how long a drift lasted', async () => {
+    const { logger, sink } = createMemoryAuditLogger();
+    const h = await harness({ audit: logger });
+    await h.monitor.setDesired({ cluster: 'prod', artifact_hash: A, actor: 'a', reason: 'r' });
+    h.hello('n1', B);
+    h.clock.advance(2500);
+    h.beat('n1', A);
+    await logger.flush();
+    const detected = h.of('drift.detected')[0];
+    const resolved = h.of('drift.resolved')[0];
+    const audited = (type: string) => sink.events.filter((e) => e.type === type);
+    expect(audited('drift.detected').map((e) => e.details['event_id'])).toEqual([detected?.id]);
+    expect(audited('drift.resolved').map((e) => e.details)).toEqual([
+      expect.objectContaining({ event_id: resolved?.id, drift_duration_ms: 2500 }),
+    ]);
+    expect(audited('fleet.node_state_changed').map((e) => e.details)).toEqual([
+      expect.objectContaining({ from: 'never_seen', to: 'drift', event_id: detected?.id }),
+      expect.objectContaining({
+        from: 'drift',
+        to: 'in_sync',
+        drift_duration_ms: 2500,
+        event_id: resolved?.id,
+      }),
+    ]);
+    await h.monitor.close();
   });
 });

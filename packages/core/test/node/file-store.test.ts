@@ -223,3 +223,65 @@ describe('FileFleetStore', () => {
     await again.close();
   });
 });
+
+describe('FileFleetStore writes only what changed', () => {
+  const observedNode = (id: string, seq: number) => ({
+    node_id: id,
+    cluster: 'prod',
+    instance_id: 'i',
+    reported_hash: H1,
+    workers: null,
+    provenance: null,
+    loaded_at: null,
+    last_load_error: null,
+    last_seen: '2026-01-01T00:00:00.000Z',
+    last_seq: seq,
+  });
+
+  it('serialises again only the nodes whose record changed, and the file is unchanged in format', async () => {
+    const path = fresh();
+    const store = await FileFleetStore.open({ path, fsync: false });
+    let serialised = 0;
+    // Counts how often the store turns a record into JSON.
+    const counted = (id: string, seq: number) =>
+      Object.defineProperty(observedNode(id, seq), 'toJSON', {
+        enumerable: false,
+        value(this: object) {
+          serialised++;
+          return { ...this };
+        },
+      });
+    await store.saveObserved(Array.from({ length: 500 }, (_, i) => counted(`n${i}`, 1)));
+    expect(serialised).toBe(500);
+    serialised = 0;
+    await store.saveObserved([counted('n7', 2), counted('n300', 2)]);
+    expect(serialised).toBe(2);
+    await store.saveObserved([counted('new', 1)]);
+    expect(serialised).toBe(3);
+    await store.deleteObserved('n8');
+    expect(serialised).toBe(3);
+    await store.setDesired({
+      cluster: 'prod',
+      artifact_hash: H2,
+      actor: 'a',
+      reason: 'r',
+      changed_at: '2026-01-01T00:00:00.000Z',
+      rollout: null,
+    });
+    expect(serialised).toBe(3);
+    await store.close();
+    const text = await readFile(path, 'utf8');
+    const parsed = JSON.parse(text) as { observed: { node_id: string; last_seq: number }[] };
+    // Byte for byte what serialising the whole state at once writes.
+    expect(text).toBe(`${JSON.stringify(parsed)}\n`);
+    const ids = parsed.observed.map((o) => o.node_id);
+    expect(ids).toEqual([...ids].sort());
+    expect(ids).toHaveLength(500);
+    expect(ids).toContain('new');
+    expect(ids).not.toContain('n8');
+    expect(parsed.observed.find((o) => o.node_id === 'n7')?.last_seq).toBe(2);
+    const reopened = await FileFleetStore.open({ path, fsync: false });
+    expect((await reopened.load()).observed).toHaveLength(500);
+    await reopened.close();
+  });
+});

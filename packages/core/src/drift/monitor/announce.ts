@@ -16,6 +16,20 @@ import type { MonitorLogger } from '../monitor-types.js';
 import type { AlertSink } from '../sink.js';
 import { iso, type NodeRecord } from './records.js';
 import type { NodeState } from './state.js';
+import { sha256 } from '../../hash/select.js';
+import { toHex } from '../../encoding/hex.js';
+import { utf8 } from '../../encoding/utf8.js';
+
+/**
+ * The event id of a fact every replica sees the same way (a UUID-shaped digest of its key), so a
+ * receiver can deduplicate it whichever replica announced it.
+ *
+ * @internal
+ */
+export function factEventId(key: string): string {
+  const h = toHex(sha256(utf8(key)));
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
 
 type Listener = (event: FleetEvent) => void;
 
@@ -139,21 +153,35 @@ export class Announcer {
     };
   }
 
-  /** Emits the alert events for the change from the last announced state to the current one. */
+  /**
+   * Emits the alert events for the change from the last announced state to the current one, and
+   * writes the fleet audit events carrying the ids of those alerts (the same fact has the same id
+   * in the audit trail as on the webhook, in the log and on the event stream).
+   */
   announce(node: NodeRecord, now: number): void {
     const from = node.announced;
     const to = node.state;
     if (from === to) return;
     node.announced = to;
-    if (this.#o.audit !== undefined) this.#auditTransition(node, from, to, now);
+    const driftMs = from === 'drift' ? Math.max(0, now - node.driftSince) : undefined;
+    let resolved: FleetEvent | null = null;
     if (from === 'drift' && resolvesDrift(to)) {
-      this.emit({ ...this.nodeEvent(node, 'drift.resolved'), drift_since: iso(node.driftSince) });
+      resolved = { ...this.nodeEvent(node, 'drift.resolved'), drift_since: iso(node.driftSince) };
+      this.emit(resolved);
     }
+    if (to === 'drift') node.driftSince = now;
+    const alert = this.#alertFor(node, from, to);
+    if (alert !== null) this.emit(alert);
+    if (this.#o.audit !== undefined) {
+      this.#auditTransition(node, { from, to, now, driftMs, resolved, alert });
+    }
+  }
+
+  #alertFor(node: NodeRecord, from: NodeState, to: NodeState): FleetEvent | null {
     const lastSeen = node.last_seen < 0 ? null : iso(node.last_seen);
     switch (to) {
       case 'drift':
-        node.driftSince = now;
-        this.emit({
+        return {
           ...this.nodeEvent(node, 'drift.detected'),
           from,
           provenance: node.provenance,
@@ -163,44 +191,34 @@ export class Announcer {
           node.live.digest !== node.live.expected_digest
             ? { live_config: node.live }
             : {}),
-        });
-        break;
+        };
       case 'probe_failing':
-        this.emit({
-          ...this.nodeEvent(node, 'node.probe_failing'),
-          from,
-          live_config: node.live,
-        });
-        break;
+        return { ...this.nodeEvent(node, 'node.probe_failing'), from, live_config: node.live };
       case 'rejected':
-        this.emit({
+        return {
           ...this.nodeEvent(node, 'node.rejected'),
           from,
           last_load_error: node.last_load_error,
-        });
-        break;
+        };
       case 'stale':
-        this.emit({ ...this.nodeEvent(node, 'node.stale'), from, last_seen: lastSeen });
-        break;
+        return { ...this.nodeEvent(node, 'node.stale'), from, last_seen: lastSeen };
       case 'disconnected':
-        this.emit({
+        return {
           ...this.nodeEvent(node, 'node.disconnected'),
           from,
           last_seen: lastSeen,
           close_code: node.closeCode,
-        });
-        break;
+        };
       case 'never_seen':
-        this.emit(this.nodeEvent(node, 'node.never_seen'));
-        break;
+        return this.nodeEvent(node, 'node.never_seen');
       default:
-        break;
+        return null;
     }
   }
 
-  #auditTransition(node: NodeRecord, from: NodeState, to: NodeState, now: number): void {
+  #auditTransition(node: NodeRecord, t: AuditedTransition): void {
     const actor: AuditActor = { type: 'system', id: 'fleet-monitor' };
-    const time = iso(now);
+    const time = iso(t.now);
     const base = {
       node_id: node.node_id,
       cluster: node.cluster.name,
@@ -208,18 +226,46 @@ export class Announcer {
       desired_hash: this.#o.desiredFor(node),
       ...(node.instance_id === null ? {} : { instance_id: node.instance_id }),
     };
-    this.auditLater(nodeStateChanged({ actor, time, details: { ...base, from, to } }));
-    if (to === 'drift') this.auditLater(driftDetected({ actor, time, details: base }));
-    else if (from === 'drift' && resolvesDrift(to)) {
+    const duration = t.driftMs === undefined ? {} : { drift_duration_ms: t.driftMs };
+    // The alert this transition raised (or the drift it resolved), whose id the audit records.
+    const eventOf = t.alert ?? t.resolved;
+    this.auditLater(
+      nodeStateChanged({
+        actor,
+        time,
+        details: {
+          ...base,
+          from: t.from,
+          to: t.to,
+          ...duration,
+          ...(eventOf === null ? {} : { event_id: eventOf.id }),
+        },
+      }),
+    );
+    if (t.to === 'drift' && t.alert !== null) {
+      this.auditLater(driftDetected({ actor, time, details: { ...base, event_id: t.alert.id } }));
+    }
+    if (t.resolved !== null) {
       this.auditLater(
         driftResolved({
           actor,
           time,
-          details: { ...base, drift_duration_ms: Math.max(0, now - node.driftSince) },
+          details: { ...base, ...duration, event_id: t.resolved.id },
         }),
       );
     }
   }
+}
+
+/** One announced transition, as the audit trail records it. */
+interface AuditedTransition {
+  readonly from: NodeState;
+  readonly to: NodeState;
+  readonly now: number;
+  /** How long the node drifted, when it leaves `drift`. */
+  readonly driftMs: number | undefined;
+  readonly resolved: FleetEvent | null;
+  readonly alert: FleetEvent | null;
 }
 
 /**

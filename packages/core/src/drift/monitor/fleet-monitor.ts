@@ -1,4 +1,5 @@
 import type { AuditActor } from '../../audit/index.js';
+import { createRedactor, REDACTED } from '../../audit/redact.js';
 import { desiredStateChanged, expectedNodesChanged } from '../../audit/catalogue.js';
 import { PlumblineError } from '../../errors.js';
 import type { DigestString } from '../../hash/digest.js';
@@ -20,9 +21,16 @@ import type {
 } from '../monitor-types.js';
 import type { HeartbeatFrame, HelloFrame } from '../protocol.js';
 import { DriftCloseCode, isSupportedProtocol } from '../protocol.js';
-import type { DesiredState, FleetChange, FleetStore, NodePin, Rollout } from '../store.js';
+import type {
+  DesiredState,
+  FleetChange,
+  FleetObservedChange,
+  FleetStore,
+  NodePin,
+  Rollout,
+} from '../store.js';
 import type { DriftIdentity } from '../transport.js';
-import { Announcer } from './announce.js';
+import { Announcer, factEventId } from './announce.js';
 import { FlapDamper, LivenessList } from './liveness.js';
 import { ObservedWriter } from './persistence.js';
 import {
@@ -73,6 +81,7 @@ export class FleetMonitor {
   readonly #flaps: FlapDamper;
   readonly #writer: ObservedWriter;
   readonly #rollouts: RolloutContext;
+  readonly #redactText: (text: string) => string;
 
   readonly #nodes = new Map<string, NodeRecord>();
   readonly #clusters = new Map<string, ClusterRecord>();
@@ -81,6 +90,8 @@ export class FleetMonitor {
   #unsubscribe: (() => void) | null = null;
   #closed = false;
   #recomputingCluster = false;
+  /** Set while applying a change whose remote nodes' alerts this replica announces. */
+  #announceRemote = false;
 
   #heartbeats = 0;
   #replayed = 0;
@@ -107,6 +118,13 @@ export class FleetMonitor {
     this.#maxExpected = positive(options.maxExpectedPerCluster ?? 100_000, 'maxExpectedPerCluster');
     const persistIntervalMs = positive(options.persistIntervalMs ?? 1000, 'persistIntervalMs');
     this.#sinkFlushTimeoutMs = positive(options.sinkFlushTimeoutMs ?? 5000, 'sinkFlushTimeoutMs');
+    // Free text from callers (a desired state's or a pin's reason) is redacted once, here, with the
+    // audit trail's redactor, so the store, events, sinks, logs and every replica hold it redacted.
+    const redact = createRedactor(options.redaction);
+    this.#redactText = (text) => {
+      const out = redact(text);
+      return typeof out === 'string' ? out : REDACTED;
+    };
     const announcer = new Announcer({
       clock,
       sinks: options.sinks ?? [],
@@ -138,6 +156,7 @@ export class FleetMonitor {
       announcer,
       closed: () => this.#closed,
       recomputeCluster: (cluster) => this.#recomputeCluster(cluster),
+      announceFact: (key, event) => this.#announceFact(key, event),
     };
     this.#metrics =
       options.meter === undefined
@@ -234,21 +253,34 @@ export class FleetMonitor {
       node.instance_id = observed.instance_id;
       node.last_seq = observed.last_seq;
       node.last_seen = lastSeen;
+      // A store shared by replicas (one that can claim facts) says which nodes are attached to
+      // another live replica; a single-process store's records are all from before this start.
+      if (this.#store.claimFact !== undefined && observed.connected === true) {
+        node.remote = true;
+        node.remoteConnected = true;
+        node.stale = observed.stale === true;
+        node.awaiting = observed.awaiting_report === true;
+      }
     }
     for (const expected of snapshot.expected)
       this.#applyExpected(expected.cluster, expected.nodes, false);
     for (const desired of snapshot.desired) this.#applyDesired(desired, false);
+    for (const node of this.#nodes.values()) {
+      if (node.remote) this.#recompute(node, now);
+    }
     this.#unsubscribe = this.#store.subscribe((change) => this.#applyChange(change));
   }
 
   #applyChange(change: FleetChange): void {
     if (this.#closed) return;
+    // Configuration changes are announced by the replica that made them (one alert per fact).
+    const local = change.kind === 'observed' || change.local !== false;
     switch (change.kind) {
       case 'desired':
-        this.#applyDesired(change.desired, true);
+        this.#applyDesired(change.desired, local);
         break;
       case 'desired_cleared':
-        this.#applyCleared(change.cluster, change.actor);
+        this.#applyCleared(change.cluster, change.actor, local);
         break;
       case 'pin':
         this.#pins.set(change.pin.node_id, change.pin);
@@ -258,9 +290,84 @@ export class FleetMonitor {
         if (this.#pins.delete(change.node_id)) this.#recomputeNode(change.node_id);
         break;
       case 'expected':
-        this.#applyExpected(change.expected.cluster, change.expected.nodes, true);
+        this.#applyExpected(change.expected.cluster, change.expected.nodes, local);
+        break;
+      case 'observed':
+        this.#applyObserved(change);
+        break;
+      default:
         break;
     }
+  }
+
+  /**
+   * The observed state of a node attached to another replica: shown here as that replica sees it.
+   * Its alerts are that replica's to announce, unless the store says this replica announces them
+   * (the sweep leader, for a node whose replica died).
+   */
+  #applyObserved(change: FleetObservedChange): void {
+    const observed = change.node;
+    let node = this.#nodes.get(observed.node_id);
+    // A session here is the freshest truth about the node.
+    if (node !== undefined && node.session !== null) return;
+    const now = this.#clock.now();
+    const cluster = this.#cluster(observed.cluster);
+    if (node === undefined) {
+      if (this.#nodes.size >= this.#maxNodes) {
+        this.#rejectedReason('fleet_full');
+        return;
+      }
+      node = this.#newNode(observed.node_id, cluster, 'never_seen', now);
+    } else if (node.cluster !== cluster) {
+      this.#moveNode(node, cluster);
+    }
+    node.remote = true;
+    this.#writer.forget(node);
+    node.dirty = false;
+    node.remoteConnected = observed.connected === true;
+    node.stale = observed.stale === true;
+    node.awaiting = observed.awaiting_report === true;
+    node.reported = observed.reported_hash;
+    node.workers = observed.workers;
+    node.provenance = observed.provenance;
+    node.helloProvenance = observed.provenance;
+    node.helloHash = observed.reported_hash;
+    node.loaded_at = observed.loaded_at;
+    node.last_load_error = observed.last_load_error;
+    node.instance_id = observed.instance_id;
+    node.last_seq = observed.last_seq;
+    node.last_seen = observed.last_seen === null ? -1 : Date.parse(observed.last_seen);
+    const outer = this.#announceRemote;
+    this.#announceRemote = change.announce;
+    try {
+      this.#recompute(node, now);
+    } finally {
+      this.#announceRemote = outer;
+    }
+  }
+
+  /**
+   * Announces a fact every replica sharing the store sees the same way, once fleet-wide: under the
+   * id of its key, by the replica that wins the store's claim (every fact is this process's own with
+   * a store that cannot claim). When the claim cannot be made (the store is unreachable) the fact
+   * is announced anyway, under the same id, so a receiver can deduplicate it.
+   */
+  #announceFact(key: string, event: FleetEvent): void {
+    const store = this.#store;
+    if (store.claimFact === undefined) {
+      this.#announcer.emit(event);
+      return;
+    }
+    const shared = { ...event, id: factEventId(key) };
+    store.claimFact(key).then(
+      (won) => {
+        if (won && !this.#closed) this.#announcer.emit(shared);
+      },
+      (error: unknown) => {
+        this.#announcer.warn('a fleet fact could not be claimed; announcing it here', error);
+        if (!this.#closed) this.#announcer.emit(shared);
+      },
+    );
   }
 
   #applyDesired(desired: DesiredState, emit: boolean): void {
@@ -272,7 +379,11 @@ export class FleetMonitor {
     if (emit) {
       this.#announcer.emit({
         type: 'desired_state.changed',
-        id: this.#announcer.newEventId(),
+        // One id for the fact on every path, whichever replica of a shared store announces it.
+        id:
+          this.#store.claimFact === undefined
+            ? this.#announcer.newEventId()
+            : factEventId(`desired_state.changed|${desired.cluster}|${desired.version}`),
         at: iso(this.#clock.now()),
         cluster: desired.cluster,
         artifact_hash: desired.artifact_hash,
@@ -287,25 +398,26 @@ export class FleetMonitor {
     checkRollout(this.#rollouts, cluster);
   }
 
-  #applyCleared(name: string, actor: string): void {
+  #applyCleared(name: string, actor: string, emit: boolean): void {
     const cluster = this.#clusters.get(name);
     if (cluster === undefined || cluster.desired === null) return;
     const previous = cluster.desired.artifact_hash;
     cluster.desired = null;
     clearRolloutTimer(this.#rollouts, cluster);
     cluster.rollout = null;
-    this.#announcer.emit({
-      type: 'desired_state.changed',
-      id: this.#announcer.newEventId(),
-      at: iso(this.#clock.now()),
-      cluster: name,
-      artifact_hash: null,
-      previous_hash: previous,
-      version: 0,
-      actor,
-      reason: 'cleared',
-      rollout: null,
-    });
+    if (emit)
+      this.#announcer.emit({
+        type: 'desired_state.changed',
+        id: this.#announcer.newEventId(),
+        at: iso(this.#clock.now()),
+        cluster: name,
+        artifact_hash: null,
+        previous_hash: previous,
+        version: 0,
+        actor,
+        reason: 'cleared',
+        rollout: null,
+      });
     this.#recomputeCluster(cluster);
   }
 
@@ -353,6 +465,7 @@ export class FleetMonitor {
    */
   async setDesired(options: SetDesiredOptions): Promise<DesiredState> {
     this.#checkOpen();
+    const reason = this.#redactText(options.reason);
     if (!isDigestString(options.artifact_hash)) {
       throw new PlumblineError('PLB_INVALID_DIGEST', 'artifact_hash is not a sha256 digest string');
     }
@@ -403,7 +516,7 @@ export class FleetMonitor {
         cluster: options.cluster,
         artifact_hash: options.artifact_hash,
         actor: options.actor,
-        reason: options.reason,
+        reason,
         changed_at: iso(now),
         rollout,
         ...(options.expected_version === undefined
@@ -412,10 +525,10 @@ export class FleetMonitor {
       });
     } catch (error) {
       const code = PlumblineError.is(error) ? error.code : 'PLB_STORE_IO';
-      this.#announcer.auditLater(auditInput('failure', `${options.reason} (${code})`));
+      this.#announcer.auditLater(auditInput('failure', `${reason} (${code})`));
       throw error;
     }
-    await this.#announcer.audit?.emit(auditInput('success', options.reason));
+    await this.#announcer.audit?.emit(auditInput('success', reason));
     return desired;
   }
 
@@ -452,8 +565,9 @@ export class FleetMonitor {
    * ```
    * @throws {@link PlumblineError} `PLB_INVALID_DIGEST`, `PLB_DRIFT_MONITOR_CLOSED`; store errors.
    */
-  async pin(pin: Omit<NodePin, 'pinned_at'>): Promise<void> {
+  async pin(input: Omit<NodePin, 'pinned_at'>): Promise<void> {
     this.#checkOpen();
+    const pin = { ...input, reason: this.#redactText(input.reason) };
     if (!isDigestString(pin.artifact_hash)) {
       throw new PlumblineError('PLB_INVALID_DIGEST', 'artifact_hash is not a sha256 digest string');
     }
@@ -641,6 +755,8 @@ export class FleetMonitor {
     node.last_seen = now;
     node.stale = false;
     node.awaiting = options.awaitingReport === true;
+    node.remote = false;
+    node.remoteConnected = false;
     this.#liveness.touch(node);
     this.#writer.mark(node);
     this.#recompute(node, now);
@@ -954,7 +1070,7 @@ export class FleetMonitor {
     const cluster = node.cluster;
     return decideNodeState(
       {
-        connected: node.session !== null,
+        connected: node.session !== null || (node.remote && node.remoteConnected),
         seen: node.last_seen >= 0,
         stale: node.stale,
         awaitingReport: node.awaiting,
@@ -1001,10 +1117,16 @@ export class FleetMonitor {
     this.#writer.mark(node);
     this.#metrics?.transition(from, next);
     this.#announcer.emit({ ...this.#announcer.nodeEvent(node, 'node.state_changed'), from });
-    // A node waiting for its first report counts no flap: connecting is not a change of what it runs.
-    if (this.#flaps.enabled && next !== 'awaiting_report' && from !== 'awaiting_report')
-      this.#flaps.flap(node, now);
-    if (!node.flapping) this.#announcer.announce(node, now);
+    if (node.remote && !this.#announceRemote) {
+      // Another replica holds the node's session and announces its alerts: show, don't alert.
+      node.announced = next;
+      if (next === 'drift') node.driftSince = now;
+    } else {
+      // A node waiting for its first report counts no flap: connecting is not a change of what it runs.
+      if (this.#flaps.enabled && next !== 'awaiting_report' && from !== 'awaiting_report')
+        this.#flaps.flap(node, now);
+      if (!node.flapping) this.#announcer.announce(node, now);
+    }
     if (!this.#recomputingCluster) checkRollout(this.#rollouts, node.cluster);
   }
 

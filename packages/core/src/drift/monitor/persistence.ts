@@ -32,6 +32,9 @@ export function observedOf(node: NodeRecord): ObservedNode {
     last_load_error: node.last_load_error,
     last_seen: node.last_seen < 0 ? null : iso(node.last_seen),
     last_seq: node.last_seq,
+    connected: node.session !== null,
+    stale: node.stale,
+    awaiting_report: node.awaiting,
   };
 }
 
@@ -53,7 +56,8 @@ export class ObservedWriter {
   }
 
   mark(node: NodeRecord): void {
-    if (node.dirty) return;
+    // Another replica writes the nodes attached to it.
+    if (node.dirty || node.remote) return;
     node.dirty = true;
     this.#dirty.add(node);
     if (this.#timer === null && !this.#closed) {

@@ -41,6 +41,12 @@ export interface NodeRecord {
   stale: boolean;
   /** Connected through a hello without a report; not judged until its first heartbeat. */
   awaiting: boolean;
+  /**
+   * The node's state comes from another replica sharing the store (its session is there); that
+   * replica announces its alerts. `remoteConnected` is whether that session is open.
+   */
+  remote: boolean;
+  remoteConnected: boolean;
   expected: boolean;
   closeCode: number | null;
   /** Liveness list (connected, not stale), ordered by last_seen. */
@@ -118,6 +124,8 @@ export function newNodeRecord(
     session: null,
     stale: false,
     awaiting: false,
+    remote: false,
+    remoteConnected: false,
     expected: cluster.expected.has(node_id),
     closeCode: null,
     prev: null,

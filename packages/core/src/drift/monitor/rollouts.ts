@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { Clock } from '../clock.js';
+import type { FleetEvent } from '../events.js';
 import type { DesiredState } from '../store.js';
 import type { Announcer } from './announce.js';
 import { iso, type ClusterRecord, type RolloutRecord } from './records.js';
@@ -18,6 +19,8 @@ export interface RolloutContext {
   readonly closed: () => boolean;
   /** Re-judges every node of a cluster. */
   readonly recomputeCluster: (cluster: ClusterRecord) => void;
+  /** Announces a fact every replica sees (once fleet-wide, under the id of its key). */
+  readonly announceFact: (key: string, event: FleetEvent) => void;
 }
 
 /** Cancels a cluster's deadline timer. @internal */
@@ -91,7 +94,7 @@ export function checkRollout(ctx: RolloutContext, cluster: ClusterRecord): void 
   if ((c[STATE_INDEX.in_sync] as number) === 0) return;
   rollout.status = 'completed';
   clearRolloutTimer(ctx, cluster);
-  ctx.announcer.emit({
+  ctx.announceFact(`rollout.completed|${cluster.name}|${cluster.desired.version}`, {
     type: 'rollout.completed',
     ...rolloutFields(ctx, cluster, cluster.desired, rollout),
   });
@@ -123,7 +126,7 @@ function rolloutDeadline(
       lagging.push(node.node_id);
   }
   lagging.sort();
-  ctx.announcer.emit({
+  ctx.announceFact(`rollout.deadline_exceeded|${cluster.name}|${cluster.desired.version}`, {
     type: 'rollout.deadline_exceeded',
     ...rolloutFields(ctx, cluster, cluster.desired, rollout),
     lagging: lagging.length,
