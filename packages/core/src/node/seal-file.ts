@@ -98,6 +98,51 @@ function aborted(signal: AbortSignal | undefined): void {
 }
 
 /**
+ * Copies the payload into the output at `payloadOffset`, hashing it (and feeding `artifact`, when
+ * given). Three buffers in rotation: while chunk k is hashed on this thread, chunk k+1 is read and
+ * chunk k-1 is written by the I/O threads, so hashing, reading and writing overlap. Returns the
+ * payload hasher and the number of bytes read (more than `size` when the file grew).
+ */
+async function copyPayload(
+  source: FileHandle,
+  sink: FileHandle,
+  to: {
+    readonly size: number;
+    readonly payloadOffset: number;
+    readonly buffers: readonly Buffer[];
+    readonly artifact: Sha256Hasher | undefined;
+    readonly signal: AbortSignal | undefined;
+  },
+): Promise<{ hasher: Sha256Hasher; position: number }> {
+  const { size, payloadOffset, buffers, artifact, signal } = to;
+  const hasher = createSha256();
+  const writes: Promise<void>[] = buffers.map(() => Promise.resolve());
+  let position = 0;
+  let index = 0;
+  let reading = source.read(buffers[0]!, 0, CHUNK, 0);
+  for (;;) {
+    const { bytesRead } = await reading;
+    if (bytesRead === 0) break;
+    aborted(signal);
+    const chunk = buffers[index]!.subarray(0, bytesRead);
+    const next = (index + 1) % buffers.length;
+    await writes[next];
+    reading = source.read(buffers[next]!, 0, CHUNK, position + bytesRead);
+    hasher.update(chunk);
+    artifact?.update(chunk);
+    writes[index] = writeAll(sink, chunk, payloadOffset + position);
+    position += bytesRead;
+    index = next;
+    if (position > size) {
+      await reading;
+      break;
+    }
+  }
+  await Promise.all(writes);
+  return { hasher, position };
+}
+
+/**
  * Feeds `hasher` the `size` payload bytes at `offset` of the file just written, reading the next
  * chunk while the current one is hashed.
  */
@@ -194,44 +239,20 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
   try {
     input = await open(options.payload, 'r');
     output = await open(tmp, 'wx+');
-    const hasher = createSha256();
     // With the header given, the prefix is known before the payload: one pass feeds both.
     const artifact =
       options.artifactDigest === true && options.header !== undefined
         ? artifactDigestHasher(draftBytes)
         : undefined;
-    // Three buffers in rotation: while chunk k is hashed on this thread, chunk k+1 is read and
-    // chunk k-1 is written by the I/O threads, so hashing, reading and writing overlap.
-    const buffers = [
-      Buffer.allocUnsafe(CHUNK),
-      Buffer.allocUnsafe(CHUNK),
-      Buffer.allocUnsafe(CHUNK),
-    ];
-    const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
-    const source = input;
+    const buffers = Array.from({ length: 3 }, () => Buffer.allocUnsafe(CHUNK));
     const sink = output;
-    let position = 0;
-    let index = 0;
-    let reading = source.read(buffers[0]!, 0, CHUNK, 0);
-    for (;;) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) break;
-      aborted(signal);
-      const chunk = buffers[index]!.subarray(0, bytesRead);
-      const next = (index + 1) % 3;
-      await writes[next];
-      reading = source.read(buffers[next]!, 0, CHUNK, position + bytesRead);
-      hasher.update(chunk);
-      artifact?.update(chunk);
-      writes[index] = writeAll(sink, chunk, payloadOffset + position);
-      position += bytesRead;
-      index = next;
-      if (position > size) {
-        await reading;
-        break;
-      }
-    }
-    await Promise.all(writes);
+    const { hasher, position } = await copyPayload(input, sink, {
+      size,
+      payloadOffset,
+      buffers,
+      artifact,
+      signal,
+    });
     const digest = formatDigest(hasher.digest());
     if (position !== size) {
       throw new PlumblineError(
