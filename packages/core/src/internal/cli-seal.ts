@@ -1,8 +1,8 @@
 /**
  * What `plumbline seal` needs, and nothing more: building the inputs' manifest and sealing a
- * payload file. This entry does not import the Node-side modules `seal` does not use (admin
- * listener, audit sinks, fleet store, drift). Not a public API: use `@plumbline/core` and
- * `@plumbline/core/node`.
+ * payload file. This entry imports no schema library and none of the Node-side modules `seal`
+ * does not use (admin listener, audit sinks, fleet store, drift). Not a public API: use
+ * `@plumbline/core` and `@plumbline/core/node`.
  *
  * @internal
  * @packageDocumentation
