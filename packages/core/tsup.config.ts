@@ -18,6 +18,9 @@ export default defineConfig({
     probe: 'src/probe/index.ts',
     'probe-node': 'src/probe/node/index.ts',
     node: 'src/node/index.ts',
+    // Narrow entries for the CLI's manifest and seal commands (not public): fast start-up.
+    'internal-cli-manifest': 'src/internal/cli-manifest.ts',
+    'internal-cli-seal': 'src/internal/cli-seal.ts',
     // Started as a worker thread by node/hash-workers.ts, from beside the chunk that starts it.
     'hash-worker': 'src/node/hash-worker.ts',
   },

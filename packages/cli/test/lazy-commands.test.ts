@@ -46,6 +46,6 @@ describe('lazy command loading', () => {
   it('suggests the closest command for a misspelt one', async () => {
     const result = await runCli(['manifets']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('(Did you mean manifest?)');
+    expect(result.stderr).toContain('(did you mean manifest?)');
   });
 });

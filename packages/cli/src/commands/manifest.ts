@@ -1,8 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PlumblineError } from '@plumbline/core';
-import { serializeManifest, type InputRole } from '@plumbline/core/manifest';
-import { buildManifest } from '@plumbline/core/node';
+import type { InputRole } from '@plumbline/core/manifest';
+// The narrow entry: building and writing a manifest loads no schema library (fast start-up).
+import {
+  buildManifest,
+  PlumblineError,
+  serializeBuiltManifest,
+} from '@plumbline/core/internal/cli-manifest';
 import type { CommandContext, CommandModule } from '../context.js';
 import { prepareOutputPath } from '../output-path.js';
 import { ProgressBar } from '../progress-bar.js';
@@ -78,7 +82,7 @@ async function action(
   } finally {
     progress.done();
   }
-  const document = serializeManifest(manifest);
+  const document = serializeBuiltManifest(manifest);
   if (opts.out !== undefined) await writeFile(await prepareOutputPath(io.cwd, opts.out), document);
   if (opts.json) io.stdout.write(document);
   else context.print(manifest.root);

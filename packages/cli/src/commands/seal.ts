@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
-import { PlumblineError, SDK_VERSION } from '@plumbline/core';
 import type { HeaderValue } from '@plumbline/core/header';
-import { buildManifest, sealArtifactFile } from '@plumbline/core/node';
+// The narrow entry: only what sealing uses is loaded (fast start-up).
+import {
+  buildManifest,
+  PlumblineError,
+  SDK_VERSION,
+  sealArtifactFile,
+} from '@plumbline/core/internal/cli-seal';
 import { resolve } from 'node:path';
 import type { CommandContext, CommandModule } from '../context.js';
 import { prepareOutputPath } from '../output-path.js';

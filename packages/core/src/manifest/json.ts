@@ -4,6 +4,8 @@ import { PlumblineError } from '../errors.js';
 import { compareUtf8 } from '../encoding/utf8.js';
 import { manifestFromEntries } from './from-entries.js';
 import { MANIFEST_FORMAT, type Manifest, type ManifestEntry } from './types.js';
+import { MANIFEST_MAX_PATH_LENGTH } from './limits.js';
+import { manifestText } from './text.js';
 
 /**
  * Limits applied by {@link parseManifest}, each checked before the work it bounds.
@@ -26,8 +28,7 @@ export interface ManifestParseOptions {
 export const DEFAULT_MANIFEST_MAX_BYTES = 256 * 1024 * 1024;
 /** Default largest number of manifest entries. @public */
 export const DEFAULT_MANIFEST_MAX_ENTRIES = 1_000_000;
-/** Longest accepted entry path, in UTF-16 code units. @public */
-export const MANIFEST_MAX_PATH_LENGTH = 4096;
+export { MANIFEST_MAX_PATH_LENGTH };
 /** Longest accepted media type. @public */
 export const MANIFEST_MAX_MEDIA_TYPE_LENGTH = 255;
 
@@ -302,17 +303,5 @@ export function serializeManifest(
       `cannot serialize an invalid manifest at ${issue.path.map(String).join('.') || 'the root'}: ${describeIssue(issue)}`,
     );
   }
-  const document = {
-    format: manifest.format,
-    hash_alg: manifest.hash_alg,
-    root: manifest.root,
-    entries: manifest.entries.map((e) => ({
-      path: e.path,
-      size: e.size,
-      digest: e.digest,
-      ...(e.role === undefined ? {} : { role: e.role }),
-      ...(e.media_type === undefined ? {} : { media_type: e.media_type }),
-    })),
-  };
-  return options.indent === 0 ? JSON.stringify(document) : `${JSON.stringify(document, null, 2)}\n`;
+  return manifestText(manifest, options);
 }

@@ -10,7 +10,8 @@ import type { ProvenanceHeader } from '../header/types.js';
 import { encodeAttachments, type Attachments } from '../container/attachments.js';
 import { encodePrefix, prefixLength } from '../container/format.js';
 import type { SealHeaderFields } from '../container/seal.js';
-import { readHeader } from './container-file.js';
+import { artifactDigestHasher } from '../container/prefix.js';
+import type { Sha256Hasher } from '../hash/backend.js';
 
 /**
  * Options of {@link sealArtifactFile}: the header fields (or a ready header), the payload file and
@@ -28,9 +29,11 @@ export type SealArtifactFileOptions = (
   /** Attachments to write in the prefix. Default none. */
   readonly attachments?: Attachments;
   /**
-   * Also compute the artifact digest, which takes a second read of the payload (the header, which
-   * precedes the payload, holds the payload digest, so one pass cannot give both). Default false;
-   * without it, and without attachments, the artifact digest is the output file's SHA-256.
+   * Also compute the artifact digest. With `header` given (its payload digest known up front) it
+   * is computed in the same pass as the copy; otherwise the header, which precedes the payload,
+   * holds the payload digest, so the artifact digest takes a second hash of the payload, read back
+   * from the output file just written (warm in the page cache). Default false; without it, and
+   * without attachments, the artifact digest is the output file's SHA-256.
    */
   readonly artifactDigest?: boolean;
   /** Flush the output to stable storage before renaming it into place. Default false. */
@@ -95,6 +98,86 @@ function aborted(signal: AbortSignal | undefined): void {
 }
 
 /**
+ * Copies the payload into the output at `payloadOffset`, hashing it (and feeding `artifact`, when
+ * given). Three buffers in rotation: while chunk k is hashed on this thread, chunk k+1 is read and
+ * chunk k-1 is written by the I/O threads, so hashing, reading and writing overlap. Returns the
+ * payload hasher and the number of bytes read (more than `size` when the file grew).
+ */
+async function copyPayload(
+  source: FileHandle,
+  sink: FileHandle,
+  to: {
+    readonly size: number;
+    readonly payloadOffset: number;
+    readonly buffers: readonly Buffer[];
+    readonly artifact: Sha256Hasher | undefined;
+    readonly signal: AbortSignal | undefined;
+  },
+): Promise<{ hasher: Sha256Hasher; position: number }> {
+  const { size, payloadOffset, buffers, artifact, signal } = to;
+  const hasher = createSha256();
+  const writes: Promise<void>[] = buffers.map(() => Promise.resolve());
+  let position = 0;
+  let index = 0;
+  let reading = source.read(buffers[0]!, 0, CHUNK, 0);
+  for (;;) {
+    const { bytesRead } = await reading;
+    if (bytesRead === 0) break;
+    aborted(signal);
+    const chunk = buffers[index]!.subarray(0, bytesRead);
+    const next = (index + 1) % buffers.length;
+    await writes[next];
+    reading = source.read(buffers[next]!, 0, CHUNK, position + bytesRead);
+    hasher.update(chunk);
+    artifact?.update(chunk);
+    writes[index] = writeAll(sink, chunk, payloadOffset + position);
+    position += bytesRead;
+    index = next;
+    if (position > size) {
+      await reading;
+      break;
+    }
+  }
+  await Promise.all(writes);
+  return { hasher, position };
+}
+
+/**
+ * Feeds `hasher` the `size` payload bytes at `offset` of the file just written, reading the next
+ * chunk while the current one is hashed.
+ */
+async function hashPayloadBack(
+  hasher: Sha256Hasher,
+  from: {
+    readonly handle: FileHandle;
+    readonly offset: number;
+    readonly size: number;
+    readonly buffers: readonly Buffer[];
+    readonly signal: AbortSignal | undefined;
+  },
+): Promise<Sha256Hasher> {
+  const { handle, offset, size, buffers, signal } = from;
+  let position = 0;
+  let index = 0;
+  const readAt = (at: number) =>
+    handle.read(buffers[index]!, 0, Math.min(CHUNK, size - at), offset + at);
+  let reading = size > 0 ? readAt(0) : undefined;
+  while (reading !== undefined) {
+    const { bytesRead } = await reading;
+    if (bytesRead === 0) {
+      throw new PlumblineError('PLB_IO', 'the sealed file is shorter than what was written');
+    }
+    aborted(signal);
+    const chunk = buffers[index]!.subarray(0, bytesRead);
+    position += bytesRead;
+    index = (index + 1) % buffers.length;
+    reading = position < size ? readAt(position) : undefined;
+    hasher.update(chunk);
+  }
+  return hasher;
+}
+
+/**
  * Seals a payload file into an artifact container file in ONE pass over the payload: the header's
  * length does not depend on the payload digest (a digest string has a fixed length), so the
  * payload is copied to its final offset while it is hashed, and the prefix is written last. The
@@ -155,39 +238,21 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
   let output: FileHandle | undefined;
   try {
     input = await open(options.payload, 'r');
-    output = await open(tmp, 'wx');
-    const hasher = createSha256();
-    // Three buffers in rotation: while chunk k is hashed on this thread, chunk k+1 is read and
-    // chunk k-1 is written by the I/O threads, so hashing, reading and writing overlap.
-    const buffers = [
-      Buffer.allocUnsafe(CHUNK),
-      Buffer.allocUnsafe(CHUNK),
-      Buffer.allocUnsafe(CHUNK),
-    ];
-    const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
-    const source = input;
+    output = await open(tmp, 'wx+');
+    // With the header given, the prefix is known before the payload: one pass feeds both.
+    const artifact =
+      options.artifactDigest === true && options.header !== undefined
+        ? artifactDigestHasher(draftBytes)
+        : undefined;
+    const buffers = Array.from({ length: 3 }, () => Buffer.allocUnsafe(CHUNK));
     const sink = output;
-    let position = 0;
-    let index = 0;
-    let reading = source.read(buffers[0]!, 0, CHUNK, 0);
-    for (;;) {
-      const { bytesRead } = await reading;
-      if (bytesRead === 0) break;
-      aborted(signal);
-      const chunk = buffers[index]!.subarray(0, bytesRead);
-      const next = (index + 1) % 3;
-      await writes[next];
-      reading = source.read(buffers[next]!, 0, CHUNK, position + bytesRead);
-      hasher.update(chunk);
-      writes[index] = writeAll(sink, chunk, payloadOffset + position);
-      position += bytesRead;
-      index = next;
-      if (position > size) {
-        await reading;
-        break;
-      }
-    }
-    await Promise.all(writes);
+    const { hasher, position } = await copyPayload(input, sink, {
+      size,
+      payloadOffset,
+      buffers,
+      artifact,
+      signal,
+    });
     const digest = formatDigest(hasher.digest());
     if (position !== size) {
       throw new PlumblineError(
@@ -213,24 +278,32 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
       headerBytes = replaceDigest(draftBytes, placeholder, digest) ?? encodeHeader(header);
     }
     await writeAll(output, encodePrefix(headerBytes, attachmentsBytes), 0);
+    let artifactDigest: DigestString | undefined;
+    if (options.artifactDigest === true) {
+      const artifactHasher =
+        artifact ??
+        (await hashPayloadBack(artifactDigestHasher(headerBytes), {
+          handle: sink,
+          offset: payloadOffset,
+          size,
+          buffers,
+          signal,
+        }));
+      artifactDigest = formatDigest(artifactHasher.digest());
+    }
     if (options.fsync === true) await output.datasync();
     await output.close();
     output = undefined;
     await rename(tmp, options.out);
-    const result: SealFileResult = {
+    return {
       out: options.out,
       header,
       headerBytes,
       headerDigest: headerDigest(headerBytes),
+      ...(artifactDigest === undefined ? {} : { artifactDigest }),
       payloadOffset,
       size: payloadOffset + size,
     };
-    if (options.artifactDigest !== true) return result;
-    const info = await readHeader(options.out, {
-      artifactDigest: true,
-      ...(signal === undefined ? {} : { signal }),
-    });
-    return { ...result, artifactDigest: info.artifactDigest! };
   } catch (error) {
     if (output !== undefined) await output.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { caseFoldKey, validateManifestPath } from '../manifest/path.js';
-import { MANIFEST_MAX_PATH_LENGTH } from '../manifest/json.js';
+import { MANIFEST_MAX_PATH_LENGTH } from '../manifest/limits.js';
 import { throwIfAborted } from './hash-file.js';
 
 /** Options of {@link walkInputs}. @internal */

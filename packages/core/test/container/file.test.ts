@@ -131,6 +131,56 @@ describe('sealArtifactFile', () => {
     ).rejects.toMatchObject({ code: 'PLB_ROOT_MISMATCH' });
   });
 
+  test('gives the artifact digest without reading the container back', async () => {
+    const manifest = await buildManifest([join(dir, 'inputs')]);
+    const counted = { oneShot: 0, streams: 0 };
+    const real = getHashBackend();
+    setHashBackend({
+      name: real.name,
+      sha256: (data) => (counted.oneShot++, real.sha256(data)),
+      createSha256: () => (counted.streams++, real.createSha256()),
+    });
+    const out = join(dir, 'digest.plb');
+    let result;
+    try {
+      result = await sealArtifactFile({
+        manifest,
+        provenance,
+        sourceDateEpoch: '1700000000',
+        payload: join(dir, 'payload.bin'),
+        out,
+        artifactDigest: true,
+      });
+    } finally {
+      setHashBackend(real);
+    }
+    // The payload stream, the artifact digest's stream and the header's one-shot hash: the
+    // container is not decoded again (which would hash its header a second time).
+    expect(counted).toEqual({ oneShot: 1, streams: 2 });
+    expect(result.artifactDigest).toBe(formatDigest(sha256(await readFile(out))));
+    // With the header given, the payload digest is known up front: one pass gives both.
+    counted.oneShot = 0;
+    counted.streams = 0;
+    setHashBackend({
+      name: real.name,
+      sha256: (data) => (counted.oneShot++, real.sha256(data)),
+      createSha256: () => (counted.streams++, real.createSha256()),
+    });
+    let again;
+    try {
+      again = await sealArtifactFile({
+        header: result.header,
+        payload: join(dir, 'payload.bin'),
+        out: join(dir, 'digest-2.plb'),
+        artifactDigest: true,
+      });
+    } finally {
+      setHashBackend(real);
+    }
+    expect(counted).toEqual({ oneShot: 1, streams: 2 });
+    expect(again.artifactDigest).toBe(result.artifactDigest);
+  });
+
   test('two seals of the same inputs are byte-identical whatever the file order and mtimes', async () => {
     const other = join(dir, 'inputs-2');
     await writeInputs(other, [...Object.keys(SAMPLE_FILES)].reverse(), 2_000_000_000);
