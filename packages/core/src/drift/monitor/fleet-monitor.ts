@@ -35,6 +35,7 @@ import { FlapDamper, LivenessList } from './liveness.js';
 import { ObservedWriter } from './persistence.js';
 import {
   countMove,
+  copyObserved,
   iso,
   newClusterRecord,
   newNodeRecord,
@@ -243,15 +244,7 @@ export class FleetMonitor {
         lastSeen >= 0 ? 'disconnected' : 'never_seen',
         lastSeen >= 0 ? lastSeen : now,
       );
-      node.reported = observed.reported_hash;
-      node.workers = observed.workers;
-      node.provenance = observed.provenance;
-      node.helloProvenance = observed.provenance;
-      node.helloHash = observed.reported_hash;
-      node.loaded_at = observed.loaded_at;
-      node.last_load_error = observed.last_load_error;
-      node.instance_id = observed.instance_id;
-      node.last_seq = observed.last_seq;
+      copyObserved(node, observed);
       node.last_seen = lastSeen;
       // A store shared by replicas (one that can claim facts) says which nodes are attached to
       // another live replica; a single-process store's records are all from before this start.
@@ -327,15 +320,7 @@ export class FleetMonitor {
     node.remoteConnected = observed.connected === true;
     node.stale = observed.stale === true;
     node.awaiting = observed.awaiting_report === true;
-    node.reported = observed.reported_hash;
-    node.workers = observed.workers;
-    node.provenance = observed.provenance;
-    node.helloProvenance = observed.provenance;
-    node.helloHash = observed.reported_hash;
-    node.loaded_at = observed.loaded_at;
-    node.last_load_error = observed.last_load_error;
-    node.instance_id = observed.instance_id;
-    node.last_seq = observed.last_seq;
+    copyObserved(node, observed);
     node.last_seen = observed.last_seen === null ? -1 : Date.parse(observed.last_seen);
     const outer = this.#announceRemote;
     this.#announceRemote = change.announce;

@@ -9,7 +9,7 @@ import type { DigestString } from '../../hash/digest.js';
 import type { TimerHandle } from '../clock.js';
 import type { RolloutStatus } from '../monitor-types.js';
 import type { LiveConfigReport, LoadError, ReportedProvenance, WorkerReport } from '../protocol.js';
-import type { DesiredState, Rollout } from '../store.js';
+import type { DesiredState, ObservedNode, Rollout } from '../store.js';
 import { NODE_STATES, STATE_INDEX, type NodeState } from './state.js';
 
 /**
@@ -79,6 +79,24 @@ export interface ClusterRecord {
   readonly counts: number[];
   readonly nodes: Set<NodeRecord>;
   expected: Set<string>;
+}
+
+/**
+ * Copies what a node reported, as a store holds it, into its record (its liveness fields are the
+ * caller's: they differ between loading the state and following another replica).
+ *
+ * @internal
+ */
+export function copyObserved(node: NodeRecord, observed: ObservedNode): void {
+  node.reported = observed.reported_hash;
+  node.workers = observed.workers;
+  node.provenance = observed.provenance;
+  node.helloProvenance = observed.provenance;
+  node.helloHash = observed.reported_hash;
+  node.loaded_at = observed.loaded_at;
+  node.last_load_error = observed.last_load_error;
+  node.instance_id = observed.instance_id;
+  node.last_seq = observed.last_seq;
 }
 
 /** @internal */
