@@ -669,3 +669,86 @@ export function auditTarget(event: AuditEntry): string {
   if (typeof hash === 'string') parts.push(shortHash(hash));
   return parts.length === 0 ? '—' : parts.join(' · ');
 }
+
+/**
+ * A `last_seen` frame of the stream: the nodes seen since the previous frame, each with its age
+ * in milliseconds at the control plane's time `at`.
+ * @public
+ */
+export interface LastSeenFrame {
+  readonly at: string;
+  readonly ages: Readonly<Record<string, number>>;
+}
+
+/**
+ * Applies a `last_seen` frame: each listed node's `last_seen` becomes `at` minus its age (the
+ * control plane's clock; the page shows ages against that clock, see {@link clockOffset}).
+ * Nodes the view does not know are ignored (their first event brings them).
+ *
+ * @example
+ * ```ts
+ * view = applyLastSeen(view, { at: '2026-01-01T00:00:10Z', ages: { 'gw-1': 200 } });
+ * ```
+ * @public
+ */
+export function applyLastSeen(view: FleetView, frame: LastSeenFrame): FleetView {
+  const at = Date.parse(frame.at);
+  if (Number.isNaN(at)) return view;
+  let nodes: Map<string, FleetNode> | null = null;
+  for (const [id, age] of Object.entries(frame.ages)) {
+    const node = view.nodes.get(id);
+    if (node === undefined || typeof age !== 'number') continue;
+    nodes ??= new Map(view.nodes);
+    nodes.set(id, { ...node, last_seen: new Date(at - age).toISOString() });
+  }
+  return nodes === null ? view : { ...view, nodes };
+}
+
+/**
+ * How far the control plane's clock is ahead of the page's, from a frame stamped `at` by the
+ * control plane and received at `receivedAt` (the page's clock), in milliseconds. Ages are
+ * computed as `Date.now() + offset - last_seen`, so a skewed browser clock shows true ages.
+ *
+ * @example
+ * ```ts
+ * clockOffset('2026-01-01T00:00:10Z', Date.parse('2026-01-01T00:00:07Z')); // 3000
+ * ```
+ * @public
+ */
+export function clockOffset(at: string, receivedAt: number): number {
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? 0 : t - receivedAt;
+}
+
+/** What the page knows beyond the fleet: the stream's `dashboard` frame. @public */
+export interface DashboardInfo {
+  /** Whether the control plane has an audit log (`GET /v1/audit/recent` answers). */
+  readonly audit_log: boolean;
+  /** The artifact hashes whose manifests the control plane knows (for file diffs). */
+  readonly manifests: readonly string[];
+}
+
+/**
+ * A node's timeline with one row per fact: a `node.state_changed` event announced by another
+ * event of the same transition (`drift.detected`, `node.stale`, …: the monitor emits it right
+ * after, with the same state) is folded into it. Newest first.
+ *
+ * @example
+ * ```ts
+ * timelineRows(view.timelines.get('gw-1') ?? []).map((e) => e.type);
+ * ```
+ * @public
+ */
+export function timelineRows(events: readonly FleetEvent[]): FleetEvent[] {
+  const rows: FleetEvent[] = [];
+  events.forEach((e, i) => {
+    const next = events[i + 1];
+    const announced =
+      e.type === 'node.state_changed' &&
+      next !== undefined &&
+      next.type !== 'node.state_changed' &&
+      next.state === e.state;
+    if (!announced) rows.push(e);
+  });
+  return rows.reverse();
+}

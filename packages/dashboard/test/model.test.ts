@@ -7,16 +7,20 @@ import {
   STATES,
   TIMELINE_LIMIT,
   applyEvent,
+  applyLastSeen,
   auditTarget,
+  clockOffset,
   diffRows,
   formatDuration,
   fromSnapshot,
   rolloutProgress,
   shortHash,
   sourceLink,
+  timelineRows,
   visibleNodes,
   windowOf,
   type Cluster,
+  type FleetEvent,
   type FleetNode,
   type NodeState,
   type SseMessage,
@@ -431,5 +435,53 @@ describe('file diff and audit rows', () => {
     );
     expect(auditTarget({ ...base, details: 'text' })).toBe('—');
     expect(auditTarget(base)).toBe('—');
+  });
+});
+
+describe('last seen frames', () => {
+  it("sets each listed node's last_seen to the frame time minus its age, ignoring unknown nodes", () => {
+    const view = fromSnapshot({
+      clusters: [],
+      nodes: [node('gw-1', 'in_sync'), node('gw-2', 'in_sync')],
+      recent: [],
+    });
+    const next = applyLastSeen(view, {
+      at: '2026-01-01T00:01:00.000Z',
+      ages: { 'gw-1': 1500, 'gw-9': 10 },
+    });
+    expect(next.nodes.get('gw-1')!.last_seen).toBe('2026-01-01T00:00:58.500Z');
+    expect(next.nodes.get('gw-2')).toBe(view.nodes.get('gw-2'));
+    expect(next.nodes.has('gw-9')).toBe(false);
+    expect(view.nodes.get('gw-1')!.last_seen).not.toBe('2026-01-01T00:00:58.500Z');
+    expect(applyLastSeen(view, { at: '2026-01-01T00:01:00.000Z', ages: {} })).toBe(view);
+    expect(applyLastSeen(view, { at: 'garbage', ages: { 'gw-1': 1 } })).toBe(view);
+  });
+
+  it('measures the control plane clock against the page clock', () => {
+    expect(clockOffset('2026-01-01T00:00:10Z', Date.parse('2026-01-01T00:00:07Z'))).toBe(3000);
+    expect(clockOffset('2026-01-01T00:00:10Z', Date.parse('2026-01-01T00:00:12Z'))).toBe(-2000);
+    expect(clockOffset('nope', 5)).toBe(0);
+  });
+});
+
+describe('timelineRows', () => {
+  const ev = (id: string, type: string, state: NodeState): FleetEvent => ({
+    id,
+    type,
+    at: `2026-01-01T00:00:0${id}Z`,
+    node_id: 'gw-1',
+    cluster: 'prod',
+    state,
+  });
+  it('folds a state change into the event announcing it, newest first', () => {
+    const rows = timelineRows([
+      ev('1', 'node.state_changed', 'in_sync'),
+      ev('2', 'node.state_changed', 'drift'),
+      ev('3', 'drift.detected', 'drift'),
+      ev('4', 'node.state_changed', 'in_sync'),
+      ev('5', 'drift.resolved', 'in_sync'),
+      ev('6', 'node.state_changed', 'pending'),
+    ]);
+    expect(rows.map((r) => r.id)).toEqual(['6', '5', '3', '1']);
   });
 });
