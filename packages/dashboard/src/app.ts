@@ -12,6 +12,8 @@ import {
   applyEvent,
   applyLastSeen,
   clockOffset,
+  formatPlace,
+  parsePlace,
   timelineRows,
   auditTarget,
   diffRows,
@@ -32,6 +34,7 @@ import {
   type LastSeenFrame,
   type NodeDiff,
   type NodeState,
+  type Place,
   type Snapshot,
   type Sort,
   type SortKey,
@@ -40,7 +43,25 @@ import {
 /** Where the admin token is kept (session storage only: gone when the tab closes). */
 export const TOKEN_KEY = 'plumbline.adminToken';
 const ROW_HEIGHT = 34;
+/** The table's height before it is measured (it then fills the window, see style.css). */
 const TABLE_HEIGHT = 480;
+
+/** The place the URL names, kept in step with it (back and forward included). */
+function usePlace(): [Place, (next: Place, push?: boolean) => void] {
+  const [place, setPlace] = useState<Place>(() => parsePlace(location.hash));
+  useEffect(() => {
+    const onHash = (): void => setPlace(parsePlace(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  const go = useCallback((next: Place, push = false) => {
+    const url = `${location.pathname}${location.search}${formatPlace(next)}`;
+    if (push) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+    setPlace(next);
+  }, []);
+  return [place, go];
+}
 
 type Connection = 'connecting' | 'live' | 'disconnected';
 
@@ -244,12 +265,35 @@ function Login({ error, onToken }: { error: string | null; onToken: (t: string) 
   );
 }
 
-function ClusterCard({ cluster, now }: { cluster: Cluster; now: number }) {
+function ClusterCard(props: {
+  cluster: Cluster;
+  now: number;
+  active: boolean;
+  onFilter: (cluster: string | undefined) => void;
+}) {
+  const { cluster, now } = props;
   const progress = rolloutProgress(cluster, now);
   return h(
     'article',
-    { class: 'cluster', 'aria-labelledby': `cluster-${cluster.cluster}` },
-    h('h3', { id: `cluster-${cluster.cluster}` }, cluster.cluster),
+    {
+      class: `cluster${props.active ? ' active' : ''}`,
+      'aria-labelledby': `cluster-${cluster.cluster}`,
+    },
+    h(
+      'h3',
+      { id: `cluster-${cluster.cluster}` },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'aria-pressed': props.active ? 'true' : 'false',
+          title: props.active ? 'Show every cluster' : `Show only the nodes of ${cluster.cluster}`,
+          onClick: () => props.onFilter(props.active ? undefined : cluster.cluster),
+        },
+        cluster.cluster,
+      ),
+    ),
     h(
       'p',
       null,
@@ -309,10 +353,25 @@ function CommitCell({ node }: { node: FleetNode }) {
   );
 }
 
-function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) => void }) {
+function NodeTable(props: {
+  view: FleetView;
+  now: number;
+  filter: Filter;
+  onFilter: (filter: Filter) => void;
+  onOpen: (id: string) => void;
+}) {
   const [sort, setSort] = useState<Sort>({ key: 'state', descending: false });
-  const [filter, setFilter] = useState<Filter>({});
+  const { filter, onFilter: setFilter } = props;
   const [scrollTop, setScrollTop] = useState(0);
+  const [height, setHeight] = useState(TABLE_HEIGHT);
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (el === null || typeof ResizeObserver === 'undefined') return undefined;
+    const observer = new ResizeObserver(() => setHeight(el.clientHeight || TABLE_HEIGHT));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   const rows = useMemo(
     () => visibleNodes(props.view.nodes.values(), filter, sort),
     [props.view.nodes, filter, sort],
@@ -320,7 +379,7 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
   const { start, end } = windowOf({
     total: rows.length,
     rowHeight: ROW_HEIGHT,
-    height: TABLE_HEIGHT,
+    height,
     scrollTop,
   });
   const clusters = [...props.view.clusters.keys()].sort();
@@ -449,7 +508,7 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
       'div',
       {
         class: 'table-scroll',
-        style: { maxHeight: `${TABLE_HEIGHT}px` },
+        ref: scroller,
         tabIndex: 0,
         'aria-label': 'Node table, scrollable',
         onScroll: (e: Event) => setScrollTop((e.currentTarget as HTMLElement).scrollTop),
@@ -458,6 +517,11 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
         'table',
         { class: 'nodes', 'aria-rowcount': rows.length + 1 },
         h('caption', { class: 'sr-only' }, 'Nodes of the fleet'),
+        h(
+          'colgroup',
+          null,
+          COLUMNS.map((c) => h('col', { key: c.label, class: `col-${c.label.replace(' ', '-')}` })),
+        ),
         h('thead', null, h('tr', { 'aria-rowindex': 1 }, header)),
         h('tbody', null, body),
       ),
@@ -756,7 +820,10 @@ function NodeDetail(props: {
 export function App() {
   const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [place, go] = usePlace();
+  const selected = place.node ?? null;
+  const setSelected = (id: string | null): void =>
+    go(id === null ? { filter: place.filter } : { node: id, filter: place.filter }, true);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -845,11 +912,31 @@ export function App() {
                     'div',
                     { class: 'clusters' },
                     clusters.map((c) =>
-                      h(ClusterCard, { cluster: c, now: serverNow, key: c.cluster }),
+                      h(ClusterCard, {
+                        cluster: c,
+                        now: serverNow,
+                        key: c.cluster,
+                        active: place.filter.cluster === c.cluster,
+                        onFilter: (cluster: string | undefined) => {
+                          const { cluster: _c, ...rest } = place.filter;
+                          go({
+                            ...(place.node === undefined ? {} : { node: place.node }),
+                            filter: cluster === undefined ? rest : { ...rest, cluster },
+                          });
+                        },
+                      }),
                     ),
                   ),
             ),
-            h(NodeTable, { view, now: serverNow, onOpen: setSelected, key: 'nodes' }),
+            h(NodeTable, {
+              view,
+              now: serverNow,
+              filter: place.filter,
+              onFilter: (filter: Filter) =>
+                go({ ...(place.node === undefined ? {} : { node: place.node }), filter }),
+              onOpen: setSelected,
+              key: 'nodes',
+            }),
             node === undefined
               ? null
               : h(NodeDetail, {

@@ -752,3 +752,53 @@ export function timelineRows(events: readonly FleetEvent[]): FleetEvent[] {
   });
   return rows.reverse();
 }
+
+/** What a dashboard URL names: an open node and the table's filter. @public */
+export interface Place {
+  readonly node?: string;
+  readonly filter: Filter;
+}
+
+/**
+ * Reads a place from a URL fragment (`#node=gw-2&cluster=prod&state=drift&q=text`); unknown
+ * keys and states are ignored.
+ *
+ * @example
+ * ```ts
+ * parsePlace('#node=gw-2&state=drift'); // { node: 'gw-2', filter: { state: 'drift' } }
+ * ```
+ * @public
+ */
+export function parsePlace(hash: string): Place {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const node = params.get('node');
+  const cluster = params.get('cluster');
+  const state = params.get('state');
+  const text = params.get('q');
+  const filter: { cluster?: string; state?: NodeState; text?: string } = {};
+  if (cluster !== null && cluster !== '') filter.cluster = cluster;
+  if (state !== null && (STATES as readonly string[]).includes(state))
+    filter.state = state as NodeState;
+  if (text !== null && text !== '') filter.text = text;
+  return node === null || node === '' ? { filter } : { node, filter };
+}
+
+/**
+ * The URL fragment of a place (empty for the unfiltered fleet), the inverse of {@link parsePlace}.
+ *
+ * @example
+ * ```ts
+ * formatPlace({ node: 'gw-2', filter: { cluster: 'prod' } }); // '#node=gw-2&cluster=prod'
+ * ```
+ * @public
+ */
+export function formatPlace(place: Place): string {
+  const params = new URLSearchParams();
+  if (place.node !== undefined) params.set('node', place.node);
+  if (place.filter.cluster !== undefined) params.set('cluster', place.filter.cluster);
+  if (place.filter.state !== undefined) params.set('state', place.filter.state);
+  if (place.filter.text !== undefined && place.filter.text !== '')
+    params.set('q', place.filter.text);
+  const text = params.toString();
+  return text === '' ? '' : `#${text}`;
+}

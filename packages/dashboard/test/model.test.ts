@@ -12,7 +12,9 @@ import {
   clockOffset,
   diffRows,
   formatDuration,
+  formatPlace,
   fromSnapshot,
+  parsePlace,
   rolloutProgress,
   shortHash,
   sourceLink,
@@ -483,5 +485,43 @@ describe('timelineRows', () => {
       ev('6', 'node.state_changed', 'pending'),
     ]);
     expect(rows.map((r) => r.id)).toEqual(['6', '5', '3', '1']);
+  });
+});
+
+describe('places (deep links)', () => {
+  it('reads and writes a node, a cluster, a state and a search, ignoring unknown states', () => {
+    expect(parsePlace('#node=gw-2&cluster=prod&state=drift&q=abc')).toEqual({
+      node: 'gw-2',
+      filter: { cluster: 'prod', state: 'drift', text: 'abc' },
+    });
+    expect(parsePlace('#state=bogus&other=1')).toEqual({ filter: {} });
+    expect(parsePlace('')).toEqual({ filter: {} });
+    expect(formatPlace({ filter: {} })).toBe('');
+    expect(formatPlace({ node: 'a b&c', filter: { cluster: 'eu/1' } })).toBe(
+      '#node=a+b%26c&cluster=eu%2F1',
+    );
+  });
+
+  it('round-trips every place', () => {
+    const text = fc.string({ minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(
+        fc.option(text, { nil: undefined }),
+        fc.option(text, { nil: undefined }),
+        fc.option(fc.constantFrom(...STATES), { nil: undefined }),
+        fc.option(text, { nil: undefined }),
+        (node, cluster, state, q) => {
+          const place = {
+            ...(node === undefined ? {} : { node }),
+            filter: {
+              ...(cluster === undefined ? {} : { cluster }),
+              ...(state === undefined ? {} : { state }),
+              ...(q === undefined ? {} : { text: q }),
+            },
+          };
+          expect(parsePlace(formatPlace(place))).toEqual(place);
+        },
+      ),
+    );
   });
 });
