@@ -6,19 +6,16 @@
  * @packageDocumentation
  */
 
-/** A node state (DESIGN.md "Fleet states per node"). @public */
-export type NodeState =
-  | 'in_sync'
-  | 'drift'
-  | 'pending'
-  | 'rejected'
-  | 'unknown'
-  | 'stale'
-  | 'disconnected'
-  | 'never_seen'
-  | 'awaiting_report'
-  | 'reload_pending'
-  | 'probe_failing';
+import type {
+  NodeState as CoreNodeState,
+  ReportedProvenance,
+  Rollout as CoreRollout,
+} from '@plumbline/core/drift';
+
+// The wire types come from core as types only (erased at build: the page bundles no core code).
+
+/** A node state (DESIGN.md "Fleet states per node"): core's type. @public */
+export type NodeState = CoreNodeState;
 
 /**
  * Every state, in the order the page shows them: the same list, in the same order, as core's
@@ -39,14 +36,8 @@ export const STATES: readonly NodeState[] = [
   'probe_failing',
 ];
 
-/** The provenance a node reported for what it runs. @public */
-export interface Provenance {
-  readonly commit?: string;
-  readonly source?: string;
-  readonly ref?: string;
-  readonly build_timestamp?: string;
-  readonly builder?: { readonly id: string; readonly version: string };
-}
+/** The provenance a node reported for what it runs: core's type. @public */
+export type Provenance = ReportedProvenance;
 
 /** One node of `GET /v1/fleet`. @public */
 export interface FleetNode {
@@ -77,11 +68,9 @@ export interface LiveConfig {
   readonly at: string;
 }
 
-/** A cluster's rollout window. @public */
-export interface Rollout {
+/** A cluster's rollout window (core's `Rollout`) with the status the page tracks. @public */
+export interface Rollout extends Omit<CoreRollout, 'previous_hash'> {
   readonly previous_hash: string | null;
-  readonly started_at: string;
-  readonly deadline: string;
   readonly status?: 'in_progress' | 'completed' | 'deadline_exceeded';
 }
 
