@@ -13,6 +13,7 @@ import {
   applyLastSeen,
   clockOffset,
   formatPlace,
+  nodeWhy,
   parsePlace,
   timelineRows,
   auditTarget,
@@ -337,6 +338,7 @@ const COLUMNS: readonly { key: SortKey | null; label: string }[] = [
   { key: null, label: 'Desired' },
   { key: 'last_seen', label: 'Last seen' },
   { key: null, label: 'Commit' },
+  { key: null, label: 'Why' },
 ];
 
 function CommitCell({ node }: { node: FleetNode }) {
@@ -442,6 +444,7 @@ function NodeTable(props: {
         h('td', null, h('code', { title: node.desired_hash ?? '' }, shortHash(node.desired_hash))),
         h('td', { title: time(node.last_seen) }, ago(node.last_seen, props.now)),
         h(CommitCell, { node }),
+        h('td', { class: 'why', title: nodeWhy(node) ?? '' }, nodeWhy(node) ?? '—'),
       ),
     );
   });
@@ -746,6 +749,7 @@ function NodeDetail(props: {
       'dl',
       null,
       field('State', [h(StateBadge, { state: node.state }), ` since ${time(node.since)}`]),
+      field('Why', nodeWhy(node) ?? '—'),
       field('Cluster', node.cluster),
       field('Reported', h('code', null, node.reported_hash ?? '—')),
       field('Desired', h('code', null, node.desired_hash ?? '—')),

@@ -7,6 +7,7 @@
  */
 
 import type {
+  LoadError,
   NodeState as CoreNodeState,
   ReportedProvenance,
   Rollout as CoreRollout,
@@ -55,6 +56,8 @@ export interface FleetNode {
    * expected digests, where they differ; absent or `null` without a probe.
    */
   readonly live_config?: LiveConfig | null;
+  /** The node's last failed load, as last reported (core's `LoadError`); absent or `null` when none. */
+  readonly last_load_error?: LoadError | null;
 }
 
 /** A node's live configuration as its probe found it. @public */
@@ -204,6 +207,10 @@ export function applyEvent(view: FleetView, event: FleetEvent): FleetView {
       last_seen: event.last_seen !== undefined ? event.last_seen : (before?.last_seen ?? null),
       instance_id: event.instance_id ?? null,
       provenance: event.provenance !== undefined ? event.provenance : (before?.provenance ?? null),
+      last_load_error:
+        event.last_load_error !== undefined
+          ? (event.last_load_error as LoadError | null)
+          : (before?.last_load_error ?? null),
     };
     nodes.set(event.node_id, node);
     const timelines = new Map(view.timelines);
@@ -790,4 +797,34 @@ export function formatPlace(place: Place): string {
     params.set('q', place.filter.text);
   const text = params.toString();
   return text === '' ? '' : `#${text}`;
+}
+
+/**
+ * Why a node is not in sync, in a few words (`null` when it is in sync or there is nothing to
+ * say): its last load error for a rejected node, what its live configuration probe found, or
+ * that it runs another artifact than it should.
+ *
+ * @example
+ * ```ts
+ * nodeWhy(node); // 'load failed: PLB_SEAL_INVALID: seal does not verify'
+ * ```
+ * @public
+ */
+export function nodeWhy(node: FleetNode): string | null {
+  if (node.state === 'in_sync') return null;
+  const error = node.last_load_error;
+  if (node.state === 'rejected' && error != null)
+    return `load failed: ${error.code}: ${error.message}`;
+  const live = node.live_config;
+  if (node.state === 'probe_failing')
+    return `probe failing${live?.code === undefined ? '' : `: ${live.code}`}`;
+  if (node.state === 'reload_pending') return 'reload pending';
+  if (node.state === 'drift') {
+    if (live?.differences !== undefined && live.differences.length > 0)
+      return `live configuration differs: ${live.differences.join(', ')}`;
+    if (node.reported_hash !== null && node.desired_hash !== null)
+      return `runs ${shortHash(node.reported_hash)}, should run ${shortHash(node.desired_hash)}`;
+  }
+  if (error != null) return `last load failed: ${error.code}: ${error.message}`;
+  return null;
 }

@@ -14,6 +14,7 @@ import {
   formatDuration,
   formatPlace,
   fromSnapshot,
+  nodeWhy,
   parsePlace,
   rolloutProgress,
   shortHash,
@@ -523,5 +524,40 @@ describe('places (deep links)', () => {
         },
       ),
     );
+  });
+});
+
+describe('nodeWhy', () => {
+  const error = {
+    artifact_hash: H2 as `sha256:${string}`,
+    code: 'PLB_SEAL_INVALID',
+    message: 'seal does not verify',
+    at: '2026-01-01T00:00:00Z',
+  };
+  it('says why a node is not in sync, and nothing for one in sync', () => {
+    expect(nodeWhy(node('a', 'in_sync', { last_load_error: error }))).toBeNull();
+    expect(nodeWhy(node('a', 'rejected', { last_load_error: error }))).toBe(
+      'load failed: PLB_SEAL_INVALID: seal does not verify',
+    );
+    expect(nodeWhy(node('a', 'drift', { reported_hash: H2, desired_hash: H1 }))).toBe(
+      `runs ${shortHash(H2)}, should run ${shortHash(H1)}`,
+    );
+    expect(nodeWhy(node('a', 'reload_pending'))).toBe('reload pending');
+    expect(nodeWhy(node('a', 'unknown'))).toBeNull();
+  });
+  it('keeps the load error a node.rejected event brought', () => {
+    let view = fromSnapshot({ clusters: [], nodes: [node('gw-1', 'in_sync')], recent: [] });
+    view = applyEvent(view, {
+      type: 'node.rejected',
+      id: 'e1',
+      at: '2026-01-01T00:00:01Z',
+      node_id: 'gw-1',
+      cluster: 'prod',
+      state: 'rejected',
+      reported_hash: H1,
+      desired_hash: H2,
+      last_load_error: error,
+    });
+    expect(nodeWhy(view.nodes.get('gw-1')!)).toContain('PLB_SEAL_INVALID');
   });
 });

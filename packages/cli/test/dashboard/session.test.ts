@@ -152,6 +152,10 @@ describe('a whole dashboard session', () => {
     // gw-2 drifts before any manifest upload: the detail asks for manifests, with no 404.
     running.set('gw-2', MANIFEST_B.root);
     await expect.poll(() => badge(page, 'gw-2'), { timeout: 10_000 }).toBe('drift');
+    // The table says why: what it runs against what it should run.
+    expect(await row(page, 'gw-2').locator('td.why').textContent()).toBe(
+      `runs sha256:${MANIFEST_B.root.slice(7, 19)}, should run sha256:${MANIFEST_A.root.slice(7, 19)}`,
+    );
     await row(page, 'gw-2').getByRole('button', { name: 'gw-2' }).click();
     const detail = page.getByRole('region', { name: 'Node gw-2' });
     await expect
