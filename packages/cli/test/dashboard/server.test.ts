@@ -168,6 +168,34 @@ describe('GET /v1/fleet/events', () => {
     expect(Date.parse(frame.at) - frame.ages['gw-1']!).toBe(Date.parse(node.last_seen!));
   });
 
+  it('sends the ages of 20,000 nodes in one frame per interval, not one event per heartbeat', async () => {
+    await monitor.close();
+    monitor = await FleetMonitor.create({ heartbeatIntervalMs: 100, staleAfterIntervals: 1000 });
+    await start();
+    for (let i = 0; i < 20_000; i++) {
+      const id = `n-${i}`;
+      monitor.connect(
+        { node_id: id, cluster: 'edge', principal: `token:${id}` },
+        {
+          type: 'hello',
+          protocol: 'plumbline.drift/v1',
+          node_id: id,
+          cluster: 'edge',
+          instance_id: `i-${i}`,
+          artifact_hash: HASH(1),
+        },
+        `s-${i}`,
+      );
+    }
+    const r = await stream(auth, (_e, _c, side) => side.some((f) => f.event === 'last_seen'));
+    const frames = r.side.filter((f) => f.event === 'last_seen');
+    expect(frames).toHaveLength(1);
+    const ages = (JSON.parse(frames[0]!.data) as { ages: Record<string, number> }).ages;
+    expect(Object.keys(ages)).toHaveLength(20_000);
+    // Compact: well under 30 bytes per node (id, age in milliseconds).
+    expect(frames[0]!.data.length / 20_000).toBeLessThan(30);
+  }, 60_000);
+
   it('ends every stream with its last chunk before close resolves', async () => {
     await start();
     const ended = new Promise<string>((resolve) => {
