@@ -10,6 +10,12 @@ import {
   STATES,
   SseParser,
   applyEvent,
+  applyLastSeen,
+  clockOffset,
+  formatPlace,
+  nodeWhy,
+  parsePlace,
+  timelineRows,
   auditTarget,
   diffRows,
   formatDuration,
@@ -21,12 +27,15 @@ import {
   windowOf,
   type AuditEntry,
   type Cluster,
+  type DashboardInfo,
   type FleetEvent,
   type FleetNode,
   type FleetView,
   type Filter,
+  type LastSeenFrame,
   type NodeDiff,
   type NodeState,
+  type Place,
   type Snapshot,
   type Sort,
   type SortKey,
@@ -35,7 +44,25 @@ import {
 /** Where the admin token is kept (session storage only: gone when the tab closes). */
 export const TOKEN_KEY = 'plumbline.adminToken';
 const ROW_HEIGHT = 34;
+/** The table's height before it is measured (it then fills the window, see style.css). */
 const TABLE_HEIGHT = 480;
+
+/** The place the URL names, kept in step with it (back and forward included). */
+function usePlace(): [Place, (next: Place, push?: boolean) => void] {
+  const [place, setPlace] = useState<Place>(() => parsePlace(location.hash));
+  useEffect(() => {
+    const onHash = (): void => setPlace(parsePlace(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  const go = useCallback((next: Place, push = false) => {
+    const url = `${location.pathname}${location.search}${formatPlace(next)}`;
+    if (push) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+    setPlace(next);
+  }, []);
+  return [place, go];
+}
 
 type Connection = 'connecting' | 'live' | 'disconnected';
 
@@ -73,7 +100,7 @@ function StateBadge({ state }: { state: NodeState }) {
 function time(iso: string | null): string {
   if (iso === null) return '—';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { timeZoneName: 'short' });
 }
 
 function ago(iso: string | null, now: number): string {
@@ -101,12 +128,21 @@ async function getJson(
   return { status: response.status, body };
 }
 
+interface StreamState {
+  readonly view: FleetView;
+  readonly connection: Connection;
+  readonly loaded: boolean;
+  /** The `dashboard` frame of the current connection (`null` before it). */
+  readonly info: DashboardInfo | null;
+  /** The control plane's clock minus the page's, in milliseconds. */
+  readonly offset: number;
+}
+
 /** Opens the event stream with the token and feeds the view; reconnects with backoff. */
-function useFleetStream(
-  token: string | null,
-  onUnauthorized: () => void,
-): { view: FleetView; connection: Connection; loaded: boolean } {
+function useFleetStream(token: string | null, onUnauthorized: () => void): StreamState {
   const [view, setView] = useState<FleetView>(EMPTY_VIEW);
+  const [info, setInfo] = useState<DashboardInfo | null>(null);
+  const [offset, setOffset] = useState(0);
   const [connection, setConnection] = useState<Connection>('connecting');
   const [loaded, setLoaded] = useState(false);
   useEffect(() => {
@@ -137,6 +173,19 @@ function useFleetStream(
           if (message.event === 'snapshot') {
             setView(fromSnapshot(JSON.parse(message.data) as Snapshot));
             setLoaded(true);
+          } else if (message.event === 'dashboard') {
+            setInfo(JSON.parse(message.data) as DashboardInfo);
+          } else if (message.event === 'manifest') {
+            const { artifact_hash } = JSON.parse(message.data) as { artifact_hash: string };
+            setInfo((i) =>
+              i === null || i.manifests.includes(artifact_hash)
+                ? i
+                : { ...i, manifests: [...i.manifests, artifact_hash] },
+            );
+          } else if (message.event === 'last_seen') {
+            const frame = JSON.parse(message.data) as LastSeenFrame;
+            setOffset(clockOffset(frame.at, Date.now()));
+            setView((v) => applyLastSeen(v, frame));
           } else {
             const event = JSON.parse(message.data) as FleetEvent;
             setView((v) => applyEvent(v, event));
@@ -169,7 +218,7 @@ function useFleetStream(
       if (timer !== undefined) clearTimeout(timer);
     };
   }, [token]);
-  return { view, connection, loaded };
+  return { view, connection, loaded, info, offset };
 }
 
 function Login({ error, onToken }: { error: string | null; onToken: (t: string) => void }) {
@@ -217,12 +266,35 @@ function Login({ error, onToken }: { error: string | null; onToken: (t: string) 
   );
 }
 
-function ClusterCard({ cluster, now }: { cluster: Cluster; now: number }) {
+function ClusterCard(props: {
+  cluster: Cluster;
+  now: number;
+  active: boolean;
+  onFilter: (cluster: string | undefined) => void;
+}) {
+  const { cluster, now } = props;
   const progress = rolloutProgress(cluster, now);
   return h(
     'article',
-    { class: 'cluster', 'aria-labelledby': `cluster-${cluster.cluster}` },
-    h('h3', { id: `cluster-${cluster.cluster}` }, cluster.cluster),
+    {
+      class: `cluster${props.active ? ' active' : ''}`,
+      'aria-labelledby': `cluster-${cluster.cluster}`,
+    },
+    h(
+      'h3',
+      { id: `cluster-${cluster.cluster}` },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          'aria-pressed': props.active ? 'true' : 'false',
+          title: props.active ? 'Show every cluster' : `Show only the nodes of ${cluster.cluster}`,
+          onClick: () => props.onFilter(props.active ? undefined : cluster.cluster),
+        },
+        cluster.cluster,
+      ),
+    ),
     h(
       'p',
       null,
@@ -266,6 +338,7 @@ const COLUMNS: readonly { key: SortKey | null; label: string }[] = [
   { key: null, label: 'Desired' },
   { key: 'last_seen', label: 'Last seen' },
   { key: null, label: 'Commit' },
+  { key: null, label: 'Why' },
 ];
 
 function CommitCell({ node }: { node: FleetNode }) {
@@ -282,10 +355,25 @@ function CommitCell({ node }: { node: FleetNode }) {
   );
 }
 
-function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) => void }) {
+function NodeTable(props: {
+  view: FleetView;
+  now: number;
+  filter: Filter;
+  onFilter: (filter: Filter) => void;
+  onOpen: (id: string) => void;
+}) {
   const [sort, setSort] = useState<Sort>({ key: 'state', descending: false });
-  const [filter, setFilter] = useState<Filter>({});
+  const { filter, onFilter: setFilter } = props;
   const [scrollTop, setScrollTop] = useState(0);
+  const [height, setHeight] = useState(TABLE_HEIGHT);
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (el === null || typeof ResizeObserver === 'undefined') return undefined;
+    const observer = new ResizeObserver(() => setHeight(el.clientHeight || TABLE_HEIGHT));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   const rows = useMemo(
     () => visibleNodes(props.view.nodes.values(), filter, sort),
     [props.view.nodes, filter, sort],
@@ -293,7 +381,7 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
   const { start, end } = windowOf({
     total: rows.length,
     rowHeight: ROW_HEIGHT,
-    height: TABLE_HEIGHT,
+    height,
     scrollTop,
   });
   const clusters = [...props.view.clusters.keys()].sort();
@@ -356,6 +444,7 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
         h('td', null, h('code', { title: node.desired_hash ?? '' }, shortHash(node.desired_hash))),
         h('td', { title: time(node.last_seen) }, ago(node.last_seen, props.now)),
         h(CommitCell, { node }),
+        h('td', { class: 'why', title: nodeWhy(node) ?? '' }, nodeWhy(node) ?? '—'),
       ),
     );
   });
@@ -422,7 +511,7 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
       'div',
       {
         class: 'table-scroll',
-        style: { maxHeight: `${TABLE_HEIGHT}px` },
+        ref: scroller,
         tabIndex: 0,
         'aria-label': 'Node table, scrollable',
         onScroll: (e: Event) => setScrollTop((e.currentTarget as HTMLElement).scrollTop),
@@ -431,6 +520,11 @@ function NodeTable(props: { view: FleetView; now: number; onOpen: (id: string) =
         'table',
         { class: 'nodes', 'aria-rowcount': rows.length + 1 },
         h('caption', { class: 'sr-only' }, 'Nodes of the fleet'),
+        h(
+          'colgroup',
+          null,
+          COLUMNS.map((c) => h('col', { key: c.label, class: `col-${c.label.replace(' ', '-')}` })),
+        ),
         h('thead', null, h('tr', { 'aria-rowindex': 1 }, header)),
         h('tbody', null, body),
       ),
@@ -450,13 +544,23 @@ const KIND_LABELS = {
   missing: 'missing on the node',
 } as const;
 
-/** The per-file diff of a node, fetched when its hashes change. */
-function FileDiff(props: { node: FleetNode; token: string; onUnauthorized: () => void }) {
+/** The per-file diff of a node, fetched when its hashes change or their manifests arrive. */
+function FileDiff(props: {
+  node: FleetNode;
+  token: string;
+  manifests: readonly string[];
+  onUnauthorized: () => void;
+}) {
   const { node, token, onUnauthorized } = props;
   const same = node.reported_hash !== null && node.reported_hash === node.desired_hash;
+  const missing = [node.desired_hash, node.reported_hash].filter(
+    (h): h is string => h !== null && !props.manifests.includes(h),
+  );
+  const ready = !same && node.reported_hash !== null && node.desired_hash !== null;
+  const known = missing.length === 0;
   const [state, setState] = useState<DiffState>({ status: 'loading' });
   useEffect(() => {
-    if (same || node.reported_hash === null || node.desired_hash === null) return undefined;
+    if (!ready || !known) return undefined;
     const abort = new AbortController();
     setState({ status: 'loading' });
     getJson(token, `/v1/fleet/nodes/${encodeURIComponent(node.node_id)}/diff`, abort.signal).then(
@@ -466,6 +570,7 @@ function FileDiff(props: { node: FleetNode; token: string; onUnauthorized: () =>
         else {
           const error = (body as { error?: { code?: string; details?: { missing?: [] } } } | null)
             ?.error;
+          // A manifest dropped from the control plane's catalog since the page learned of it.
           if (error?.code === 'PLB_DASHBOARD_MANIFEST_UNKNOWN')
             setState({ status: 'unknown', missing: error.details?.missing ?? [] });
           else setState({ status: 'error', message: `HTTP ${status} ${error?.code ?? ''}` });
@@ -476,34 +581,36 @@ function FileDiff(props: { node: FleetNode; token: string; onUnauthorized: () =>
       },
     );
     return () => abort.abort();
-  }, [node.node_id, node.reported_hash, node.desired_hash, token]);
+  }, [node.node_id, node.reported_hash, node.desired_hash, token, ready, known]);
   const title = h('h3', { id: 'files-title' }, 'Files');
   if (node.reported_hash === null || node.desired_hash === null)
     return h('div', null, title, h('p', null, 'The node or its cluster has no artifact hash.'));
   if (same) return h('div', null, title, h('p', null, 'The node runs the desired artifact.'));
-  if (state.status === 'loading')
-    return h('div', null, title, h('p', null, 'Loading the file diff…'));
-  if (state.status === 'error')
-    return h('div', null, title, h('p', null, `The file diff failed: ${state.message}`));
-  if (state.status === 'unknown')
+  const unknown = known && state.status === 'unknown' ? state.missing : missing;
+  if (!known || state.status === 'unknown')
     return h(
       'div',
       null,
       title,
       h(
         'p',
-        null,
-        'The control plane does not know both manifests, so it cannot list the files that differ. ',
-        'Missing: ',
-        state.missing.map((m, i) => [
+        { class: 'upload-hint' },
+        'Upload manifests to see files: the control plane does not know the manifest of ',
+        unknown.map((m, i) => [
           i === 0 ? '' : ', ',
           h('code', { key: String(m), title: m ?? '' }, shortHash(m)),
         ]),
-        ' (upload with ',
+        ' (',
         h('code', null, 'PUT /v1/manifests'),
-        ').',
+        ', for example ',
+        h('code', null, 'plumbline manifest'),
+        ' output).',
       ),
     );
+  if (state.status === 'loading')
+    return h('div', null, title, h('p', null, 'Loading the file diff…'));
+  if (state.status === 'error')
+    return h('div', null, title, h('p', null, `The file diff failed: ${state.message}`));
   const rows = diffRows(state.diff);
   return h(
     'div',
@@ -536,16 +643,18 @@ function FileDiff(props: { node: FleetNode; token: string; onUnauthorized: () =>
   );
 }
 
-/** Recent audit events, when the control plane has an audit log (hidden otherwise). */
+/** Recent audit events, when the control plane has an audit log (a note otherwise). */
 function AuditPanel(props: {
   token: string;
   latest: string | undefined;
   now: number;
+  enabled: boolean;
   onUnauthorized: () => void;
 }) {
-  const { token, latest, onUnauthorized } = props;
+  const { token, latest, onUnauthorized, enabled } = props;
   const [events, setEvents] = useState<readonly AuditEntry[] | null>(null);
   useEffect(() => {
+    if (!enabled) return undefined;
     const abort = new AbortController();
     // Audit writes follow the events that cause them: wait a moment before reading the log.
     const timer = setTimeout(() => {
@@ -562,41 +671,50 @@ function AuditPanel(props: {
       clearTimeout(timer);
       abort.abort();
     };
-  }, [token, latest]);
-  if (events === null) return null;
+  }, [token, latest, enabled]);
+  if (enabled && events === null) return null;
   return h(
     'section',
     { 'aria-labelledby': 'audit-title' },
     h('h2', { id: 'audit-title' }, 'Recent audit events'),
-    events.length === 0
-      ? h('p', null, 'The audit log has no events yet.')
-      : h(
-          'table',
-          { class: 'audit' },
-          h('caption', { class: 'sr-only' }, 'Recent audit events, newest first'),
-          columnHeads('When', 'Event', 'Outcome', 'Actor', 'About', 'Reason'),
-          h(
-            'tbody',
-            null,
-            events.map((e) =>
-              h(
-                'tr',
-                { key: e.id },
-                h('td', { title: time(e.time) }, ago(e.time, props.now)),
-                h('th', { scope: 'row' }, e.type),
-                h('td', null, e.outcome),
-                h('td', null, `${e.actor.type} ${e.actor.id}`),
-                h('td', null, auditTarget(e)),
-                h('td', null, e.reason ?? '—'),
+    events === null || !enabled
+      ? h(
+          'p',
+          { class: 'audit-off' },
+          'No audit log configured: start the control plane with ',
+          h('code', null, '--audit-log'),
+          ' to list who did what here.',
+        )
+      : events.length === 0
+        ? h('p', null, 'The audit log has no events yet.')
+        : h(
+            'table',
+            { class: 'audit' },
+            h('caption', { class: 'sr-only' }, 'Recent audit events, newest first'),
+            columnHeads('When', 'Event', 'Outcome', 'Actor', 'About', 'Reason'),
+            h(
+              'tbody',
+              null,
+              events.map((e) =>
+                h(
+                  'tr',
+                  { key: e.id },
+                  h('td', { title: time(e.time) }, ago(e.time, props.now)),
+                  h('th', { scope: 'row' }, e.type),
+                  h('td', null, e.outcome),
+                  h('td', null, `${e.actor.type} ${e.actor.id}`),
+                  h('td', null, auditTarget(e)),
+                  h('td', null, e.reason ?? '—'),
+                ),
               ),
             ),
           ),
-        ),
   );
 }
 
 function NodeDetail(props: {
   node: FleetNode;
+  manifests: readonly string[];
   timeline: readonly FleetEvent[];
   now: number;
   token: string;
@@ -631,6 +749,7 @@ function NodeDetail(props: {
       'dl',
       null,
       field('State', [h(StateBadge, { state: node.state }), ` since ${time(node.since)}`]),
+      field('Why', nodeWhy(node) ?? '—'),
       field('Cluster', node.cluster),
       field('Reported', h('code', null, node.reported_hash ?? '—')),
       field('Desired', h('code', null, node.desired_hash ?? '—')),
@@ -660,7 +779,12 @@ function NodeDetail(props: {
           field('Built', p.build_timestamp === undefined ? '—' : time(p.build_timestamp)),
           field('Builder', p.builder === undefined ? '—' : `${p.builder.id} ${p.builder.version}`),
         ),
-    h(FileDiff, { node, token: props.token, onUnauthorized: props.onUnauthorized }),
+    h(FileDiff, {
+      node,
+      token: props.token,
+      manifests: props.manifests,
+      onUnauthorized: props.onUnauthorized,
+    }),
     h('h3', null, 'Timeline'),
     props.timeline.length === 0
       ? h('p', null, 'No transitions since the dashboard connected.')
@@ -672,19 +796,17 @@ function NodeDetail(props: {
           h(
             'tbody',
             null,
-            [...props.timeline]
-              .reverse()
-              .map((e) =>
-                h(
-                  'tr',
-                  { key: e.id },
-                  h('td', null, time(e.at)),
-                  h('td', null, e.type),
-                  h('td', null, e.from === undefined ? '—' : h(StateBadge, { state: e.from })),
-                  h('td', null, e.state === undefined ? '—' : h(StateBadge, { state: e.state })),
-                  h('td', null, h('code', null, shortHash(e.reported_hash))),
-                ),
+            timelineRows(props.timeline).map((e) =>
+              h(
+                'tr',
+                { key: e.id },
+                h('td', null, time(e.at)),
+                h('td', null, e.type),
+                h('td', null, e.from === undefined ? '—' : h(StateBadge, { state: e.from })),
+                h('td', null, e.state === undefined ? '—' : h(StateBadge, { state: e.state })),
+                h('td', null, h('code', null, shortHash(e.reported_hash))),
               ),
+            ),
           ),
         ),
   );
@@ -702,7 +824,10 @@ function NodeDetail(props: {
 export function App() {
   const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [place, go] = usePlace();
+  const selected = place.node ?? null;
+  const setSelected = (id: string | null): void =>
+    go(id === null ? { filter: place.filter } : { node: id, filter: place.filter }, true);
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000);
@@ -713,7 +838,16 @@ export function App() {
     setToken(null);
     setError('The control plane refused this admin token.');
   }, []);
-  const { view, connection, loaded } = useFleetStream(token, unauthorized);
+  const {
+    view,
+    connection,
+    loaded: streamLoaded,
+    info,
+    offset,
+  } = useFleetStream(token, unauthorized);
+  const loaded = streamLoaded && info !== null;
+  // Ages count on the control plane's clock (the page's may be off).
+  const serverNow = now + offset;
   if (token === null) {
     return h(Login, {
       error,
@@ -781,16 +915,39 @@ export function App() {
                 : h(
                     'div',
                     { class: 'clusters' },
-                    clusters.map((c) => h(ClusterCard, { cluster: c, now, key: c.cluster })),
+                    clusters.map((c) =>
+                      h(ClusterCard, {
+                        cluster: c,
+                        now: serverNow,
+                        key: c.cluster,
+                        active: place.filter.cluster === c.cluster,
+                        onFilter: (cluster: string | undefined) => {
+                          const { cluster: _c, ...rest } = place.filter;
+                          go({
+                            ...(place.node === undefined ? {} : { node: place.node }),
+                            filter: cluster === undefined ? rest : { ...rest, cluster },
+                          });
+                        },
+                      }),
+                    ),
                   ),
             ),
-            h(NodeTable, { view, now, onOpen: setSelected, key: 'nodes' }),
+            h(NodeTable, {
+              view,
+              now: serverNow,
+              filter: place.filter,
+              onFilter: (filter: Filter) =>
+                go({ ...(place.node === undefined ? {} : { node: place.node }), filter }),
+              onOpen: setSelected,
+              key: 'nodes',
+            }),
             node === undefined
               ? null
               : h(NodeDetail, {
                   key: 'detail',
                   node,
-                  now,
+                  now: serverNow,
+                  manifests: info.manifests,
                   timeline: view.timelines.get(node.node_id) ?? [],
                   token,
                   onUnauthorized: unauthorized,
@@ -800,7 +957,8 @@ export function App() {
               key: 'audit',
               token,
               latest: view.recent[0]?.id,
-              now,
+              now: serverNow,
+              enabled: info.audit_log,
               onUnauthorized: unauthorized,
             }),
           ],

@@ -6,19 +6,17 @@
  * @packageDocumentation
  */
 
-/** A node state (DESIGN.md "Fleet states per node"). @public */
-export type NodeState =
-  | 'in_sync'
-  | 'drift'
-  | 'pending'
-  | 'rejected'
-  | 'unknown'
-  | 'stale'
-  | 'disconnected'
-  | 'never_seen'
-  | 'awaiting_report'
-  | 'reload_pending'
-  | 'probe_failing';
+import type {
+  LoadError,
+  NodeState as CoreNodeState,
+  ReportedProvenance,
+  Rollout as CoreRollout,
+} from '@plumbline/core/drift';
+
+// The wire types come from core as types only (erased at build: the page bundles no core code).
+
+/** A node state (DESIGN.md "Fleet states per node"): core's type. @public */
+export type NodeState = CoreNodeState;
 
 /**
  * Every state, in the order the page shows them: the same list, in the same order, as core's
@@ -39,14 +37,8 @@ export const STATES: readonly NodeState[] = [
   'probe_failing',
 ];
 
-/** The provenance a node reported for what it runs. @public */
-export interface Provenance {
-  readonly commit?: string;
-  readonly source?: string;
-  readonly ref?: string;
-  readonly build_timestamp?: string;
-  readonly builder?: { readonly id: string; readonly version: string };
-}
+/** The provenance a node reported for what it runs: core's type. @public */
+export type Provenance = ReportedProvenance;
 
 /** One node of `GET /v1/fleet`. @public */
 export interface FleetNode {
@@ -64,6 +56,8 @@ export interface FleetNode {
    * expected digests, where they differ; absent or `null` without a probe.
    */
   readonly live_config?: LiveConfig | null;
+  /** The node's last failed load, as last reported (core's `LoadError`); absent or `null` when none. */
+  readonly last_load_error?: LoadError | null;
 }
 
 /** A node's live configuration as its probe found it. @public */
@@ -77,11 +71,9 @@ export interface LiveConfig {
   readonly at: string;
 }
 
-/** A cluster's rollout window. @public */
-export interface Rollout {
+/** A cluster's rollout window (core's `Rollout`) with the status the page tracks. @public */
+export interface Rollout extends Omit<CoreRollout, 'previous_hash'> {
   readonly previous_hash: string | null;
-  readonly started_at: string;
-  readonly deadline: string;
   readonly status?: 'in_progress' | 'completed' | 'deadline_exceeded';
 }
 
@@ -215,6 +207,10 @@ export function applyEvent(view: FleetView, event: FleetEvent): FleetView {
       last_seen: event.last_seen !== undefined ? event.last_seen : (before?.last_seen ?? null),
       instance_id: event.instance_id ?? null,
       provenance: event.provenance !== undefined ? event.provenance : (before?.provenance ?? null),
+      last_load_error:
+        event.last_load_error !== undefined
+          ? (event.last_load_error as LoadError | null)
+          : (before?.last_load_error ?? null),
     };
     nodes.set(event.node_id, node);
     const timelines = new Map(view.timelines);
@@ -668,4 +664,167 @@ export function auditTarget(event: AuditEntry): string {
   const hash = d.artifact_hash ?? d.reported_hash;
   if (typeof hash === 'string') parts.push(shortHash(hash));
   return parts.length === 0 ? '—' : parts.join(' · ');
+}
+
+/**
+ * A `last_seen` frame of the stream: the nodes seen since the previous frame, each with its age
+ * in milliseconds at the control plane's time `at`.
+ * @public
+ */
+export interface LastSeenFrame {
+  readonly at: string;
+  readonly ages: Readonly<Record<string, number>>;
+}
+
+/**
+ * Applies a `last_seen` frame: each listed node's `last_seen` becomes `at` minus its age (the
+ * control plane's clock; the page shows ages against that clock, see {@link clockOffset}).
+ * Nodes the view does not know are ignored (their first event brings them).
+ *
+ * @example
+ * ```ts
+ * view = applyLastSeen(view, { at: '2026-01-01T00:00:10Z', ages: { 'gw-1': 200 } });
+ * ```
+ * @public
+ */
+export function applyLastSeen(view: FleetView, frame: LastSeenFrame): FleetView {
+  const at = Date.parse(frame.at);
+  if (Number.isNaN(at)) return view;
+  let nodes: Map<string, FleetNode> | null = null;
+  for (const [id, age] of Object.entries(frame.ages)) {
+    const node = view.nodes.get(id);
+    if (node === undefined || typeof age !== 'number') continue;
+    nodes ??= new Map(view.nodes);
+    nodes.set(id, { ...node, last_seen: new Date(at - age).toISOString() });
+  }
+  return nodes === null ? view : { ...view, nodes };
+}
+
+/**
+ * How far the control plane's clock is ahead of the page's, from a frame stamped `at` by the
+ * control plane and received at `receivedAt` (the page's clock), in milliseconds. Ages are
+ * computed as `Date.now() + offset - last_seen`, so a skewed browser clock shows true ages.
+ *
+ * @example
+ * ```ts
+ * clockOffset('2026-01-01T00:00:10Z', Date.parse('2026-01-01T00:00:07Z')); // 3000
+ * ```
+ * @public
+ */
+export function clockOffset(at: string, receivedAt: number): number {
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? 0 : t - receivedAt;
+}
+
+/** What the page knows beyond the fleet: the stream's `dashboard` frame. @public */
+export interface DashboardInfo {
+  /** Whether the control plane has an audit log (`GET /v1/audit/recent` answers). */
+  readonly audit_log: boolean;
+  /** The artifact hashes whose manifests the control plane knows (for file diffs). */
+  readonly manifests: readonly string[];
+}
+
+/**
+ * A node's timeline with one row per fact: a `node.state_changed` event announced by another
+ * event of the same transition (`drift.detected`, `node.stale`, …: the monitor emits it right
+ * after, with the same state) is folded into it. Newest first.
+ *
+ * @example
+ * ```ts
+ * timelineRows(view.timelines.get('gw-1') ?? []).map((e) => e.type);
+ * ```
+ * @public
+ */
+export function timelineRows(events: readonly FleetEvent[]): FleetEvent[] {
+  const rows: FleetEvent[] = [];
+  events.forEach((e, i) => {
+    const next = events[i + 1];
+    const announced =
+      e.type === 'node.state_changed' &&
+      next !== undefined &&
+      next.type !== 'node.state_changed' &&
+      next.state === e.state;
+    if (!announced) rows.push(e);
+  });
+  return rows.reverse();
+}
+
+/** What a dashboard URL names: an open node and the table's filter. @public */
+export interface Place {
+  readonly node?: string;
+  readonly filter: Filter;
+}
+
+/**
+ * Reads a place from a URL fragment (`#node=gw-2&cluster=prod&state=drift&q=text`); unknown
+ * keys and states are ignored.
+ *
+ * @example
+ * ```ts
+ * parsePlace('#node=gw-2&state=drift'); // { node: 'gw-2', filter: { state: 'drift' } }
+ * ```
+ * @public
+ */
+export function parsePlace(hash: string): Place {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  const node = params.get('node');
+  const cluster = params.get('cluster');
+  const state = params.get('state');
+  const text = params.get('q');
+  const filter: { cluster?: string; state?: NodeState; text?: string } = {};
+  if (cluster !== null && cluster !== '') filter.cluster = cluster;
+  if (state !== null && (STATES as readonly string[]).includes(state))
+    filter.state = state as NodeState;
+  if (text !== null && text !== '') filter.text = text;
+  return node === null || node === '' ? { filter } : { node, filter };
+}
+
+/**
+ * The URL fragment of a place (empty for the unfiltered fleet), the inverse of {@link parsePlace}.
+ *
+ * @example
+ * ```ts
+ * formatPlace({ node: 'gw-2', filter: { cluster: 'prod' } }); // '#node=gw-2&cluster=prod'
+ * ```
+ * @public
+ */
+export function formatPlace(place: Place): string {
+  const params = new URLSearchParams();
+  if (place.node !== undefined) params.set('node', place.node);
+  if (place.filter.cluster !== undefined) params.set('cluster', place.filter.cluster);
+  if (place.filter.state !== undefined) params.set('state', place.filter.state);
+  if (place.filter.text !== undefined && place.filter.text !== '')
+    params.set('q', place.filter.text);
+  const text = params.toString();
+  return text === '' ? '' : `#${text}`;
+}
+
+/**
+ * Why a node is not in sync, in a few words (`null` when it is in sync or there is nothing to
+ * say): its last load error for a rejected node, what its live configuration probe found, or
+ * that it runs another artifact than it should.
+ *
+ * @example
+ * ```ts
+ * nodeWhy(node); // 'load failed: PLB_SEAL_INVALID: seal does not verify'
+ * ```
+ * @public
+ */
+export function nodeWhy(node: FleetNode): string | null {
+  if (node.state === 'in_sync') return null;
+  const error = node.last_load_error;
+  if (node.state === 'rejected' && error != null)
+    return `load failed: ${error.code}: ${error.message}`;
+  const live = node.live_config;
+  if (node.state === 'probe_failing')
+    return `probe failing${live?.code === undefined ? '' : `: ${live.code}`}`;
+  if (node.state === 'reload_pending') return 'reload pending';
+  if (node.state === 'drift') {
+    if (live?.differences !== undefined && live.differences.length > 0)
+      return `live configuration differs: ${live.differences.join(', ')}`;
+    if (node.reported_hash !== null && node.desired_hash !== null)
+      return `runs ${shortHash(node.reported_hash)}, should run ${shortHash(node.desired_hash)}`;
+  }
+  if (error != null) return `last load failed: ${error.code}: ${error.message}`;
+  return null;
 }

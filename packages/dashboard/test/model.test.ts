@@ -7,16 +7,23 @@ import {
   STATES,
   TIMELINE_LIMIT,
   applyEvent,
+  applyLastSeen,
   auditTarget,
+  clockOffset,
   diffRows,
   formatDuration,
+  formatPlace,
   fromSnapshot,
+  nodeWhy,
+  parsePlace,
   rolloutProgress,
   shortHash,
   sourceLink,
+  timelineRows,
   visibleNodes,
   windowOf,
   type Cluster,
+  type FleetEvent,
   type FleetNode,
   type NodeState,
   type SseMessage,
@@ -431,5 +438,126 @@ describe('file diff and audit rows', () => {
     );
     expect(auditTarget({ ...base, details: 'text' })).toBe('—');
     expect(auditTarget(base)).toBe('—');
+  });
+});
+
+describe('last seen frames', () => {
+  it("sets each listed node's last_seen to the frame time minus its age, ignoring unknown nodes", () => {
+    const view = fromSnapshot({
+      clusters: [],
+      nodes: [node('gw-1', 'in_sync'), node('gw-2', 'in_sync')],
+      recent: [],
+    });
+    const next = applyLastSeen(view, {
+      at: '2026-01-01T00:01:00.000Z',
+      ages: { 'gw-1': 1500, 'gw-9': 10 },
+    });
+    expect(next.nodes.get('gw-1')!.last_seen).toBe('2026-01-01T00:00:58.500Z');
+    expect(next.nodes.get('gw-2')).toBe(view.nodes.get('gw-2'));
+    expect(next.nodes.has('gw-9')).toBe(false);
+    expect(view.nodes.get('gw-1')!.last_seen).not.toBe('2026-01-01T00:00:58.500Z');
+    expect(applyLastSeen(view, { at: '2026-01-01T00:01:00.000Z', ages: {} })).toBe(view);
+    expect(applyLastSeen(view, { at: 'garbage', ages: { 'gw-1': 1 } })).toBe(view);
+  });
+
+  it('measures the control plane clock against the page clock', () => {
+    expect(clockOffset('2026-01-01T00:00:10Z', Date.parse('2026-01-01T00:00:07Z'))).toBe(3000);
+    expect(clockOffset('2026-01-01T00:00:10Z', Date.parse('2026-01-01T00:00:12Z'))).toBe(-2000);
+    expect(clockOffset('nope', 5)).toBe(0);
+  });
+});
+
+describe('timelineRows', () => {
+  const ev = (id: string, type: string, state: NodeState): FleetEvent => ({
+    id,
+    type,
+    at: `2026-01-01T00:00:0${id}Z`,
+    node_id: 'gw-1',
+    cluster: 'prod',
+    state,
+  });
+  it('folds a state change into the event announcing it, newest first', () => {
+    const rows = timelineRows([
+      ev('1', 'node.state_changed', 'in_sync'),
+      ev('2', 'node.state_changed', 'drift'),
+      ev('3', 'drift.detected', 'drift'),
+      ev('4', 'node.state_changed', 'in_sync'),
+      ev('5', 'drift.resolved', 'in_sync'),
+      ev('6', 'node.state_changed', 'pending'),
+    ]);
+    expect(rows.map((r) => r.id)).toEqual(['6', '5', '3', '1']);
+  });
+});
+
+describe('places (deep links)', () => {
+  it('reads and writes a node, a cluster, a state and a search, ignoring unknown states', () => {
+    expect(parsePlace('#node=gw-2&cluster=prod&state=drift&q=abc')).toEqual({
+      node: 'gw-2',
+      filter: { cluster: 'prod', state: 'drift', text: 'abc' },
+    });
+    expect(parsePlace('#state=bogus&other=1')).toEqual({ filter: {} });
+    expect(parsePlace('')).toEqual({ filter: {} });
+    expect(formatPlace({ filter: {} })).toBe('');
+    expect(formatPlace({ node: 'a b&c', filter: { cluster: 'eu/1' } })).toBe(
+      '#node=a+b%26c&cluster=eu%2F1',
+    );
+  });
+
+  it('round-trips every place', () => {
+    const text = fc.string({ minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(
+        fc.option(text, { nil: undefined }),
+        fc.option(text, { nil: undefined }),
+        fc.option(fc.constantFrom(...STATES), { nil: undefined }),
+        fc.option(text, { nil: undefined }),
+        (node, cluster, state, q) => {
+          const place = {
+            ...(node === undefined ? {} : { node }),
+            filter: {
+              ...(cluster === undefined ? {} : { cluster }),
+              ...(state === undefined ? {} : { state }),
+              ...(q === undefined ? {} : { text: q }),
+            },
+          };
+          expect(parsePlace(formatPlace(place))).toEqual(place);
+        },
+      ),
+    );
+  });
+});
+
+describe('nodeWhy', () => {
+  const error = {
+    artifact_hash: H2 as `sha256:${string}`,
+    code: 'PLB_SEAL_INVALID',
+    message: 'seal does not verify',
+    at: '2026-01-01T00:00:00Z',
+  };
+  it('says why a node is not in sync, and nothing for one in sync', () => {
+    expect(nodeWhy(node('a', 'in_sync', { last_load_error: error }))).toBeNull();
+    expect(nodeWhy(node('a', 'rejected', { last_load_error: error }))).toBe(
+      'load failed: PLB_SEAL_INVALID: seal does not verify',
+    );
+    expect(nodeWhy(node('a', 'drift', { reported_hash: H2, desired_hash: H1 }))).toBe(
+      `runs ${shortHash(H2)}, should run ${shortHash(H1)}`,
+    );
+    expect(nodeWhy(node('a', 'reload_pending'))).toBe('reload pending');
+    expect(nodeWhy(node('a', 'unknown'))).toBeNull();
+  });
+  it('keeps the load error a node.rejected event brought', () => {
+    let view = fromSnapshot({ clusters: [], nodes: [node('gw-1', 'in_sync')], recent: [] });
+    view = applyEvent(view, {
+      type: 'node.rejected',
+      id: 'e1',
+      at: '2026-01-01T00:00:01Z',
+      node_id: 'gw-1',
+      cluster: 'prod',
+      state: 'rejected',
+      reported_hash: H1,
+      desired_hash: H2,
+      last_load_error: error,
+    });
+    expect(nodeWhy(view.nodes.get('gw-1')!)).toContain('PLB_SEAL_INVALID');
   });
 });

@@ -383,7 +383,7 @@ export async function startControlPlane(
       authorize: (header) => authorize(header),
       ...(options.audit === undefined ? {} : { auditLog: options.audit.path }),
     });
-    cleanups.push(() => Promise.resolve(dashboard.close()));
+    cleanups.push(() => dashboard.close());
     const routes = (req: IncomingMessage, res: ServerResponse): void => {
       if (!dashboard.handle(req, res)) api(req, res);
     };
@@ -402,12 +402,15 @@ export async function startControlPlane(
       options.adminListen?.host ?? '127.0.0.1',
       options.adminListen?.port ?? 0,
     );
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          admin.close(() => resolve());
-          admin.closeAllConnections();
-        }),
+    cleanups.push(() =>
+      // The event streams end first (last chunk written), then the sockets close.
+      dashboard.close().then(
+        () =>
+          new Promise<void>((resolve) => {
+            admin.close(() => resolve());
+            admin.closeAllConnections();
+          }),
+      ),
     );
     const adminUrl = `${tls ? 'https' : 'http'}://${hostPort(adminAddr.address, adminAddr.port)}`;
     logger.info('control plane started', {

@@ -23,6 +23,14 @@ export interface FleetEventStreamOptions {
   readonly maxClients?: number;
   /** The reconnection delay advertised to clients (`retry:`), in milliseconds. Default 2,000. */
   readonly retryMs?: number;
+  /**
+   * Interval of `last_seen` frames (the nodes seen since the previous frame, as ages in
+   * milliseconds at the frame's server time), in milliseconds. Default: the monitor's heartbeat
+   * interval, so the ages the page shows stay true within one heartbeat interval.
+   */
+  readonly lastSeenMs?: number;
+  /** What the page needs to know beyond the fleet, sent as a `dashboard` frame at every (re)connection. */
+  readonly about?: () => unknown;
 }
 
 /** One event of the ring: its stream id and its encoded frame. */
@@ -51,8 +59,13 @@ export interface FleetEventStream {
   clients(): number;
   /** Clients dropped because they fell behind. */
   dropped(): number;
-  /** Ends every stream and stops listening to the monitor. */
-  close(): void;
+  /** Sends one frame without an id (not kept for resumption) to every client. */
+  broadcast(event: string, data: unknown): void;
+  /**
+   * Ends every stream (each response's last chunk written) and stops listening to the monitor;
+   * resolves when every response has finished, so that closing the sockets afterwards cuts none.
+   */
+  close(): Promise<void>;
 }
 
 const STREAM_ID = /^([0-9a-f]{16})-([0-9]{1,15})$/;
@@ -88,6 +101,9 @@ export function createFleetEventStream(options: FleetEventStreamOptions): FleetE
   const clients = new Set<Client>();
   let seq = 0;
   let dropped = 0;
+  const lastSeenMs = Math.max(100, options.lastSeenMs ?? monitor.heartbeatIntervalMs);
+  /** The `last_seen` each node had in the previous frame (epoch ms). */
+  let sent = new Map<string, number>();
 
   const drop = (client: Client): void => {
     clients.delete(client);
@@ -109,6 +125,29 @@ export function createFleetEventStream(options: FleetEventStreamOptions): FleetE
     if (ring.length > ringSize) ring.shift();
     for (const client of clients) write(client, entry.frame);
   });
+
+  // One frame for every client: the nodes seen since the previous frame, with their age at the
+  // frame's server time (the page ticks ages from it, corrected for its clock's offset).
+  const lastSeenTimer = setInterval(() => {
+    if (clients.size === 0) return;
+    const at = Date.now();
+    const ages: Record<string, number> = {};
+    let any = false;
+    const next = new Map<string, number>();
+    for (const node of monitor.nodes()) {
+      if (node.last_seen === null) continue;
+      const seen = Date.parse(node.last_seen);
+      next.set(node.node_id, seen);
+      if (sent.get(node.node_id) === seen) continue;
+      ages[node.node_id] = Math.max(0, at - seen);
+      any = true;
+    }
+    sent = next;
+    if (!any) return;
+    const text = frame('last_seen', null, { at: new Date(at).toISOString(), ages });
+    for (const client of clients) write(client, text);
+  }, lastSeenMs);
+  lastSeenTimer.unref();
 
   const resumeFrom = (lastEventId: string | undefined): RingEntry[] | null => {
     if (lastEventId === undefined) return null;
@@ -160,17 +199,43 @@ export function createFleetEventStream(options: FleetEventStreamOptions): FleetE
         clients.delete(client);
         clearInterval(timer);
       });
-      write(client, `retry: ${retryMs}\n: plumbline fleet events\n\n${opening}`);
+      const about = options.about === undefined ? '' : frame('dashboard', null, options.about());
+      write(client, `retry: ${retryMs}\n: plumbline fleet events\n\n${about}${opening}`);
     },
     clients: () => clients.size,
     dropped: () => dropped,
-    close() {
+    broadcast(event, data) {
+      const text = frame(event, null, data);
+      for (const client of clients) write(client, text);
+    },
+    async close() {
       unsubscribe();
+      clearInterval(lastSeenTimer);
+      const ending: Promise<void>[] = [];
       for (const client of [...clients]) {
         clients.delete(client);
         clearInterval(client.timer);
+        ending.push(
+          new Promise<void>((resolve) => {
+            if (client.res.writableFinished || client.res.destroyed) resolve();
+            else {
+              client.res.once('finish', () => resolve());
+              client.res.once('close', () => resolve());
+            }
+          }),
+        );
         client.res.end();
       }
+      // A client that reads nothing cannot hold the shutdown: its socket is closed after 1 s.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(ending),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 1000);
+          timer.unref();
+        }),
+      ]);
+      clearTimeout(timer);
     },
   };
 }

@@ -54,8 +54,8 @@ export interface Dashboard {
    * `GET /v1/audit/recent` and `/ui/…`; returns `false` (untouched) for other paths.
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Ends the event streams. */
-  close(): void;
+  /** Ends the event streams; resolves when their last chunks are written. */
+  close(): Promise<void>;
   /** Connected event stream clients. */
   clients(): number;
 }
@@ -76,9 +76,12 @@ export interface Dashboard {
  */
 export function createDashboard(options: DashboardOptions): Dashboard {
   const { monitor } = options;
-  const stream = createFleetEventStream(options);
-  const ui = createStaticUi(options.uiDirs ?? defaultUiDirs());
   const manifests = options.manifests ?? createManifestCatalog();
+  const stream = createFleetEventStream({
+    ...options,
+    about: () => ({ audit_log: options.auditLog !== undefined, manifests: manifests.hashes() }),
+  });
+  const ui = createStaticUi(options.uiDirs ?? defaultUiDirs());
   const send = (
     res: ServerResponse,
     status: number,
@@ -152,6 +155,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       if (failed) return;
       try {
         const manifest = manifests.add(Buffer.concat(chunks, size));
+        stream.broadcast('manifest', { artifact_hash: manifest.root });
         send(res, 200, { artifact_hash: manifest.root, entries: manifest.entries.length });
       } catch (error) {
         if (!PlumblineError.is(error)) {

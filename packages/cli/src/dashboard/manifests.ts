@@ -73,6 +73,8 @@ export interface ManifestCatalog {
   get(hash: string): Manifest | undefined;
   /** Number of manifests kept. */
   size(): number;
+  /** The artifact hashes of the manifests kept. */
+  hashes(): string[];
   /** The most bytes one document may have. */
   readonly maxBytes: number;
 }
@@ -116,6 +118,7 @@ export function createManifestCatalog(options: ManifestCatalogOptions = {}): Man
       evict();
       return manifest;
     },
+    hashes: () => [...manifests.keys()],
     get(hash) {
       const manifest = manifests.get(hash);
       if (manifest !== undefined) {

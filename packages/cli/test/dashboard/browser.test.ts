@@ -1,17 +1,15 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '@plumbline/cli';
 import { manifestFromEntries, serializeManifest, type Manifest } from '@plumbline/core/manifest';
 import { connectDataPlane, hashToken, type DataPlaneClient } from '@plumbline/ws';
+import { ensurePage, launchChromium, ROOT } from './page.js';
 
-const ROOT = resolve(import.meta.dirname, '../../../..');
-const UI = join(ROOT, 'packages/cli/dist/ui');
 const ADMIN = 'admin-secret-for-the-dashboard';
 
 function manifest(files: Record<string, string>): Manifest {
@@ -81,14 +79,7 @@ async function admin(method: string, path: string, body: string): Promise<number
 }
 
 beforeAll(async () => {
-  // The CLI build ships the page; build it here when running from a tree that was not built.
-  if (!existsSync(join(UI, 'index.html'))) {
-    execFileSync('npx', ['vite', 'build'], {
-      cwd: join(ROOT, 'packages/dashboard'),
-      stdio: 'ignore',
-    });
-    cpSync(join(ROOT, 'packages/dashboard/dist'), UI, { recursive: true });
-  }
+  ensurePage();
   dir = await mkdtemp(join(tmpdir(), 'plumbline-dashboard-'));
   const tokens: Record<string, { cluster: string; token_sha256: string }> = {};
   for (const n of ['gw-1', 'gw-2'])
@@ -117,20 +108,7 @@ beforeAll(async () => {
       }),
     );
   }
-  // launch() gives the browser a fresh temporary profile (user data dir) of its own.
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

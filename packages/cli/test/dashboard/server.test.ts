@@ -46,7 +46,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  dashboard.close();
+  await dashboard.close();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await monitor.close();
@@ -62,11 +62,19 @@ interface SseEvent {
 /** Opens the stream and collects events until `until` says stop. */
 function stream(
   headers: Record<string, string>,
-  until: (events: SseEvent[], comments: number) => boolean,
-): Promise<{ status: number; type: string | undefined; events: SseEvent[]; comments: number }> {
+  until: (events: SseEvent[], comments: number, side: SseEvent[]) => boolean,
+): Promise<{
+  status: number;
+  type: string | undefined;
+  events: SseEvent[];
+  comments: number;
+  side: SseEvent[];
+}> {
   return new Promise((resolve, reject) => {
     const req = request(`${base}/v1/fleet/events`, { headers }, (res) => {
       const events: SseEvent[] = [];
+      /** Frames beside the fleet events: `dashboard`, `manifest`, `last_seen` (no id). */
+      const side: SseEvent[] = [];
       let comments = 0;
       let buffer = '';
       const done = (): void => {
@@ -76,6 +84,7 @@ function stream(
           type: res.headers['content-type'],
           events,
           comments,
+          side,
         });
       };
       if (res.statusCode !== 200) {
@@ -100,9 +109,11 @@ function stream(
               isEvent = true;
             } else if (line.startsWith('data: ')) event.data += line.slice(6);
           }
-          if (isEvent) events.push(event);
+          if (isEvent && ['dashboard', 'manifest', 'last_seen'].includes(event.event))
+            side.push(event);
+          else if (isEvent) events.push(event);
         }
-        if (until(events, comments)) done();
+        if (until(events, comments, side)) done();
       });
       res.on('error', () => undefined);
     });
@@ -126,6 +137,80 @@ function rawStatus(path: string): Promise<number> {
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('GET /v1/fleet/events', () => {
+  it('opens with a dashboard frame, then sends the ages of the nodes seen, one frame for all', async () => {
+    await monitor.close();
+    monitor = await FleetMonitor.create({ heartbeatIntervalMs: 60 });
+    await start();
+    const connected = monitor.connect(
+      { node_id: 'gw-1', cluster: 'prod', principal: 'token:gw-1' },
+      {
+        type: 'hello',
+        protocol: 'plumbline.drift/v1',
+        node_id: 'gw-1',
+        cluster: 'prod',
+        instance_id: 'i-1',
+        artifact_hash: HASH(1),
+      },
+      's-1',
+    );
+    expect(connected.ok).toBe(true);
+    const r = await stream(auth, (_e, _c, side) => side.some((f) => f.event === 'last_seen'));
+    const [about, ages] = r.side;
+    expect(about!.event).toBe('dashboard');
+    expect(about!.id).toBeUndefined();
+    expect(JSON.parse(about!.data)).toEqual({ audit_log: false, manifests: [] });
+    expect(ages!.event).toBe('last_seen');
+    expect(ages!.id).toBeUndefined();
+    const frame = JSON.parse(ages!.data) as { at: string; ages: Record<string, number> };
+    expect(Object.keys(frame.ages)).toEqual(['gw-1']);
+    // The age is the frame's time minus the node's last_seen, exactly.
+    const node = monitor.node('gw-1')!;
+    expect(Date.parse(frame.at) - frame.ages['gw-1']!).toBe(Date.parse(node.last_seen!));
+  });
+
+  it('sends the ages of 20,000 nodes in one frame per interval, not one event per heartbeat', async () => {
+    await monitor.close();
+    monitor = await FleetMonitor.create({ heartbeatIntervalMs: 100, staleAfterIntervals: 1000 });
+    await start();
+    for (let i = 0; i < 20_000; i++) {
+      const id = `n-${i}`;
+      monitor.connect(
+        { node_id: id, cluster: 'edge', principal: `token:${id}` },
+        {
+          type: 'hello',
+          protocol: 'plumbline.drift/v1',
+          node_id: id,
+          cluster: 'edge',
+          instance_id: `i-${i}`,
+          artifact_hash: HASH(1),
+        },
+        `s-${i}`,
+      );
+    }
+    const r = await stream(auth, (_e, _c, side) => side.some((f) => f.event === 'last_seen'));
+    const frames = r.side.filter((f) => f.event === 'last_seen');
+    expect(frames).toHaveLength(1);
+    const ages = (JSON.parse(frames[0]!.data) as { ages: Record<string, number> }).ages;
+    expect(Object.keys(ages)).toHaveLength(20_000);
+    // Compact: well under 30 bytes per node (id, age in milliseconds).
+    expect(frames[0]!.data.length / 20_000).toBeLessThan(30);
+  }, 60_000);
+
+  it('ends every stream with its last chunk before close resolves', async () => {
+    await start();
+    const ended = new Promise<string>((resolve) => {
+      const req = request(`${base}/v1/fleet/events`, { headers: auth }, (res) => {
+        res.once('data', () => void dashboard.close().then(() => server.closeAllConnections()));
+        res.on('data', () => undefined);
+        res.on('end', () => resolve('end'));
+        res.on('aborted', () => resolve('aborted'));
+        res.on('error', (e) => resolve(`error ${e.message}`));
+      });
+      req.end();
+    });
+    expect(await ended).toBe('end');
+  });
+
   it('refuses a missing or wrong token with 401 and no data', async () => {
     await start();
     for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN }]) {
