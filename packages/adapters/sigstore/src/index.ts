@@ -17,6 +17,11 @@ export {
   type SigstoreServiceOptions,
 } from './sign.js';
 export {
+  signArtifactFileWithSigstore,
+  type SigstoreArtifactFileOptions,
+  type SigstoreSignedArtifactFile,
+} from './sign-file.js';
+export {
   createSigstoreVerifier,
   type SigstoreVerifierOptions,
   type SigstoreArtifactVerifier,

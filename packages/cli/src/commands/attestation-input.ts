@@ -1,14 +1,10 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { PlumblineError } from '@plumbline/core';
 import {
-  buildProvenanceStatement,
-  type SlsaProvenance,
-  type Statement,
-} from '@plumbline/core/attest';
-import type { DigestString } from '@plumbline/core/hash';
-import { readHeader } from '@plumbline/core/node';
-import type { ArtifactHeaderInfo } from '@plumbline/core/container';
+  attestArtifactFile,
+  type ArtifactStatementOptions,
+  type AttestedArtifactFile,
+} from '@plumbline/core/node';
 
 /** Flags shared by `attest` and `sign` that shape the provenance statement. @internal */
 export interface StatementFlags {
@@ -35,41 +31,34 @@ export function statementOptions(command: Command): Command {
     .option('--finished-on <time>', "RFC 3339 build end (default: the header's build_timestamp)");
 }
 
-/** An artifact's header, digest and provenance statement. @internal */
-export interface AttestedArtifact {
-  readonly path: string;
-  readonly info: ArtifactHeaderInfo & { readonly artifactDigest: DigestString };
-  readonly statement: Statement<SlsaProvenance>;
-}
-
 /**
- * Reads an artifact's header (hashing the rest for the artifact digest) and builds its SLSA
- * provenance statement.
+ * Reads an artifact's header and digests and builds its SLSA provenance statement, with the
+ * statement flags (the subject's name defaults to the file name as given).
  *
  * @throws {@link PlumblineError} `PLB_LEGACY_ARTIFACT` for a file without a Plumbline header.
  * @internal
  */
-export async function attestArtifact(
+export function attestArtifact(
   cwd: string,
   artifact: string,
   flags: StatementFlags,
   signal?: AbortSignal,
-): Promise<AttestedArtifact> {
-  const path = resolve(cwd, artifact);
-  const info = await readHeader(path, { artifactDigest: true, ...(signal ? { signal } : {}) });
-  if (info.artifactDigest === undefined) {
-    throw new PlumblineError('PLB_INTERNAL', 'the artifact digest was not computed');
-  }
-  const name = flags.subjectName ?? artifact.split(/[\\/]/).pop() ?? 'artifact';
-  const statement = buildProvenanceStatement({
-    header: info.header,
-    artifactDigest: info.artifactDigest,
-    headerDigest: info.headerDigest,
-    subjectName: name,
+): Promise<AttestedArtifactFile> {
+  return attestArtifactFile(resolve(cwd, artifact), statementFlags(flags, artifact, signal));
+}
+
+/** The statement options of `attestArtifactFile` from the command's flags. @internal */
+export function statementFlags(
+  flags: StatementFlags,
+  artifact: string,
+  signal?: AbortSignal,
+): ArtifactStatementOptions {
+  return {
+    subjectName: flags.subjectName ?? artifact.split(/[\\/]/).pop() ?? 'artifact',
     ...(flags.builderId === undefined ? {} : { builderId: flags.builderId }),
     ...(flags.invocationId === undefined ? {} : { invocationId: flags.invocationId }),
     ...(flags.startedOn === undefined ? {} : { startedOn: flags.startedOn }),
     ...(flags.finishedOn === undefined ? {} : { finishedOn: flags.finishedOn }),
-  });
-  return { path, info: info as AttestedArtifact['info'], statement };
+    ...(signal ? { signal } : {}),
+  };
 }

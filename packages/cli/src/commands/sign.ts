@@ -1,18 +1,16 @@
-import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PlumblineError } from '@plumbline/core';
-import { updateAttachmentsFile } from '@plumbline/core/node';
 import { DETACHED_BUNDLE_SUFFIX, SIGSTORE_BUNDLE_ATTACHMENT } from '@plumbline/core/signer';
 import {
-  createKeyBundle,
-  createKeylessBundle,
   DEFAULT_REKOR_URL,
-  type SerializedBundle,
+  signArtifactFileWithSigstore,
+  type SigstoreArtifactFileOptions,
 } from '@plumbline/sigstore';
 import type { CommandContext, CommandModule } from '../context.js';
 import { prepareOutputPath } from '../output-path.js';
 import { readInputFile } from '../read-input-file.js';
-import { attestArtifact, statementOptions, type StatementFlags } from './attestation-input.js';
+import { statementFlags, statementOptions, type StatementFlags } from './attestation-input.js';
 
 interface SignOptions extends StatementFlags {
   key?: string;
@@ -47,57 +45,52 @@ async function action(context: CommandContext, artifact: string, opts: SignOptio
     throw new PlumblineError('PLB_USAGE', '--rekor-entry-type is dsse or intoto');
   }
   const signal = io.shutdownSignal;
-  const attested = await attestArtifact(io.cwd, artifact, opts, signal);
   const service = {
-    ...(signal ? { signal } : {}),
     ...(opts.tsaUrl === undefined ? {} : { tsaUrl: opts.tsaUrl }),
     ...(opts.rekorEntryType === undefined
       ? {}
       : { rekorEntryType: opts.rekorEntryType as 'dsse' | 'intoto' }),
   };
-  let bundle: SerializedBundle;
+  let signing: Pick<SigstoreArtifactFileOptions, 'key' | 'keyless'>;
   if (opts.keyless) {
     const token = new TextDecoder()
       .decode(await readInputFile(io.cwd, opts.identityTokenFile!, MAX_TOKEN_BYTES))
       .trim();
     if (token.length === 0)
       throw new PlumblineError('PLB_USAGE', 'the identity token file is empty');
-    bundle = await createKeylessBundle({
-      statement: attested.statement,
-      identityToken: token,
-      ...(opts.fulcioUrl === undefined ? {} : { fulcioUrl: opts.fulcioUrl }),
-      rekorUrl: opts.tlog === false ? false : (opts.rekorUrl ?? DEFAULT_REKOR_URL),
-      ...service,
-    });
+    signing = {
+      keyless: {
+        identityToken: token,
+        ...(opts.fulcioUrl === undefined ? {} : { fulcioUrl: opts.fulcioUrl }),
+        rekorUrl: opts.tlog === false ? false : (opts.rekorUrl ?? DEFAULT_REKOR_URL),
+        ...service,
+      },
+    };
   } else {
-    const privateKey = await readInputFile(io.cwd, opts.key!, MAX_KEY_BYTES);
-    bundle = await createKeyBundle({
-      statement: attested.statement,
-      privateKey,
-      ...(opts.rekorUrl === undefined || opts.tlog === false ? {} : { rekorUrl: opts.rekorUrl }),
-      ...service,
-    });
+    signing = {
+      key: {
+        privateKey: await readInputFile(io.cwd, opts.key!, MAX_KEY_BYTES),
+        ...(opts.rekorUrl === undefined || opts.tlog === false ? {} : { rekorUrl: opts.rekorUrl }),
+        ...service,
+      },
+    };
   }
-  const bytes = new TextEncoder().encode(`${JSON.stringify(bundle)}\n`);
-  const written: string[] = [];
-  if (opts.attach) {
-    await updateAttachmentsFile(
-      attested.path,
-      { [SIGSTORE_BUNDLE_ATTACHMENT]: bytes },
-      signal ? { signal } : {},
-    );
-  }
-  if (!opts.attach || opts.out !== undefined) {
-    const out = opts.out ?? `${artifact}${DETACHED_BUNDLE_SUFFIX}`;
-    await writeFile(await prepareOutputPath(io.cwd, out), bytes);
-    written.push(out);
-  }
+  const detached = opts.out === undefined ? {} : { out: await prepareOutputPath(io.cwd, opts.out) };
+  const signed = await signArtifactFileWithSigstore(resolve(io.cwd, artifact), {
+    ...statementFlags(opts, artifact, signal),
+    ...signing,
+    attach: opts.attach === true,
+    ...detached,
+  });
+  const bundle = signed.bundle;
+  const written =
+    signed.detachedPath === undefined ? [] : [opts.out ?? `${artifact}${DETACHED_BUNDLE_SUFFIX}`];
   const material = bundle.verificationMaterial;
   if (opts.json) {
     context.printJson({
       artifact,
-      artifact_digest: attested.info.artifactDigest,
-      artifact_hash: attested.info.header.artifact_hash,
+      artifact_digest: signed.artifactDigest,
+      artifact_hash: signed.artifactHash,
       mode: opts.keyless ? 'keyless' : 'key',
       attached: opts.attach === true,
       bundles: written,
@@ -107,7 +100,7 @@ async function action(context: CommandContext, artifact: string, opts: SignOptio
     });
   } else {
     context.print(`signed: ${artifact}`);
-    context.print(`  artifact_digest  ${attested.info.artifactDigest}`);
+    context.print(`  artifact_digest  ${signed.artifactDigest}`);
     if (material?.publicKey?.hint) context.print(`  key id           ${material.publicKey.hint}`);
     if (opts.attach) context.print(`  bundle           attached (${SIGSTORE_BUNDLE_ATTACHMENT})`);
     for (const out of written) context.print(`  bundle           ${out}`);

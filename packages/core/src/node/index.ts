@@ -43,4 +43,19 @@ export {
 } from './seal-file.js';
 export { withAtomicFile, writeFileAtomic, type AtomicFileOptions } from './atomic-file.js';
 export { updateAttachmentsFile, type UpdateAttachmentsFileOptions } from './attachments-file.js';
-export { readLoadCandidate, type ReadLoadCandidateOptions } from './load-candidate-file.js';
+export {
+  readLoadCandidate,
+  loadVerifiedFile,
+  type ReadLoadCandidateOptions,
+  type LoadVerifiedFileOptions,
+} from './load-candidate-file.js';
+export {
+  attestArtifactFile,
+  type ArtifactStatementOptions,
+  type AttestedArtifactFile,
+} from './attest-artifact-file.js';
+export {
+  signArtifactFile,
+  type SignArtifactFileOptions,
+  type SignedArtifactFile,
+} from './sign-artifact-file.js';

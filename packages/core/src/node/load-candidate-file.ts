@@ -1,7 +1,9 @@
 import { open } from 'node:fs/promises';
 import { PlumblineError } from '../errors.js';
 import { candidateFromBytes, type CandidateFromBytesOptions } from '../verify/candidate.js';
-import type { LoadCandidate } from '../verify/types.js';
+import type { LoadCandidate, LoadPolicy } from '../verify/types.js';
+import { loadVerified, type VerifiedLoad } from '../verify/load-verified.js';
+import type { VerifyOnLoadOptions } from '../verify/verify-on-load.js';
 
 /**
  * Options of {@link readLoadCandidate}.
@@ -82,4 +84,44 @@ export async function readLoadCandidate(
       : await readLimited(options.detachedPath, options.maxDetachedBytes ?? 1024 * 1024, true);
   const { maxFileBytes: _m, detachedPath: _d, maxDetachedBytes: _x, ...rest } = options;
   return candidateFromBytes(bytes, { ...rest, ...(detached === undefined ? {} : { detached }) });
+}
+
+/**
+ * Options of {@link loadVerifiedFile}: how to read the file, and {@link VerifyOnLoadOptions}.
+ *
+ * @public
+ */
+export type LoadVerifiedFileOptions = ReadLoadCandidateOptions & VerifyOnLoadOptions;
+
+/**
+ * Reads an artifact file, verifies it under the policy with `verifyOnLoad`, and returns the
+ * payload to serve only then (see `loadVerified` of `@plumbline/core/verify`).
+ *
+ * @example
+ * ```ts
+ * import { loadVerifiedFile } from '@plumbline/core/node';
+ * const { payload, artifactHash } = await loadVerifiedFile('/etc/gateway/gateway.plb', {
+ *   mode: 'enforce',
+ * });
+ * startServing(payload);
+ * ```
+ * @throws {@link PlumblineError} as {@link readLoadCandidate} and `loadVerified`
+ *   (`PLB_LOAD_REJECTED` under `enforce`, `PLB_PAYLOAD_UNAVAILABLE`).
+ * @public
+ */
+export async function loadVerifiedFile(
+  path: string,
+  policy: LoadPolicy,
+  options: LoadVerifiedFileOptions = {},
+): Promise<VerifiedLoad> {
+  const { registry, workerId, instanceId, now, onAudit, ...read } = options;
+  const candidate = await readLoadCandidate(path, read);
+  return loadVerified(candidate, policy, {
+    ...(registry === undefined ? {} : { registry }),
+    ...(workerId === undefined ? {} : { workerId }),
+    ...(instanceId === undefined ? {} : { instanceId }),
+    ...(now === undefined ? {} : { now }),
+    ...(onAudit === undefined ? {} : { onAudit }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
 }

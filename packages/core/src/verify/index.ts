@@ -20,6 +20,7 @@ export type {
 export { DEFAULT_VERIFIER_TIMEOUT_MS } from './policy.js';
 export { processInstanceId } from './instance.js';
 export { verifyOnLoad, type VerifyOnLoadOptions, type LoadAuditEvent } from './verify-on-load.js';
+export { loadVerified, type VerifiedLoad } from './load-verified.js';
 export {
   LoadedArtifactRegistry,
   type LoadedArtifactRegistryOptions,
