@@ -22,6 +22,7 @@ export type ArtifactHash = DigestString;
  * @example
  * ```ts
  * import type { ArtifactDigest } from '@plumbline/core/hash';
+ * import { readHeader } from '@plumbline/core/node';
  * const { artifactDigest } = await readHeader('gateway.plb', { artifactDigest: true });
  * const signedName: ArtifactDigest | undefined = artifactDigest;
  * ```
@@ -37,6 +38,7 @@ export type ArtifactDigest = DigestString;
  * @example
  * ```ts
  * import type { HeaderDigest } from '@plumbline/core/hash';
+ * import { readHeader } from '@plumbline/core/node';
  * const { headerDigest } = await readHeader('gateway.plb');
  * const pinned: HeaderDigest = headerDigest;
  * ```
