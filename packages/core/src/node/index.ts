@@ -1,4 +1,9 @@
 /**
+ * The Node.js-only parts of `@plumbline/core`: building manifests from the file system, sealing,
+ * signing and reading artifact files, loading them through verification
+ * ({@link loadVerifiedFile}), atomic writes, the loopback admin listener, the file audit sink and
+ * transparency log, and the file-backed fleet store.
+ *
  * @packageDocumentation
  */
 export {};
