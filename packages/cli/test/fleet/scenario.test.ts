@@ -280,8 +280,12 @@ describe('control plane, agents and fleet API on loopback', () => {
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((e) => e['type'] === 'session.rejected');
-    }, 'session.rejected in the audit log');
+        .find(
+          (e) =>
+            e['type'] === 'session.rejected' &&
+            (e['details'] as Record<string, unknown>)['reason_code'] === 'identity_mismatch',
+        );
+    }, 'session.rejected (identity_mismatch) in the audit log');
     expect(audit).toMatchObject({
       outcome: 'deny',
       actor: { type: 'node', id: 'node:gw-1' },
