@@ -1,5 +1,5 @@
 /**
- * Exit codes of the `plumbline` command line (DESIGN.md "Exit codes of the CLI").
+ * Exit codes of the `plumbline` command line (listed in packages/cli/README.md).
  *
  * @public
  */

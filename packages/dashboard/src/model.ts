@@ -15,7 +15,7 @@ import type {
 
 // The wire types come from core as types only (erased at build: the page bundles no core code).
 
-/** A node state (DESIGN.md "Fleet states per node"): core's type. @public */
+/** A node state (docs/protocol.md "Fleet states"): core's type. @public */
 export type NodeState = CoreNodeState;
 
 /**

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 
@@ -43,5 +43,29 @@ describe('docs/architecture.md', () => {
       readFileSync(join(root, 'packages/adapters', dir, 'package.json'), 'utf8'),
     ) as { name: string; dependencies?: Record<string, string> };
     expect(rows.get(pkg.name)?.slice().sort()).toEqual(Object.keys(pkg.dependencies ?? {}).sort());
+  });
+});
+
+describe('comments in shipped source', () => {
+  test('point at documents a reader of the package has (docs/, READMEs), never the design notes', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (
+          /\.(ts|css|html)$/.test(entry.name) &&
+          readFileSync(path, 'utf8').includes('DESIGN.md')
+        )
+          offenders.push(path.slice(root.length + 1));
+      }
+    };
+    for (const group of ['packages', 'packages/adapters']) {
+      for (const name of readdirSync(join(root, group))) {
+        const src = join(root, group, name, 'src');
+        if (statSync(join(root, group, name)).isDirectory() && existsSync(src)) walk(src);
+      }
+    }
+    expect(offenders).toEqual([]);
   });
 });

@@ -64,7 +64,7 @@ export interface WsChannelOptions {
 }
 
 /**
- * Reads a token file: the plain token and a trailing newline (DESIGN.md), at most `maxBytes`.
+ * Reads a token file: the plain token and a trailing newline (docs/guides/control-plane-and-agent.md "Tokens"), at most `maxBytes`.
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 import { DriftCloseCode, type DriftCloseCodeValue } from '@plumbline/core/drift';
 
 /**
- * WebSocket close codes of the drift protocol v1 (DESIGN.md "Drift protocol v1"), the same values
+ * WebSocket close codes of the drift protocol v1 (docs/protocol.md "Session rules and close codes"), the same values
  * as core's `DriftCloseCode`. Both ends use them: the control plane closes with them, and the
  * data-plane client decides from them how soon to reconnect.
  *

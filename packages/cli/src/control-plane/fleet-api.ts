@@ -131,7 +131,7 @@ function validate<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 /**
- * A node as listed by `GET /v1/fleet` (the fields of DESIGN.md, in order, then `live_config`
+ * A node as listed by `GET /v1/fleet` (the fields of docs/guides/control-plane-and-agent.md, in order, then `live_config`
  * when the node reports one: protocol v1.1, additive).
  *
  * @internal
@@ -183,7 +183,7 @@ function segment(text: string): string {
 }
 
 /**
- * The fleet HTTP API of the control plane's admin listener (DESIGN.md "Control plane, agent and
+ * The fleet HTTP API of the control plane's admin listener (docs/guides/control-plane-and-agent.md "Control plane, agent and
  * their HTTP interfaces"): `GET /v1/fleet`, `GET /v1/fleet/nodes/{id}`, `PUT
  * /v1/clusters/{cluster}/desired`, `PUT /v1/clusters/{cluster}/expected-nodes`, `GET /metrics`
  * (all with the admin bearer token) and `GET /healthz`.

@@ -7,7 +7,7 @@ export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 
 /**
  * The digest-set key under which a statement subject carries the configuration's
- * `artifact_hash` (the RFC 9162 Merkle root over the inputs, DESIGN.md), as lowercase hex. The
+ * `artifact_hash` (the RFC 9162 Merkle root over the inputs, docs/formats.md), as lowercase hex. The
  * `sha256` key of the same subject is the artifact digest (the file's SHA-256 with an empty
  * attachments section).
  *

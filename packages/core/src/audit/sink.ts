@@ -15,7 +15,7 @@ export interface AuditRecord {
 }
 
 /**
- * Where audit events go (`sink.ts` in DESIGN.md terms). Implement it for your own destination and
+ * Where audit events go (the role-named `sink.ts` of docs/architecture.md). Implement it for your own destination and
  * prove it with `describeAuditSinkConformance` from `@plumbline/core/testing`.
  *
  * Contract:

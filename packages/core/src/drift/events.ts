@@ -101,7 +101,7 @@ export interface NodeProbeFailingEvent extends NodeEventFields {
 }
 
 /**
- * The `ConfigurationDrift` event of DESIGN.md (an alias of {@link DriftDetectedEvent}).
+ * The `ConfigurationDrift` event of docs/protocol.md (an alias of {@link DriftDetectedEvent}).
  *
  * @public
  */

@@ -10,7 +10,7 @@ import type { DigestString } from '../hash/digest.js';
 export const DRIFT_PROTOCOL = 'plumbline.drift/v1';
 
 /**
- * Close codes of the drift protocol (DESIGN.md "Drift protocol v1"). Transports that have no
+ * Close codes of the drift protocol (docs/protocol.md "Session rules and close codes"). Transports that have no
  * numeric close codes of their own carry these numbers in their close or error message.
  *
  * @public
@@ -555,7 +555,7 @@ function liveInOrder(live: LiveConfigReport | undefined): LiveConfigReport | und
 }
 
 /**
- * Encodes a frame as JSON text with the field order of DESIGN.md. Optional fields that are
+ * Encodes a frame as JSON text with the field order of docs/protocol.md. Optional fields that are
  * `undefined` are left out.
  *
  * @example

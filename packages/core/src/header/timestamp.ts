@@ -87,7 +87,7 @@ export interface BuildTimestampOptions {
 }
 
 /**
- * The header's `build_timestamp`: `SOURCE_DATE_EPOCH` wins when set (DESIGN.md), then the given
+ * The header's `build_timestamp`: `SOURCE_DATE_EPOCH` wins when set (docs/formats.md), then the given
  * build time, then the current time.
  *
  * @example

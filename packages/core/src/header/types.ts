@@ -69,7 +69,7 @@ export interface PayloadInfo {
 export type HeaderFormat = 'plumbline.header/v1' | `plumbline.header/v1.${number}`;
 
 /**
- * The provenance header (`plumbline.header/v1`), see DESIGN.md "Provenance header".
+ * The provenance header (`plumbline.header/v1`), see docs/formats.md "Provenance header".
  * Readers keep unknown fields of the same major version: a decoded header may carry more
  * properties than listed here, and encoding it again keeps them.
  *

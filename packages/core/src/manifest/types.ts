@@ -13,7 +13,7 @@ export type InputRole = 'spec' | 'config' | 'plugin' | 'other';
  * @public
  */
 export interface ManifestEntry {
-  /** Relative, `/`-separated, NFC path (see DESIGN.md "Manifest and Merkle root"). */
+  /** Relative, `/`-separated, NFC path (see docs/formats.md "Entries"). */
   readonly path: string;
   /** Size in bytes. */
   readonly size: number;

@@ -129,7 +129,7 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 
 /**
  * Builds the manifest of a gateway configuration's inputs from the file system: walks directories
- * and files, applies the path rules of DESIGN.md, hashes every file (small files with a synchronous
+ * and files, applies the path rules of docs/formats.md, hashes every file (small files with a synchronous
  * read loop, larger ones streamed in 1 MiB chunks, so memory stays flat for any file size) and
  * computes the Merkle root.
  *

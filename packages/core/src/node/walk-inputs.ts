@@ -70,7 +70,7 @@ function joinPath(prefix: string, name: string): string {
 }
 
 /**
- * Walks the inputs of a manifest: resolves the base, applies the path rules of DESIGN.md (escapes,
+ * Walks the inputs of a manifest: resolves the base, applies the path rules of docs/formats.md (escapes,
  * symbolic links, invalid UTF-8 names, NFC, duplicates, case collisions) and the include/exclude
  * globs, and lists the files to hash. Yields to the event loop regularly so an `AbortSignal`
  * and progress reporting stay live on huge trees.

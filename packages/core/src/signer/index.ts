@@ -1,5 +1,5 @@
 /**
- * Signer and verifier interfaces (`signer.ts` in DESIGN.md terms) and key-based implementations:
+ * Signer and verifier interfaces (the role-named `signer.ts` of docs/architecture.md) and key-based implementations:
  * Ed25519 and ECDSA P-256 signers and verifiers over node:crypto (WebCrypto elsewhere), DSSE
  * envelopes, and the key-based artifact verifier used by load-time verification.
  *

@@ -22,7 +22,7 @@ import {
 export type NodeStateRule = (node: NodeFacts, target: DesiredFacts) => NodeState;
 
 /**
- * The rules of the fleet state decision (DESIGN.md "Fleet states per node") that
+ * The rules of the fleet state decision (docs/protocol.md "Fleet states") that
  * `describeNodeStateRuleConformance` checks, each named in the failures it causes.
  *
  * @public
@@ -219,7 +219,7 @@ const CASES: Record<keyof typeof STATE_RULE_CLAUSES, readonly Case[]> = {
 };
 
 /**
- * Registers the node-state rule conformance suite: a table of facts and the state DESIGN.md
+ * Registers the node-state rule conformance suite: a table of facts and the state docs/protocol.md
  * gives them, per clause ({@link STATE_RULE_CLAUSES}), plus purity (the same facts give the same
  * state, and the facts are left unchanged). Run it against a store's sweep rule.
  *

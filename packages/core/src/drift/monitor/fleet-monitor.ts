@@ -51,7 +51,7 @@ import { checkName, parseDeadline, positive } from './validate.js';
 
 /**
  * The control plane's view of the fleet: desired state per cluster, per-node pins, the expected
- * inventory, and every node's state (DESIGN.md "Fleet states per node"), with transitions emitted
+ * inventory, and every node's state (docs/protocol.md "Fleet states"), with transitions emitted
  * once as typed events. Feed it through {@link serveDrift} (or call {@link FleetMonitor.connect},
  * {@link FleetMonitor.heartbeat} and {@link FleetMonitor.disconnect} from your own transport glue).
  *

@@ -9,7 +9,7 @@ import type { DigestString } from '../../hash/digest.js';
 import type { LiveConfigReport, LoadError, WorkerReport } from '../protocol.js';
 
 /**
- * The state of one node (DESIGN.md "Fleet states per node"):
+ * The state of one node (docs/protocol.md "Fleet states"):
  * - `in_sync`: runs the desired artifact (every worker);
  * - `drift`: runs something else (emits `drift.detected`, a.k.a. {@link ConfigurationDrift});
  * - `pending`: a rollout is in progress, before its deadline, and the node still runs the previous artifact;
@@ -165,7 +165,7 @@ function liveState(live: (NodeFacts['live'] & object) | null, target: DesiredFac
 }
 
 /**
- * The node-state rule (DESIGN.md "Fleet states per node"), as one pure function: liveness first
+ * The node-state rule (docs/protocol.md "Fleet states"), as one pure function: liveness first
  * (`never_seen`, `disconnected`, `stale`, `awaiting_report`), then what it runs against what it
  * should (`unknown`, `in_sync`, `rejected`, `pending`, `drift`), then, for a node that runs the
  * desired artifact and reports `live_config`, what the gateway runs now (`probe_failing`,
