@@ -1,6 +1,6 @@
 import { PlumblineError } from '../errors.js';
 import { resolveCborLimits, type CborLimits } from './limits.js';
-import { scanCbor } from './scan.js';
+import { isAscii, scanCbor } from './scan.js';
 import type { CborValue } from './value.js';
 
 /**
@@ -19,13 +19,13 @@ export interface DecodeCanonicalOptions extends CborLimits {
 // builds, so it can trust every head, length and UTF-8 sequence it meets.
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const TWO_32 = 0x1_0000_0000;
-/** Map keys repeat (every manifest entry has the same few): one string per distinct key. */
+/**
+ * Map keys and short values repeat (every manifest entry has the same few keys, roles and media
+ * types): one string per distinct short text, so a large header holds each once.
+ */
 const KEY_CACHE_LIMIT = 4096;
-
-function isAscii(b: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (b[i]! >= 0x80) return false;
-  return true;
-}
+/** Texts up to this many bytes are shared through the cache. */
+const SHARED_TEXT_MAX = 24;
 
 class Builder {
   pos = 0;
@@ -70,7 +70,10 @@ class Builder {
   }
 
   private key(): string {
-    const length = this.argument(this.bytes[this.pos++]! & 0x1f);
+    return this.shared(this.argument(this.bytes[this.pos++]! & 0x1f));
+  }
+
+  private shared(length: number): string {
     const text = this.text(length);
     const known = this.keys.get(text);
     if (known !== undefined) return known;
@@ -95,7 +98,7 @@ class Builder {
         return out;
       }
       case 3:
-        return this.text(arg);
+        return arg <= SHARED_TEXT_MAX ? this.shared(arg) : this.text(arg);
       case 4: {
         const out: CborValue[] = new Array<CborValue>(arg);
         for (let i = 0; i < arg; i++) out[i] = this.item();
@@ -133,7 +136,8 @@ class Builder {
  * decodeCanonical(new Uint8Array([0xa1, 0x61, 0x61, 0x01])); // { a: 1 }
  * ```
  * @throws {@link PlumblineError} see {@link scanCbor}; `PLB_LIMIT_MEMORY` when the decoded value
- *   would take more than `maxExpansion` times the document's size (plus 64 KiB).
+ *   would take more than `maxExpansion` times the document's size (plus 64 KiB);
+ *   `PLB_INVALID_OPTION` for a limit out of range.
  * @internal
  */
 export function decodeCanonical(

@@ -1,28 +1,9 @@
 import { PlumblineError } from '../errors.js';
-import { compareUtf8, isWellFormed } from '../encoding/utf8.js';
+import { compareUtf8, isWellFormed, utf8Length } from '../encoding/utf8.js';
 import type { CborValue } from './value.js';
 
 const MAX_DEPTH = 512;
 const textEncoder = new TextEncoder();
-
-/**
- * Length of a string in UTF-8 bytes, without encoding it.
- *
- * @internal
- */
-export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
 
 function compareKeys(a: string, b: string): number {
   // Deterministic CBOR orders keys by their encoded bytes: the head carries the UTF-8 length, so

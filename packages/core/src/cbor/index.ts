@@ -4,7 +4,8 @@
  *
  * @packageDocumentation
  */
-export { encodeCanonical, sortKeysCanonical, utf8Length } from './encode.js';
+export { encodeCanonical, sortKeysCanonical } from './encode.js';
+export { utf8Length } from '../encoding/utf8.js';
 export { decodeCanonical, type DecodeCanonicalOptions } from './decode.js';
 export { scanCbor, decodedCost, type ScanOptions, type ScanResult } from './scan.js';
 export {

@@ -1,3 +1,4 @@
+import { limitOption } from '../limit-option.js';
 /**
  * Limits applied while decoding deterministic CBOR. Every limit is checked against the length a
  * CBOR head claims, before anything of that length is allocated.
@@ -36,14 +37,34 @@ export const DEFAULT_CBOR_LIMITS: ResolvedCborLimits = Object.freeze({
   maxExpansion: 6,
 });
 
-/** Fills in defaults. @internal */
+/**
+ * Fills in defaults and checks each limit (a positive integer; `maxExpansion` a positive number).
+ *
+ * @throws {@link PlumblineError} `PLB_INVALID_OPTION` naming the limit.
+ * @internal
+ */
 export function resolveCborLimits(limits: CborLimits = {}): ResolvedCborLimits {
+  const d = DEFAULT_CBOR_LIMITS;
+  const code = 'PLB_INVALID_OPTION';
   return {
-    maxBytes: limits.maxBytes ?? DEFAULT_CBOR_LIMITS.maxBytes,
-    maxEntries: limits.maxEntries ?? DEFAULT_CBOR_LIMITS.maxEntries,
-    maxItems: limits.maxItems ?? DEFAULT_CBOR_LIMITS.maxItems,
-    maxStringLength: limits.maxStringLength ?? DEFAULT_CBOR_LIMITS.maxStringLength,
-    maxDepth: limits.maxDepth ?? DEFAULT_CBOR_LIMITS.maxDepth,
-    maxExpansion: limits.maxExpansion ?? DEFAULT_CBOR_LIMITS.maxExpansion,
+    maxBytes: limitOption(limits.maxBytes, { name: 'maxBytes', code, fallback: d.maxBytes }),
+    maxEntries: limitOption(limits.maxEntries, {
+      name: 'maxEntries',
+      code,
+      fallback: d.maxEntries,
+    }),
+    maxItems: limitOption(limits.maxItems, { name: 'maxItems', code, fallback: d.maxItems }),
+    maxStringLength: limitOption(limits.maxStringLength, {
+      name: 'maxStringLength',
+      code,
+      fallback: d.maxStringLength,
+    }),
+    maxDepth: limitOption(limits.maxDepth, { name: 'maxDepth', code, fallback: d.maxDepth }),
+    maxExpansion: limitOption(limits.maxExpansion, {
+      name: 'maxExpansion',
+      code,
+      fallback: d.maxExpansion,
+      integer: false,
+    }),
   };
 }

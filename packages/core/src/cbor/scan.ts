@@ -59,7 +59,6 @@ export function scanCbor(
   limits: ResolvedCborLimits,
   options: ScanOptions,
 ): ScanResult {
-  const base = options.baseOffset ?? 0;
   if (bytes.length > limits.maxBytes) {
     throw new PlumblineError(
       'PLB_LIMIT_BYTES',
@@ -67,212 +66,258 @@ export function scanCbor(
       { details: { size: bytes.length, limit: limits.maxBytes } },
     );
   }
-  let pos = 0;
-  let items = 0;
-  let protoKey = false;
-  let cost = 0;
+  return new CborScanner(bytes, limits, options).document();
+}
 
-  const fail = (code: `PLB_${string}`, message: string, at: number, extra = {}): never => {
-    throw new PlumblineError(code, `${message} at offset ${base + at}`, {
-      details: { offset: base + at, ...extra },
+/** The walk of {@link scanCbor}: a cursor over the bytes and what it has counted so far. */
+class CborScanner {
+  private pos = 0;
+  private items = 0;
+  private protoKey = false;
+  private cost = 0;
+  private readonly base: number;
+  private readonly allowBytes: boolean;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly limits: ResolvedCborLimits,
+    options: ScanOptions,
+  ) {
+    this.base = options.baseOffset ?? 0;
+    this.allowBytes = options.allowBytes;
+  }
+
+  /** One item filling the whole input. */
+  document(): ScanResult {
+    const bytes = this.bytes;
+    if (bytes.length === 0)
+      this.fail('PLB_TRUNCATED', 'an empty CBOR document', 0, { needed: 1, available: 0 });
+    this.item(0);
+    if (this.pos !== bytes.length)
+      this.fail(
+        'PLB_CBOR_MALFORMED',
+        `${bytes.length - this.pos} trailing byte(s) after the CBOR document`,
+        this.pos,
+      );
+    return { protoKey: this.protoKey, decodedBytes: this.cost };
+  }
+
+  private fail(code: `PLB_${string}`, message: string, at: number, extra = {}): never {
+    throw new PlumblineError(code, `${message} at offset ${this.base + at}`, {
+      details: { offset: this.base + at, ...extra },
     });
-  };
-  const need = (n: number, at: number): void => {
-    if (pos + n > bytes.length) {
-      fail('PLB_TRUNCATED', `CBOR needs ${n} more byte(s) but the input ends`, at, {
+  }
+
+  private need(n: number, at: number): void {
+    if (this.pos + n > this.bytes.length) {
+      this.fail('PLB_TRUNCATED', `CBOR needs ${n} more byte(s) but the input ends`, at, {
         needed: n,
-        available: bytes.length - pos,
+        available: this.bytes.length - this.pos,
       });
     }
-  };
+  }
 
-  // Reads a head; returns [major, additional info, argument].
-  const head = (): [number, number, number] => {
-    const start = pos;
-    need(1, start);
-    const initial = bytes[pos++]!;
+  /**
+   * Reads a head and returns its argument (major type and additional information are the bits of
+   * its first byte). No tuple: a scan of millions of items allocates nothing per item.
+   */
+  private head(): number {
+    const start = this.pos;
+    this.need(1, start);
+    const initial = this.bytes[this.pos++]!;
     const major = initial >> 5;
     const ai = initial & 0x1f;
-    if (ai < 24) return [major, ai, ai];
+    if (ai < 24) return ai;
     if (ai === 24) {
-      need(1, pos);
-      const v = bytes[pos++]!;
-      if (major !== 7 && v < 24) fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
-      return [major, ai, v];
+      this.need(1, this.pos);
+      const v = this.bytes[this.pos++]!;
+      if (major !== 7 && v < 24)
+        this.fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
+      return v;
     }
-    if (ai === 25) {
-      if (major === 7) fail('PLB_CBOR_FLOAT', 'floating-point numbers are not allowed', start);
-      need(2, pos);
-      const v = (bytes[pos]! << 8) | bytes[pos + 1]!;
-      pos += 2;
-      if (v < 0x100) fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
-      return [major, ai, v];
-    }
-    if (ai === 26) {
-      if (major === 7) fail('PLB_CBOR_FLOAT', 'floating-point numbers are not allowed', start);
-      need(4, pos);
-      const v =
-        bytes[pos]! * 0x100_0000 +
-        ((bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!);
-      pos += 4;
-      if (v < 0x1_0000) fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
-      return [major, ai, v];
-    }
-    if (ai === 27) {
-      if (major === 7) fail('PLB_CBOR_FLOAT', 'floating-point numbers are not allowed', start);
-      need(8, pos);
-      const hi =
-        bytes[pos]! * 0x100_0000 +
-        ((bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!);
-      const lo =
-        bytes[pos + 4]! * 0x100_0000 +
-        ((bytes[pos + 5]! << 16) | (bytes[pos + 6]! << 8) | bytes[pos + 7]!);
-      pos += 8;
-      if (hi === 0) fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
-      // Beyond 2^53 - 1 the value is not exact in JavaScript: report it as out of range.
-      const v = hi > 0x1f_ffff ? Number.POSITIVE_INFINITY : hi * TWO_32 + lo;
-      return [major, ai, v];
+    if (ai <= 27) {
+      if (major === 7) this.fail('PLB_CBOR_FLOAT', 'floating-point numbers are not allowed', start);
+      return this.longArgument(ai, start);
     }
     if (ai === 31) {
       if (major === 7)
-        fail('PLB_CBOR_MALFORMED', 'a CBOR "break" outside an indefinite item', start);
+        this.fail('PLB_CBOR_MALFORMED', 'a CBOR "break" outside an indefinite item', start);
       if (major >= 2 && major <= 5) {
-        fail('PLB_CBOR_INDEFINITE', 'indefinite-length CBOR items are not allowed', start);
+        this.fail('PLB_CBOR_INDEFINITE', 'indefinite-length CBOR items are not allowed', start);
       }
     }
-    return fail('PLB_CBOR_MALFORMED', `reserved CBOR additional information ${ai}`, start);
-  };
+    return this.fail('PLB_CBOR_MALFORMED', `reserved CBOR additional information ${ai}`, start);
+  }
 
-  const checkString = (length: number, at: number): void => {
-    if (length > limits.maxStringLength) {
-      fail(
-        'PLB_LIMIT_STRING',
-        `a string of ${length} bytes exceeds the limit of ${limits.maxStringLength}`,
-        at,
-        {
-          size: length,
-          limit: limits.maxStringLength,
-        },
-      );
+  /** The 2-, 4- or 8-byte argument of a head (`ai` 25, 26, 27), in its shortest form. */
+  private longArgument(ai: number, start: number): number {
+    const bytes = this.bytes;
+    const pos = this.pos;
+    if (ai === 25) {
+      this.need(2, pos);
+      const v = (bytes[pos]! << 8) | bytes[pos + 1]!;
+      this.pos += 2;
+      if (v < 0x100) this.fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
+      return v;
     }
-    need(length, at);
-  };
+    if (ai === 26) {
+      this.need(4, pos);
+      const v =
+        bytes[pos]! * 0x100_0000 +
+        ((bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!);
+      this.pos += 4;
+      if (v < 0x1_0000) this.fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
+      return v;
+    }
+    this.need(8, pos);
+    const hi =
+      bytes[pos]! * 0x100_0000 +
+      ((bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!);
+    const lo =
+      bytes[pos + 4]! * 0x100_0000 +
+      ((bytes[pos + 5]! << 16) | (bytes[pos + 6]! << 8) | bytes[pos + 7]!);
+    this.pos += 8;
+    if (hi === 0) this.fail('PLB_CBOR_NONCANONICAL', 'non-shortest CBOR head', start);
+    // Beyond 2^53 - 1 the value is not exact in JavaScript: report it as out of range.
+    return hi > 0x1f_ffff ? Number.POSITIVE_INFINITY : hi * TWO_32 + lo;
+  }
 
-  const item = (depth: number): void => {
-    const start = pos;
-    if (++items > limits.maxItems) {
-      fail('PLB_LIMIT_ENTRIES', `more than ${limits.maxItems} CBOR items`, start, {
-        limit: limits.maxItems,
+  private checkString(length: number, at: number): void {
+    const max = this.limits.maxStringLength;
+    if (length > max) {
+      this.fail('PLB_LIMIT_STRING', `a string of ${length} bytes exceeds the limit of ${max}`, at, {
+        size: length,
+        limit: max,
       });
     }
-    const [major, ai, arg] = head();
+    this.need(length, at);
+  }
+
+  private item(depth: number): void {
+    const start = this.pos;
+    if (++this.items > this.limits.maxItems) {
+      this.fail('PLB_LIMIT_ENTRIES', `more than ${this.limits.maxItems} CBOR items`, start, {
+        limit: this.limits.maxItems,
+      });
+    }
+    const arg = this.head();
+    const initial = this.bytes[start]!;
+    const major = initial >> 5;
+    const ai = initial & 0x1f;
     switch (major) {
       case 0:
         if (arg > Number.MAX_SAFE_INTEGER) {
-          fail('PLB_CBOR_UNSUPPORTED', 'an integer beyond 2^53 - 1', start);
+          this.fail('PLB_CBOR_UNSUPPORTED', 'an integer beyond 2^53 - 1', start);
         }
-        if (arg > 0x3fff_ffff) cost += decodedCost.bigInteger;
+        if (arg > 0x3fff_ffff) this.cost += decodedCost.bigInteger;
         return;
       case 1:
         if (arg > Number.MAX_SAFE_INTEGER - 1) {
-          fail('PLB_CBOR_UNSUPPORTED', 'an integer below -(2^53 - 1)', start);
+          this.fail('PLB_CBOR_UNSUPPORTED', 'an integer below -(2^53 - 1)', start);
         }
-        if (arg > 0x3fff_ffff) cost += decodedCost.bigInteger;
+        if (arg > 0x3fff_ffff) this.cost += decodedCost.bigInteger;
         return;
       case 2:
-        if (!options.allowBytes)
-          fail('PLB_CBOR_UNSUPPORTED', 'byte strings are not allowed here', start);
-        checkString(arg, start);
-        cost += decodedCost.bytes(arg);
-        pos += arg;
+        if (!this.allowBytes)
+          this.fail('PLB_CBOR_UNSUPPORTED', 'byte strings are not allowed here', start);
+        this.checkString(arg, start);
+        this.cost += decodedCost.bytes(arg);
+        this.pos += arg;
         return;
-      case 3: {
-        checkString(arg, start);
-        const ascii = isAscii(bytes, pos, pos + arg);
-        if (!ascii) {
-          try {
-            strictUtf8.decode(bytes.subarray(pos, pos + arg));
-          } catch {
-            fail('PLB_CBOR_MALFORMED', 'a text string that is not valid UTF-8', start);
-          }
-        }
-        cost += decodedCost.text(arg, ascii);
-        pos += arg;
-        return;
-      }
+      case 3:
+        return this.text(arg, start);
       case 4:
-      case 5: {
-        if (depth >= limits.maxDepth) {
-          fail('PLB_LIMIT_DEPTH', `CBOR nesting deeper than ${limits.maxDepth}`, start, {
-            limit: limits.maxDepth,
-          });
-        }
-        if (arg > limits.maxEntries) {
-          fail(
-            'PLB_LIMIT_ENTRIES',
-            `a CBOR ${major === 4 ? 'array' : 'map'} of ${arg} entries exceeds the limit of ${limits.maxEntries}`,
-            start,
-            {
-              size: arg,
-              limit: limits.maxEntries,
-            },
-          );
-        }
-        // Every item takes at least one byte: a count beyond what remains is a truncation.
-        need(major === 4 ? arg : arg * 2, pos);
-        cost += major === 4 ? decodedCost.array(arg) : decodedCost.map(arg);
-        if (major === 4) {
-          for (let i = 0; i < arg; i++) item(depth + 1);
-          return;
-        }
-        let prevStart = -1;
-        let prevEnd = -1;
-        for (let i = 0; i < arg; i++) {
-          const keyStart = pos;
-          if (bytes[pos]! >> 5 !== 3)
-            fail('PLB_CBOR_UNSUPPORTED', 'a map key that is not a text string', keyStart);
-          item(depth + 1);
-          const keyEnd = pos;
-          if (
-            keyEnd - keyStart === PROTO_KEY.length &&
-            PROTO_KEY.every((b, j) => bytes[keyStart + j] === b)
-          ) {
-            protoKey = true;
-          }
-          if (prevStart >= 0) {
-            const order = compareRanges(bytes, prevStart, prevEnd, keyStart, keyEnd);
-            if (order === 0) fail('PLB_CBOR_DUPLICATE_KEY', 'a map key given twice', keyStart);
-            if (order > 0)
-              fail('PLB_CBOR_NONCANONICAL', 'map keys not sorted by their encoded bytes', keyStart);
-          }
-          prevStart = keyStart;
-          prevEnd = keyEnd;
-          item(depth + 1);
-        }
+        this.container(major, arg, depth, start);
+        for (let i = 0; i < arg; i++) this.item(depth + 1);
         return;
-      }
+      case 5:
+        this.container(major, arg, depth, start);
+        return this.mapEntries(arg, depth);
       case 6:
-        return fail('PLB_CBOR_TAG', 'CBOR tags are not allowed', start);
+        return this.fail('PLB_CBOR_TAG', 'CBOR tags are not allowed', start);
       default:
         // major 7 with a direct or one-byte simple value
         if (ai === 20 || ai === 21 || ai === 22) return;
-        return fail('PLB_CBOR_UNSUPPORTED', `the CBOR simple value ${arg} is not allowed`, start);
+        return this.fail(
+          'PLB_CBOR_UNSUPPORTED',
+          `the CBOR simple value ${arg} is not allowed`,
+          start,
+        );
     }
-  };
+  }
 
-  if (bytes.length === 0)
-    fail('PLB_TRUNCATED', 'an empty CBOR document', 0, { needed: 1, available: 0 });
-  item(0);
-  if (pos !== bytes.length)
-    fail(
-      'PLB_CBOR_MALFORMED',
-      `${bytes.length - pos} trailing byte(s) after the CBOR document`,
-      pos,
-    );
-  return { protoKey, decodedBytes: cost };
+  private text(length: number, start: number): void {
+    this.checkString(length, start);
+    const pos = this.pos;
+    const ascii = isAscii(this.bytes, pos, pos + length);
+    if (!ascii) {
+      try {
+        strictUtf8.decode(this.bytes.subarray(pos, pos + length));
+      } catch {
+        this.fail('PLB_CBOR_MALFORMED', 'a text string that is not valid UTF-8', start);
+      }
+    }
+    this.cost += decodedCost.text(length, ascii);
+    this.pos += length;
+  }
+
+  /** Checks an array's or map's depth and entry count against the limits and what remains. */
+  private container(major: number, entries: number, depth: number, start: number): void {
+    const limits = this.limits;
+    if (depth >= limits.maxDepth) {
+      this.fail('PLB_LIMIT_DEPTH', `CBOR nesting deeper than ${limits.maxDepth}`, start, {
+        limit: limits.maxDepth,
+      });
+    }
+    if (entries > limits.maxEntries) {
+      this.fail(
+        'PLB_LIMIT_ENTRIES',
+        `a CBOR ${major === 4 ? 'array' : 'map'} of ${entries} entries exceeds the limit of ${limits.maxEntries}`,
+        start,
+        { size: entries, limit: limits.maxEntries },
+      );
+    }
+    // Every item takes at least one byte: a count beyond what remains is a truncation.
+    this.need(major === 4 ? entries : entries * 2, this.pos);
+    this.cost += major === 4 ? decodedCost.array(entries) : decodedCost.map(entries);
+  }
+
+  /** A map's pairs: text keys, strictly ascending by their encoded bytes. */
+  private mapEntries(entries: number, depth: number): void {
+    const bytes = this.bytes;
+    let prevStart = -1;
+    let prevEnd = -1;
+    for (let i = 0; i < entries; i++) {
+      const keyStart = this.pos;
+      if (bytes[keyStart]! >> 5 !== 3)
+        this.fail('PLB_CBOR_UNSUPPORTED', 'a map key that is not a text string', keyStart);
+      this.item(depth + 1);
+      const keyEnd = this.pos;
+      if (
+        keyEnd - keyStart === PROTO_KEY.length &&
+        PROTO_KEY.every((b, j) => bytes[keyStart + j] === b)
+      ) {
+        this.protoKey = true;
+      }
+      if (prevStart >= 0) {
+        const order = compareRanges(bytes, prevStart, prevEnd, keyStart, keyEnd);
+        if (order === 0) this.fail('PLB_CBOR_DUPLICATE_KEY', 'a map key given twice', keyStart);
+        if (order > 0)
+          this.fail(
+            'PLB_CBOR_NONCANONICAL',
+            'map keys not sorted by their encoded bytes',
+            keyStart,
+          );
+      }
+      prevStart = keyStart;
+      prevEnd = keyEnd;
+      this.item(depth + 1);
+    }
+  }
 }
 
-function isAscii(b: Uint8Array, from: number, to: number): boolean {
+/** Whether `b[from..to)` is all ASCII. @internal */
+export function isAscii(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (b[i]! >= 0x80) return false;
   return true;
 }

@@ -19,24 +19,50 @@ export function hasControlCharacter(text: string): boolean {
   return CONTROL.test(text);
 }
 
-/** The dotted path of the first string (or map key) under `value` holding a control character. */
-function controlPath(value: unknown, path: string, depth: number): string | undefined {
-  if (typeof value === 'string') return CONTROL.test(value) ? path : undefined;
+/** Where a control character was found: the path innermost segment first, and whether in a key. */
+interface ControlFound {
+  readonly reversedPath: string[];
+  readonly inKey: boolean;
+}
+
+/**
+ * The first string (or map key) under `value` holding a control character. The path is collected
+ * on the way back up, so a clean header of millions of items builds no path per item.
+ */
+function findControl(value: unknown, depth: number): ControlFound | undefined {
+  if (typeof value === 'string')
+    return CONTROL.test(value) ? { reversedPath: [], inKey: false } : undefined;
   if (value === null || typeof value !== 'object' || depth > 64) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = controlPath(value[i], path === '' ? String(i) : `${path}.${i}`, depth + 1);
-      if (found !== undefined) return found;
+      const item: unknown = value[i];
+      if (item === null || typeof item === 'number' || typeof item === 'boolean') continue;
+      const found = findControl(item, depth + 1);
+      if (found !== undefined) {
+        found.reversedPath.push(String(i));
+        return found;
+      }
     }
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    const at = path === '' ? key : `${path}.${key}`;
-    if (CONTROL.test(key)) return path === '' ? '(a key)' : `${path} (a key)`;
-    const found = controlPath((value as Record<string, unknown>)[key], at, depth + 1);
-    if (found !== undefined) return found;
+    if (CONTROL.test(key)) return { reversedPath: [], inKey: true };
+    const found = findControl((value as Record<string, unknown>)[key], depth + 1);
+    if (found !== undefined) {
+      found.reversedPath.push(key);
+      return found;
+    }
   }
   return undefined;
+}
+
+/** The dotted path of the first string (or map key) under `value` holding a control character. */
+function controlPath(value: unknown): string | undefined {
+  const found = findControl(value, 0);
+  if (found === undefined) return undefined;
+  const path = found.reversedPath.reverse().join('.');
+  if (!found.inKey) return path;
+  return path === '' ? '(a key)' : `${path} (a key)`;
 }
 
 /**
@@ -47,7 +73,7 @@ function controlPath(value: unknown, path: string, depth: number): string | unde
  * @internal
  */
 export function checkHeaderStrings(header: unknown): void {
-  const path = controlPath(header, '', 0);
+  const path = controlPath(header);
   if (path === undefined) return;
   // The field's path may itself be hostile text: escape what it holds.
   const safe = path.replace(CONTROLS, '?');

@@ -13,8 +13,15 @@ export interface HeaderShapeProblem {
   readonly message: string;
 }
 
-type Path = readonly (string | number)[];
-type Check = (value: unknown, path: Path) => HeaderShapeProblem | undefined;
+/**
+ * A problem found below the top: the path is collected on the way back up (innermost segment
+ * first), so a valid header of millions of items allocates no path per item.
+ */
+interface Found {
+  readonly reversedPath: (string | number)[];
+  readonly message: string;
+}
+type Check = (value: unknown) => Found | undefined;
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -23,10 +30,13 @@ const COMMIT = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 const EXTENSION_KEY = /^[a-z][a-z0-9-]*(\.[A-Za-z0-9_-]+)+$/;
 const ROLES = new Set(['spec', 'config', 'plugin', 'other']);
 
-const problem = (path: Path, message: string): HeaderShapeProblem => ({
-  path: path.join('.'),
-  message,
-});
+const problem = (message: string): Found => ({ reversedPath: [], message });
+
+/** `found` one level down, under `segment`. */
+function under(found: Found | undefined, segment: string | number): Found | undefined {
+  found?.reversedPath.push(segment);
+  return found;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -41,91 +51,99 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
 
 const text =
   (pattern?: RegExp, what = 'a string'): Check =>
-  (value, path) => {
-    if (typeof value !== 'string') return problem(path, `expected ${what}`);
-    if (pattern !== undefined && !pattern.test(value)) return problem(path, `expected ${what}`);
-    if (pattern === undefined && value.length === 0)
-      return problem(path, 'expected a non-empty string');
+  (value) => {
+    if (typeof value !== 'string') return problem(`expected ${what}`);
+    if (pattern !== undefined && !pattern.test(value)) return problem(`expected ${what}`);
+    if (pattern === undefined && value.length === 0) return problem('expected a non-empty string');
     return undefined;
   };
 
-const anyText: Check = (value, path) =>
-  typeof value === 'string' ? undefined : problem(path, 'expected a string');
+const anyText: Check = (value) =>
+  typeof value === 'string' ? undefined : problem('expected a string');
 
-const count: Check = (value, path) =>
+const count: Check = (value) =>
   Number.isSafeInteger(value) && (value as number) >= 0
     ? undefined
-    : problem(path, 'expected an integer >= 0');
+    : problem('expected an integer >= 0');
 
 const optional =
   (check: Check): Check =>
-  (value, path) =>
-    value === undefined ? undefined : check(value, path);
+  (value) =>
+    value === undefined ? undefined : check(value);
 
 /** A map with these fields; other fields are kept and not checked ("loose"). */
-const fields =
-  (shape: Readonly<Record<string, Check>>): Check =>
-  (value, path) => {
-    if (!isRecord(value)) return problem(path, 'expected a map');
-    for (const key in shape) {
-      const found = shape[key]!(value[key], [...path, key]);
-      if (found) return found;
+const fields = (shape: Readonly<Record<string, Check>>): Check => {
+  const keys = Object.keys(shape);
+  const checks = keys.map((key) => shape[key]!);
+  return (value) => {
+    if (!isRecord(value)) return problem('expected a map');
+    for (let i = 0; i < keys.length; i++) {
+      const found = checks[i]!(value[keys[i]!]);
+      if (found) return under(found, keys[i]!);
     }
     return undefined;
   };
+};
 
 /** Any value a header can carry in `extensions`: null, booleans, safe integers, strings, arrays, maps. */
-function headerValue(value: unknown, path: Path, depth: number): HeaderShapeProblem | undefined {
+function headerValue(value: unknown, depth: number): Found | undefined {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return undefined;
   if (typeof value === 'number')
-    return Number.isSafeInteger(value) ? undefined : problem(path, 'expected an integer');
+    return Number.isSafeInteger(value) ? undefined : problem('expected an integer');
   // Deeper than any decoded header (CBOR depth limit 32); a hand-made value this deep is refused
   // instead of overflowing the stack.
-  if (depth > 64) return problem(path, 'nested too deep');
+  if (depth > 64) return problem('nested too deep');
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = headerValue(value[i], [...path, i], depth + 1);
-      if (found) return found;
+      const item: unknown = value[i];
+      // Scalars inline: an array of millions of integers costs no call per item.
+      if (typeof item === 'number' ? Number.isSafeInteger(item) : scalar(item)) continue;
+      const found = headerValue(item, depth + 1);
+      if (found) return under(found, i);
     }
     return undefined;
   }
   if (isPlainRecord(value)) {
     for (const key of Object.keys(value)) {
-      const found = headerValue(value[key], [...path, key], depth + 1);
-      if (found) return found;
+      const found = headerValue(value[key], depth + 1);
+      if (found) return under(found, key);
     }
     return undefined;
   }
-  return problem(path, 'expected null, a boolean, an integer, a string, an array or a map');
+  return problem('expected null, a boolean, an integer, a string, an array or a map');
+}
+
+function scalar(value: unknown): boolean {
+  return value === null || typeof value === 'boolean' || typeof value === 'string';
 }
 
 const entry = fields({
   path: text(),
   size: count,
   digest: text(DIGEST, 'a sha256: digest'),
-  role: optional((value, path) =>
+  role: optional((value) =>
     typeof value === 'string' && ROLES.has(value)
       ? undefined
-      : problem(path, 'expected spec, config, plugin or other'),
+      : problem('expected spec, config, plugin or other'),
   ),
   media_type: optional(anyText),
 });
 
-const inputs: Check = (value, path) => {
-  if (!Array.isArray(value)) return problem(path, 'expected an array');
+const inputs: Check = (value) => {
+  if (!Array.isArray(value)) return problem('expected an array');
   for (let i = 0; i < value.length; i++) {
-    const found = entry(value[i], [...path, i]);
-    if (found) return found;
+    const found = entry(value[i]);
+    if (found) return under(found, i);
   }
   return undefined;
 };
 
-const extensions: Check = (value, path) => {
-  if (!isPlainRecord(value)) return problem(path, 'expected a map');
+const extensions: Check = (value) => {
+  if (!isPlainRecord(value)) return problem('expected a map');
   for (const key of Object.keys(value)) {
-    if (!EXTENSION_KEY.test(key)) return problem([...path, key], 'expected a namespaced key');
-    const found = headerValue(value[key], [...path, key], 1);
-    if (found) return found;
+    if (!EXTENSION_KEY.test(key)) return under(problem('expected a namespaced key'), key);
+    const found = headerValue(value[key], 1);
+    if (found) return under(found, key);
   }
   return undefined;
 };
@@ -133,7 +151,7 @@ const extensions: Check = (value, path) => {
 const header = fields({
   format: text(FORMAT, 'plumbline.header/v1'),
   artifact_hash: text(DIGEST, 'a sha256: digest'),
-  hash_alg: (value, path) => (value === 'sha256' ? undefined : problem(path, 'expected "sha256"')),
+  hash_alg: (value) => (value === 'sha256' ? undefined : problem('expected "sha256"')),
   build_timestamp: text(TIMESTAMP, 'a UTC timestamp YYYY-MM-DDTHH:MM:SSZ'),
   provenance: fields({
     commit: optional(text(COMMIT, 'a 40- or 64-hex git object id')),
@@ -158,5 +176,7 @@ const header = fields({
  * @internal
  */
 export function findHeaderShapeProblem(value: unknown): HeaderShapeProblem | undefined {
-  return header(value, []);
+  const found = header(value);
+  if (found === undefined) return undefined;
+  return { path: found.reversedPath.reverse().join('.'), message: found.message };
 }
