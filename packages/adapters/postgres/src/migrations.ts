@@ -2,6 +2,7 @@
  * Versioned schema migrations of the PostgreSQL fleet store.
  */
 import type pg from 'pg';
+import { hold, type HeldConnection } from './connection.js';
 import { createPool } from './pg.js';
 import { PlumblineError } from '@plumbline/core';
 
@@ -93,6 +94,51 @@ export const MIGRATIONS: readonly Migration[] = [
          claimed_at timestamptz NOT NULL DEFAULT now())`,
     ],
   },
+  {
+    version: 3,
+    name: 'live configuration and writing transaction of observed rows',
+    statements: [
+      // NULL for rows written before (no report known); JSON null when the node reported none.
+      `ALTER TABLE {schema}.observed ADD COLUMN live json`,
+      // The transaction that last wrote the row: the feed reads again only rows of transactions
+      // that were in progress at its previous read (they may have committed out of order).
+      `ALTER TABLE {schema}.observed ADD COLUMN xid xid8`,
+      `CREATE INDEX observed_by_xid ON {schema}.observed (xid)`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'last-seen times and sequence numbers shared apart from observed changes',
+    statements: [
+      // When the row's `last_seen` alone was last written (the database's clock): other
+      // replicas read the rows written since their previous read (a whole write reaches them
+      // through the change feed). The node's `last_seq`, written with
+      // `last_seen` (NULL in rows written before: `data` holds it). Neither is indexed, so a
+      // `last_seen`-only update stays a heap-only (HOT) update.
+      `ALTER TABLE {schema}.observed ADD COLUMN seen_at timestamptz`,
+      `ALTER TABLE {schema}.observed ADD COLUMN seq bigint`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'last-seen writes indexed by time, apart from observed rows',
+    statements: [
+      // One row per node whose `last_seen` alone was written, with what was written (the
+      // observed row gets the same time and sequence) and when, by the database's clock. Other
+      // replicas read the rows written since their previous read by the index on `seen_at`:
+      // found by scanning `observed` (which `seen_at` there cannot be indexed for: every
+      // heartbeat's update would stop being heap-only), the read cost the whole table every
+      // second. `observed.seen_at` (version 4) is no longer written.
+      `CREATE TABLE {schema}.seen (
+         node_id text PRIMARY KEY,
+         owner text NOT NULL,
+         rev bigint NOT NULL,
+         last_seen timestamptz NOT NULL,
+         seq bigint NOT NULL,
+         seen_at timestamptz NOT NULL)`,
+      `CREATE INDEX seen_by_time ON {schema}.seen (seen_at)`,
+    ],
+  },
 ];
 
 /** The schema version this library needs. @public */
@@ -169,15 +215,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const quoted = quoteSchema(schema);
   const pool = options.pool ?? createPool({ connectionString: options.connectionString, max: 1 });
   if (options.pool === undefined) pool.on('error', () => undefined);
-  let client: pg.PoolClient;
+  let held: HeldConnection;
   try {
-    client = await pool.connect();
+    held = hold(await pool.connect());
   } catch (error) {
     if (options.pool === undefined) await pool.end().catch(() => undefined);
     throw new PlumblineError('PLB_PG_UNAVAILABLE', 'cannot connect to PostgreSQL', {
       cause: error,
     });
   }
+  const { client } = held;
   try {
     await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS.migrate, schema]);
     try {
@@ -227,7 +274,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     if (PlumblineError.is(error)) throw error;
     throw new PlumblineError('PLB_PG_MIGRATE', 'the schema migration failed', { cause: error });
   } finally {
-    client.release();
+    held.release();
     if (options.pool === undefined) await pool.end().catch(() => undefined);
   }
 }

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
+import type { ObservedNode } from '@plumbline/core/drift';
 import { Client } from '../src/pg.js';
 
 export const PG_URL =
@@ -70,16 +71,20 @@ export async function terminateApp(applicationName: string): Promise<number> {
 export interface Proxy {
   readonly url: string;
   cut(): Promise<void>;
+  /** Resets every client connection (a TCP RST: `ECONNRESET` on the client), keeps listening. */
+  reset(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startProxy(): Promise<Proxy> {
   const sockets = new Set<net.Socket>();
+  const clients = new Set<net.Socket>();
   let port = 0;
   const makeServer = (): net.Server =>
     net.createServer((socket) => {
       const upstream = net.connect(5432, '127.0.0.1');
+      clients.add(socket);
       sockets.add(socket);
       sockets.add(upstream);
       const end = (): void => {
@@ -87,6 +92,7 @@ export async function startProxy(): Promise<Proxy> {
         upstream.destroy();
         sockets.delete(socket);
         sockets.delete(upstream);
+        clients.delete(socket);
       };
       socket.on('error', end).on('close', end);
       upstream.on('error', end).on('close', end);
@@ -106,6 +112,9 @@ export async function startProxy(): Promise<Proxy> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/test`,
     cut: stop,
+    reset() {
+      for (const socket of clients) socket.resetAndDestroy();
+    },
     async restore() {
       if (server !== null) return;
       const s = makeServer();
@@ -113,5 +122,23 @@ export async function startProxy(): Promise<Proxy> {
       await new Promise<void>((resolve) => s.listen(port, '127.0.0.1', resolve));
     },
     close: stop,
+  };
+}
+
+/** A connected node's observed record, reporting nothing loaded: `extra` overrides any field. */
+export function observedNode(id: string, extra: Partial<ObservedNode> = {}): ObservedNode {
+  return {
+    node_id: id,
+    cluster: 'prod',
+    instance_id: 'i-1',
+    reported_hash: null,
+    workers: null,
+    provenance: null,
+    loaded_at: null,
+    last_load_error: null,
+    last_seen: new Date().toISOString(),
+    last_seq: 1,
+    connected: true,
+    ...extra,
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { FleetMonitor } from '@plumbline/core/drift';
 import { MIGRATIONS, PostgresFleetStore, SCHEMA_VERSION, migrate } from '../src/index.js';
 import { isConnectionError } from '../src/store.js';
 import { Client } from '../src/pg.js';
@@ -46,6 +47,64 @@ describe('migrate', () => {
     await expect(migrate({ connectionString: PG_URL, schema })).rejects.toMatchObject({
       code: 'PLB_PG_SCHEMA',
     });
+  });
+
+  it('migrates a version-2 schema to the live-configuration column: earlier rows load without a report', async () => {
+    const schema = fresh();
+    await sql(`CREATE SCHEMA "${schema}"`);
+    await sql(
+      `CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) {
+      for (const statement of migration.statements)
+        await sql(statement.replaceAll('{schema}', `"${schema}"`));
+      await sql(
+        `INSERT INTO "${schema}".schema_migrations (version, name) VALUES (${migration.version}, 'v')`,
+      );
+    }
+    const old = {
+      node_id: 'n1',
+      cluster: 'prod',
+      instance_id: 'i',
+      reported_hash: null,
+      workers: null,
+      provenance: null,
+      loaded_at: null,
+      last_load_error: null,
+      last_seen: '2026-01-01T00:00:00.000Z',
+      last_seq: 3,
+    };
+    await sql(
+      `INSERT INTO "${schema}".observed (node_id, cluster, data, owner, last_seen, rev)
+       VALUES ('n1', 'prod', '${JSON.stringify(old)}', 'gone', '2026-01-01T00:00:00Z', 1)`,
+    );
+    const result = await migrate({ connectionString: PG_URL, schema });
+    expect(result).toMatchObject({ from: 2, applied: [3, 4, 5] });
+    const store = await PostgresFleetStore.open({ connectionString: PG_URL, schema, sweep: false });
+    try {
+      expect((await store.load()).observed).toEqual([old]);
+      const monitor = await FleetMonitor.create({ store });
+      expect(monitor.node('n1')).toMatchObject({ state: 'disconnected', live_config: null });
+      await monitor.close();
+      const live = {
+        probe: 'nginx',
+        status: 'reload_pending',
+        digest: null,
+        expected_digest: null,
+        at: '2026-01-01T00:00:00.000Z',
+      } as const;
+      await store.saveObserved([
+        { ...old, live },
+        { ...old, node_id: 'n2', live: null },
+      ]);
+      expect((await store.load()).observed).toEqual([
+        { ...old, live },
+        { ...old, node_id: 'n2', live: null },
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses bad schema names and unreachable servers with coded errors', async () => {

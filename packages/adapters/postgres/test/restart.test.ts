@@ -6,9 +6,9 @@ import {
   type FleetEvent,
   type SinkStats,
 } from '@plumbline/core/drift';
+import { createPrivatePostgres, type PrivatePostgres } from '@plumbline/testkit/postgres';
 import { PostgresFleetStore } from '../src/index.js';
 import { waitUntil } from './helpers.js';
-import { createPrivatePostgres, type PrivatePostgres } from './private-postgres.js';
 
 const A = `sha256:${'a'.repeat(64)}` as DigestString;
 const B = `sha256:${'b'.repeat(64)}` as DigestString;
