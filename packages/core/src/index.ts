@@ -4,6 +4,7 @@
  * `@plumbline/core/node`, the conformance suites in `@plumbline/core/testing`.
  *
  * @packageDocumentation
+ * @mergeModuleWith <project>
  */
 export { PlumblineError, type PlumblineErrorCode, type PlumblineErrorOptions } from './errors.js';
 export { SDK_VERSION, SDK_ID } from './version.js';

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { toHex, fromHex } from '../encoding/hex.js';
 import { utf8 } from '../encoding/utf8.js';
 import { sha256 } from '../hash/select.js';
@@ -141,12 +142,13 @@ export class AdminAuthenticator {
     const spiffe = options.spiffeIds ?? [];
     this.#require = options.require ?? 'any';
     this.#anonymous = options.allowUnauthenticated === true;
-    this.#maxTokenLength = options.maxTokenLength ?? 1024;
+    this.#maxTokenLength = limitOption(options.maxTokenLength, {
+      name: 'auth.maxTokenLength',
+      code: 'PLB_ADMIN_CONFIG_INVALID',
+      fallback: 1024,
+    });
     if (this.#require !== 'any' && this.#require !== 'all') {
       throw configError('auth.require is "any" or "all"');
-    }
-    if (!Number.isInteger(this.#maxTokenLength) || this.#maxTokenLength < 1) {
-      throw configError('auth.maxTokenLength must be a positive integer');
     }
     this.#scratch = new Uint8Array(Math.min(this.#maxTokenLength, 4096));
     if (tokens.length === 0 && spiffe.length === 0 && !this.#anonymous) {

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { DigestString } from '../hash/digest.js';
 import { textEqual } from '../encoding/hex.js';
 import { utf8 } from '../encoding/utf8.js';
@@ -217,209 +218,8 @@ function errorReply(
  * @public
  */
 export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
-  if (typeof options?.source?.snapshot !== 'function') {
-    throw new PlumblineError(
-      'PLB_ADMIN_CONFIG_INVALID',
-      'the admin handler needs a source with snapshot()',
-    );
-  }
-  const auth = new AdminAuthenticator(options.auth ?? {});
-  const now = options.now ?? Date.now;
-  const limiter =
-    options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? {}, now);
-  const base = options.basePath ?? '/_admin';
-  if (!BASE_RE.test(base) || base.split('/').some((s) => s === '.' || s === '..')) {
-    throw new PlumblineError(
-      'PLB_ADMIN_CONFIG_INVALID',
-      'basePath is "/" followed by plain path segments',
-    );
-  }
-  const maxUrl = options.maxUrlLength ?? 2048;
-  if (!Number.isInteger(maxUrl) || maxUrl < 64) {
-    throw new PlumblineError(
-      'PLB_ADMIN_CONFIG_INVALID',
-      'maxUrlLength must be an integer of at least 64',
-    );
-  }
-  const provenancePath = `${base}/provenance`;
-  const healthPath = `${base}/health`;
-  const source = options.source;
-  const hook = options.onRequest;
+  const core = new AdminCore(options);
   const customKey = options.rateLimitKey;
-  let cached: CachedDocument | undefined;
-  // Answers that never change are built once and shared by every request.
-  const healthReply = reply(200, utf8('{"status":"ok"}'));
-  const unauthenticatedReply = errorReply(
-    401,
-    'PLB_ADMIN_UNAUTHENTICATED',
-    'authentication required',
-    { 'www-authenticate': 'Bearer realm="plumbline-admin"' },
-  );
-  const notFoundReply = errorReply(404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource');
-  const urlTooLongReply = errorReply(414, 'PLB_ADMIN_URL_TOO_LONG', 'the URL is too long');
-  const notLoadedReply = errorReply(503, 'PLB_ADMIN_NOT_LOADED', 'no artifact is loaded yet');
-  const methodNotAllowedReply = errorReply(
-    405,
-    'PLB_ADMIN_METHOD_NOT_ALLOWED',
-    'this resource answers GET and HEAD',
-    { allow: ALLOW },
-  );
-
-  // What each connection last authenticated with (see AdminRequestContext.connection).
-  const sessions = new WeakMap<
-    object,
-    { header: string; cert: unknown; result: AuthResult & { ok: true } }
-  >();
-  const authenticate = (
-    header: string | null,
-    context: AdminRequestContext | undefined,
-  ): AuthResult => {
-    const connection = context?.connection;
-    if (connection === undefined || header === null) return auth.authenticate(header, context);
-    const known = sessions.get(connection);
-    if (
-      known !== undefined &&
-      known.cert === context?.clientCertificate &&
-      textEqual(known.header, header)
-    ) {
-      return known.result;
-    }
-    const result = auth.authenticate(header, context);
-    if (result.ok) {
-      sessions.set(connection, { header, cert: context?.clientCertificate, result });
-    } else {
-      sessions.delete(connection);
-    }
-    return result;
-  };
-
-  /** The provenance answer for the loaded artifact (cached per registry version). */
-  const provenanceDoc = (): CachedDocument | undefined => {
-    const snapshot = source.snapshot();
-    if (snapshot.current === undefined) return undefined;
-    if (cached?.version !== snapshot.version) {
-      const hash = snapshot.current.artifact_hash;
-      const etag = hash === null ? undefined : `"${hash}"`;
-      const extra: Record<string, string> = etag === undefined ? {} : { etag };
-      cached = {
-        version: snapshot.version,
-        hash,
-        etag,
-        snapshot,
-        plain: reply(200, utf8(JSON.stringify(provenanceDocument(snapshot, false))), extra),
-        notModified: reply(304, undefined, extra),
-        entries: undefined,
-      };
-    }
-    return cached;
-  };
-
-  const core = (
-    parts: AdminRequestParts,
-    context: AdminRequestContext | undefined,
-    rateKey: string | (() => string),
-  ): AdminReply => {
-    const started = hook === undefined ? 0 : now();
-    let principal: AdminPrincipal | null = null;
-    let provenanceRoute = false;
-    let result: AdminReply;
-    let outcome: AdminRequestEvent['outcome'];
-    let hash: DigestString | null | undefined;
-    // One pass, no closures: this runs for every request.
-    try {
-      const path = parts.pathname;
-      provenanceRoute = path === provenancePath;
-      const health = path === healthPath;
-      let wait = 0;
-      if (parts.urlLength > maxUrl) {
-        provenanceRoute = false;
-        result = urlTooLongReply;
-        outcome = 'not_found';
-      } else if (
-        limiter !== undefined &&
-        (wait = limiter.take(typeof rateKey === 'string' ? rateKey : rateKey())) > 0
-      ) {
-        provenanceRoute = false;
-        result = errorReply(429, 'PLB_ADMIN_RATE_LIMITED', 'too many requests', {
-          'retry-after': String(wait),
-        });
-        outcome = 'rate_limited';
-      } else if (!provenanceRoute && !health) {
-        result = notFoundReply;
-        outcome = 'not_found';
-      } else if (parts.method !== 'GET' && parts.method !== 'HEAD') {
-        result = methodNotAllowedReply;
-        outcome = 'method_not_allowed';
-      } else {
-        const checked =
-          provenanceRoute || options.healthRequiresAuth === true
-            ? authenticate(parts.header('authorization'), context)
-            : undefined;
-        if (checked !== undefined && !checked.ok) {
-          result = unauthenticatedReply;
-          outcome = 'unauthenticated';
-        } else {
-          if (checked !== undefined) principal = checked.principal;
-          if (health) {
-            result = healthReply;
-            outcome = 'allowed';
-          } else {
-            const doc = provenanceDoc();
-            if (doc === undefined) {
-              result = notLoadedReply;
-              outcome = 'unavailable';
-              hash = null;
-            } else if (
-              doc.etag !== undefined &&
-              etagMatches(parts.header('if-none-match'), doc.etag)
-            ) {
-              result = doc.notModified;
-              outcome = 'not_modified';
-              hash = doc.hash;
-            } else {
-              if (wantsEntries(parts.search)) {
-                doc.entries ??= reply(
-                  200,
-                  utf8(JSON.stringify(provenanceDocument(doc.snapshot, true))),
-                  doc.etag === undefined ? {} : { etag: doc.etag },
-                );
-                result = doc.entries;
-              } else {
-                result = doc.plain;
-              }
-              outcome = 'allowed';
-              hash = doc.hash;
-            }
-          }
-        }
-      }
-    } catch {
-      result = errorReply(500, 'PLB_INTERNAL', 'internal error');
-      outcome = 'error';
-      hash = undefined;
-    }
-    if (hook !== undefined) {
-      try {
-        hook({
-          type: provenanceRoute ? 'provenance.read' : 'admin.request',
-          at: new Date(started).toISOString(),
-          method: parts.method,
-          path: parts.pathname.slice(0, 2048),
-          status: result.status,
-          outcome,
-          principal,
-          ...(context?.remoteAddress === undefined
-            ? {}
-            : { remote_address: context.remoteAddress }),
-          ...(hash === undefined ? {} : { artifact_hash: hash }),
-        });
-      } catch {
-        // The audit hook never fails a request.
-      }
-    }
-    return result;
-  };
-
   const handler: AdminHandler = async function adminHandler(request, context) {
     let pathname = '';
     let search = '';
@@ -430,7 +230,7 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
     } catch {
       // An unparsable URL matches no route (404).
     }
-    const result = core(
+    const result = core.answer(
       {
         method: request.method,
         pathname,
@@ -448,8 +248,248 @@ export function createAdminHandler(options: AdminHandlerOptions): AdminHandler {
   };
   if (customKey === undefined) {
     fastPaths.set(handler, (parts, context) =>
-      core(parts, context, context?.remoteAddress ?? 'anonymous'),
+      core.answer(parts, context, context?.remoteAddress ?? 'anonymous'),
     );
   }
   return handler;
+}
+
+/** What one request came to, for the audit hook (filled in as the request is answered). */
+interface Exchange {
+  provenanceRoute: boolean;
+  principal: AdminPrincipal | null;
+  outcome: AdminRequestEvent['outcome'];
+  hash: DigestString | null | undefined;
+}
+
+/** Answers that never change: built once and shared by every request. */
+const HEALTH_REPLY = reply(200, utf8('{"status":"ok"}'));
+const UNAUTHENTICATED_REPLY = errorReply(
+  401,
+  'PLB_ADMIN_UNAUTHENTICATED',
+  'authentication required',
+  { 'www-authenticate': 'Bearer realm="plumbline-admin"' },
+);
+const NOT_FOUND_REPLY = errorReply(404, 'PLB_ADMIN_NOT_FOUND', 'no such admin resource');
+const URL_TOO_LONG_REPLY = errorReply(414, 'PLB_ADMIN_URL_TOO_LONG', 'the URL is too long');
+const NOT_LOADED_REPLY = errorReply(503, 'PLB_ADMIN_NOT_LOADED', 'no artifact is loaded yet');
+const METHOD_NOT_ALLOWED_REPLY = errorReply(
+  405,
+  'PLB_ADMIN_METHOD_NOT_ALLOWED',
+  'this resource answers GET and HEAD',
+  { allow: ALLOW },
+);
+
+/**
+ * The admin handler's core, shared by the Fetch API handler and the listener's fast path: the
+ * checked options, the cached provenance answer and the steps of one request.
+ */
+class AdminCore {
+  readonly #source: LoadedArtifactSource;
+  readonly #auth: AdminAuthenticator;
+  readonly #now: () => number;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #maxUrl: number;
+  readonly #provenancePath: string;
+  readonly #healthPath: string;
+  readonly #healthRequiresAuth: boolean;
+  readonly #hook: ((event: AdminRequestEvent) => void) | undefined;
+  #cached: CachedDocument | undefined;
+  // What each connection last authenticated with (see AdminRequestContext.connection).
+  readonly #sessions = new WeakMap<
+    object,
+    { header: string; cert: unknown; result: AuthResult & { ok: true } }
+  >();
+
+  constructor(options: AdminHandlerOptions) {
+    if (typeof options?.source?.snapshot !== 'function') {
+      throw new PlumblineError(
+        'PLB_ADMIN_CONFIG_INVALID',
+        'the admin handler needs a source with snapshot()',
+      );
+    }
+    this.#auth = new AdminAuthenticator(options.auth ?? {});
+    this.#now = options.now ?? Date.now;
+    this.#limiter =
+      options.rateLimit === false ? undefined : new RateLimiter(options.rateLimit ?? {}, this.#now);
+    const base = options.basePath ?? '/_admin';
+    if (!BASE_RE.test(base) || base.split('/').some((s) => s === '.' || s === '..')) {
+      throw new PlumblineError(
+        'PLB_ADMIN_CONFIG_INVALID',
+        'basePath is "/" followed by plain path segments',
+      );
+    }
+    this.#maxUrl = limitOption(options.maxUrlLength, {
+      name: 'maxUrlLength',
+      code: 'PLB_ADMIN_CONFIG_INVALID',
+      fallback: 2048,
+      min: 64,
+    });
+    this.#provenancePath = `${base}/provenance`;
+    this.#healthPath = `${base}/health`;
+    this.#healthRequiresAuth = options.healthRequiresAuth === true;
+    this.#source = options.source;
+    this.#hook = options.onRequest;
+  }
+
+  /** One request: its answer, reported to the audit hook. Never throws (500 instead). */
+  answer(
+    parts: AdminRequestParts,
+    context: AdminRequestContext | undefined,
+    rateKey: string | (() => string),
+  ): AdminReply {
+    const hook = this.#hook;
+    const started = hook === undefined ? 0 : this.#now();
+    const x: Exchange = {
+      provenanceRoute: false,
+      principal: null,
+      outcome: 'error',
+      hash: undefined,
+    };
+    let result: AdminReply;
+    try {
+      result = this.#route(parts, context, rateKey, x);
+    } catch {
+      result = errorReply(500, 'PLB_INTERNAL', 'internal error');
+      x.outcome = 'error';
+      x.hash = undefined;
+    }
+    if (hook !== undefined) {
+      try {
+        hook({
+          type: x.provenanceRoute ? 'provenance.read' : 'admin.request',
+          at: new Date(started).toISOString(),
+          method: parts.method,
+          path: parts.pathname.slice(0, 2048),
+          status: result.status,
+          outcome: x.outcome,
+          principal: x.principal,
+          ...(context?.remoteAddress === undefined
+            ? {}
+            : { remote_address: context.remoteAddress }),
+          ...(x.hash === undefined ? {} : { artifact_hash: x.hash }),
+        });
+      } catch {
+        // The audit hook never fails a request.
+      }
+    }
+    return result;
+  }
+
+  /** URL length, rate limit, route, method and credentials, in that order; then the resource. */
+  #route(
+    parts: AdminRequestParts,
+    context: AdminRequestContext | undefined,
+    rateKey: string | (() => string),
+    x: Exchange,
+  ): AdminReply {
+    const path = parts.pathname;
+    const provenanceRoute = path === this.#provenancePath;
+    const health = path === this.#healthPath;
+    x.provenanceRoute = provenanceRoute;
+    if (parts.urlLength > this.#maxUrl) {
+      x.provenanceRoute = false;
+      x.outcome = 'not_found';
+      return URL_TOO_LONG_REPLY;
+    }
+    const limiter = this.#limiter;
+    if (limiter !== undefined) {
+      const wait = limiter.take(typeof rateKey === 'string' ? rateKey : rateKey());
+      if (wait > 0) {
+        x.provenanceRoute = false;
+        x.outcome = 'rate_limited';
+        return errorReply(429, 'PLB_ADMIN_RATE_LIMITED', 'too many requests', {
+          'retry-after': String(wait),
+        });
+      }
+    }
+    if (!provenanceRoute && !health) {
+      x.outcome = 'not_found';
+      return NOT_FOUND_REPLY;
+    }
+    if (parts.method !== 'GET' && parts.method !== 'HEAD') {
+      x.outcome = 'method_not_allowed';
+      return METHOD_NOT_ALLOWED_REPLY;
+    }
+    const checked =
+      provenanceRoute || this.#healthRequiresAuth
+        ? this.#authenticate(parts.header('authorization'), context)
+        : undefined;
+    if (checked !== undefined && !checked.ok) {
+      x.outcome = 'unauthenticated';
+      return UNAUTHENTICATED_REPLY;
+    }
+    if (checked !== undefined) x.principal = checked.principal;
+    if (health) {
+      x.outcome = 'allowed';
+      return HEALTH_REPLY;
+    }
+    return this.#provenance(parts, x);
+  }
+
+  /** The provenance resource: 503 before a load, 304 for a matching ETag, else the document. */
+  #provenance(parts: AdminRequestParts, x: Exchange): AdminReply {
+    const doc = this.#provenanceDoc();
+    if (doc === undefined) {
+      x.outcome = 'unavailable';
+      x.hash = null;
+      return NOT_LOADED_REPLY;
+    }
+    x.hash = doc.hash;
+    if (doc.etag !== undefined && etagMatches(parts.header('if-none-match'), doc.etag)) {
+      x.outcome = 'not_modified';
+      return doc.notModified;
+    }
+    x.outcome = 'allowed';
+    if (!wantsEntries(parts.search)) return doc.plain;
+    doc.entries ??= reply(
+      200,
+      utf8(JSON.stringify(provenanceDocument(doc.snapshot, true))),
+      doc.etag === undefined ? {} : { etag: doc.etag },
+    );
+    return doc.entries;
+  }
+
+  /** Credentials, remembered per connection while they stay the same. */
+  #authenticate(header: string | null, context: AdminRequestContext | undefined): AuthResult {
+    const connection = context?.connection;
+    if (connection === undefined || header === null)
+      return this.#auth.authenticate(header, context);
+    const known = this.#sessions.get(connection);
+    if (
+      known !== undefined &&
+      known.cert === context?.clientCertificate &&
+      textEqual(known.header, header)
+    ) {
+      return known.result;
+    }
+    const result = this.#auth.authenticate(header, context);
+    if (result.ok) {
+      this.#sessions.set(connection, { header, cert: context?.clientCertificate, result });
+    } else {
+      this.#sessions.delete(connection);
+    }
+    return result;
+  }
+
+  /** The provenance answer for the loaded artifact (cached per registry version). */
+  #provenanceDoc(): CachedDocument | undefined {
+    const snapshot = this.#source.snapshot();
+    if (snapshot.current === undefined) return undefined;
+    const cached = this.#cached;
+    if (cached?.version === snapshot.version) return cached;
+    const hash = snapshot.current.artifact_hash;
+    const etag = hash === null ? undefined : `"${hash}"`;
+    const extra: Record<string, string> = etag === undefined ? {} : { etag };
+    this.#cached = {
+      version: snapshot.version,
+      hash,
+      etag,
+      snapshot,
+      plain: reply(200, utf8(JSON.stringify(provenanceDocument(snapshot, false))), extra),
+      notModified: reply(304, undefined, extra),
+      entries: undefined,
+    };
+    return this.#cached;
+  }
 }

@@ -19,5 +19,5 @@ export {
   type AdminRequestContext,
   type ClientCertificateInfo,
 } from './auth.js';
-export type { AdminRateLimitOptions } from './rate-limit.js';
+export { RateLimiter, TokenBucket, type AdminRateLimitOptions } from './rate-limit.js';
 export { adminAuditHook, type AdminAuditHookOptions } from './audit.js';

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { AuditRecord, AuditSink } from './sink.js';
 import { LineBuffer } from './line-buffer.js';
 
@@ -77,11 +78,31 @@ export class BestEffortQueue {
     },
   ) {
     this.#sink = sink;
-    this.#max = int(options.maxEvents, 10_000, 'maxEvents');
-    this.#batch = int(options.maxBatch, 500, 'maxBatch');
-    this.#inFlight = int(options.maxInFlight, 4, 'maxInFlight');
-    this.#backoff = int(options.backoffMs, 100, 'backoffMs');
-    this.#maxBackoff = int(options.maxBackoffMs, 30_000, 'maxBackoffMs');
+    this.#max = limitOption(options.maxEvents, {
+      name: 'best-effort queue maxEvents',
+      code: 'PLB_AUDIT_CONFIG',
+      fallback: 10_000,
+    });
+    this.#batch = limitOption(options.maxBatch, {
+      name: 'best-effort queue maxBatch',
+      code: 'PLB_AUDIT_CONFIG',
+      fallback: 500,
+    });
+    this.#inFlight = limitOption(options.maxInFlight, {
+      name: 'best-effort queue maxInFlight',
+      code: 'PLB_AUDIT_CONFIG',
+      fallback: 4,
+    });
+    this.#backoff = limitOption(options.backoffMs, {
+      name: 'best-effort queue backoffMs',
+      code: 'PLB_AUDIT_CONFIG',
+      fallback: 100,
+    });
+    this.#maxBackoff = limitOption(options.maxBackoffMs, {
+      name: 'best-effort queue maxBackoffMs',
+      code: 'PLB_AUDIT_CONFIG',
+      fallback: 30_000,
+    });
     this.#now = hooks.now;
     this.#onRecovered = hooks.onRecovered;
     this.#onError = hooks.onError;
@@ -238,18 +259,4 @@ function attempt(write: () => Promise<void>): Promise<void> {
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-function int(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new PlumblineError(
-      'PLB_AUDIT_CONFIG',
-      `best-effort queue ${name} must be a positive integer`,
-      {
-        details: { option: name },
-      },
-    );
-  }
-  return value;
 }

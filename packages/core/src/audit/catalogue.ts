@@ -18,6 +18,17 @@ const count = z.number().int().nonnegative();
 const eventId = z.string().min(1).max(128);
 const fleetState = z.enum(NODE_STATES as [NodeState, ...NodeState[]]);
 
+/** What identifies a rollout: the cluster, the desired state it moves to, and its window. */
+const rolloutFacts = {
+  cluster: name,
+  artifact_hash: digest,
+  previous_hash: digest.nullable(),
+  version: count,
+  started_at: time,
+  deadline: time,
+  event_id: eventId.optional(),
+};
+
 /**
  * The per-type `details` schemas of the catalogue, keyed by event type. `validateAuditEvent` and
  * the JSON Schema export use them; unknown (custom) types keep free-form details.
@@ -59,6 +70,7 @@ export const auditDetailSchemas = {
       previous_hash: digest.nullable(),
       artifact_hash: digest.nullable(),
       deadline_seconds: count.optional(),
+      event_id: eventId.optional(),
     })
     .strict(),
   'drift.detected': z
@@ -100,6 +112,20 @@ export const auditDetailSchemas = {
       cluster: name,
       added: z.array(name).max(100_000),
       removed: z.array(name).max(100_000),
+    })
+    .strict(),
+  'fleet.rollout_started': z.object(rolloutFacts).strict(),
+  'fleet.rollout_completed': z.object(rolloutFacts).strict(),
+  'fleet.rollout_deadline_exceeded': z
+    .object({ ...rolloutFacts, lagging: count, lagging_nodes: z.array(name).max(100) })
+    .strict(),
+  'fleet.observed_dropped': z
+    .object({
+      store: name,
+      dropped_count: count,
+      buffer_limit: count,
+      first_dropped_at: time,
+      last_dropped_at: time,
     })
     .strict(),
   'session.accepted': z
@@ -204,6 +230,14 @@ export type DriftResolvedDetails = AuditDetailsOf<'drift.resolved'>;
 export type NodeStateChangedDetails = AuditDetailsOf<'fleet.node_state_changed'>;
 /** `fleet.expected_nodes_changed` details. @public */
 export type ExpectedNodesChangedDetails = AuditDetailsOf<'fleet.expected_nodes_changed'>;
+/** `fleet.rollout_started` details. @public */
+export type RolloutStartedDetails = AuditDetailsOf<'fleet.rollout_started'>;
+/** `fleet.rollout_completed` details. @public */
+export type RolloutCompletedDetails = AuditDetailsOf<'fleet.rollout_completed'>;
+/** `fleet.rollout_deadline_exceeded` details. @public */
+export type RolloutDeadlineExceededDetails = AuditDetailsOf<'fleet.rollout_deadline_exceeded'>;
+/** `fleet.observed_dropped` details. @public */
+export type ObservedDroppedDetails = AuditDetailsOf<'fleet.observed_dropped'>;
 /** `session.accepted` details. @public */
 export type SessionAcceptedDetails = AuditDetailsOf<'session.accepted'>;
 /** `session.rejected` details. @public */
@@ -463,6 +497,98 @@ export function expectedNodesChanged(
     input,
     { outcome: 'success', severity: () => 'low' },
     { type: 'cluster', id: input.details.cluster },
+  );
+}
+
+/**
+ * `fleet.rollout_started`: a desired state with a rollout window was set (written once, by the
+ * control plane that set it; `event_id` is the `desired_state.changed` alert's id).
+ *
+ * @example
+ * ```ts
+ * await audit.emit(rolloutStarted({
+ *   actor: { type: 'system', id: 'fleet-monitor' },
+ *   details: { cluster: 'prod-eu', artifact_hash: next, previous_hash: prev, version: 7,
+ *     started_at: '2026-01-01T00:00:00.000Z', deadline: '2026-01-01T00:10:00.000Z' },
+ * }));
+ * ```
+ * @public
+ */
+export function rolloutStarted(
+  input: AuditBuilderInput<RolloutStartedDetails>,
+): AuditEventInput<'fleet.rollout_started', RolloutStartedDetails> {
+  return build(
+    'fleet.rollout_started',
+    input,
+    { outcome: 'success', severity: () => 'info' },
+    { type: 'cluster', id: input.details.cluster },
+  );
+}
+
+/**
+ * `fleet.rollout_completed`: every judged node of the cluster runs the new artifact before the
+ * deadline (written once fleet-wide; `event_id` is the `rollout.completed` alert's id).
+ *
+ * @example
+ * ```ts
+ * await audit.emit(rolloutCompleted({ actor: { type: 'system', id: 'fleet-monitor' }, details }));
+ * ```
+ * @public
+ */
+export function rolloutCompleted(
+  input: AuditBuilderInput<RolloutCompletedDetails>,
+): AuditEventInput<'fleet.rollout_completed', RolloutCompletedDetails> {
+  return build(
+    'fleet.rollout_completed',
+    input,
+    { outcome: 'success', severity: () => 'info' },
+    { type: 'cluster', id: input.details.cluster },
+  );
+}
+
+/**
+ * `fleet.rollout_deadline_exceeded`: the deadline passed with nodes still lagging (written once
+ * fleet-wide; `event_id` is the `rollout.deadline_exceeded` alert's id). Outcome `failure`,
+ * severity `medium`.
+ *
+ * @example
+ * ```ts
+ * await audit.emit(rolloutDeadlineExceeded({ actor: { type: 'system', id: 'fleet-monitor' },
+ *   details: { ...rollout, lagging: 2, lagging_nodes: ['gw-3', 'gw-9'] } }));
+ * ```
+ * @public
+ */
+export function rolloutDeadlineExceeded(
+  input: AuditBuilderInput<RolloutDeadlineExceededDetails>,
+): AuditEventInput<'fleet.rollout_deadline_exceeded', RolloutDeadlineExceededDetails> {
+  return build(
+    'fleet.rollout_deadline_exceeded',
+    input,
+    { outcome: 'failure', severity: () => 'medium' },
+    { type: 'cluster', id: input.details.cluster },
+  );
+}
+
+/**
+ * `fleet.observed_dropped`: while its store was unreachable, a control plane dropped observed-state
+ * updates beyond the store's buffer bound; one summary per outage, written when the store is back
+ * (no node ids). Outcome `failure`, severity `medium`.
+ *
+ * @example
+ * ```ts
+ * await audit.emit(observedDropped({ actor: { type: 'system', id: 'fleet-monitor' },
+ *   details: { store: 'postgres', dropped_count: 120, buffer_limit: 100000, first_dropped_at: t0, last_dropped_at: t1 } }));
+ * ```
+ * @public
+ */
+export function observedDropped(
+  input: AuditBuilderInput<ObservedDroppedDetails>,
+): AuditEventInput<'fleet.observed_dropped', ObservedDroppedDetails> {
+  return build(
+    'fleet.observed_dropped',
+    input,
+    { outcome: 'failure', severity: () => 'medium' },
+    { type: 'store', id: input.details.store },
   );
 }
 

@@ -1,4 +1,4 @@
-import { emptyRoot, leafHash, nodeHash } from '../merkle/hashes.js';
+import { emptyRoot, leafHash, nodeHash, splitPoint } from '../merkle/hashes.js';
 import { rootFromLeafHashes } from '../merkle/tree.js';
 
 /**
@@ -88,8 +88,7 @@ export function consistencyProofFromRange(
     const k = known.get(`${start}:${end}`);
     if (k) return k;
     if (start >= m) return rootFromLeafHashes(newLeaves.slice(start - m, end - m));
-    let split = 1;
-    while (split * 2 < end - start) split *= 2;
+    const split = splitPoint(end - start);
     return nodeHash(hashOf(start, start + split), hashOf(start + split, end));
   };
   const proof: Uint8Array[] = [];
@@ -99,8 +98,7 @@ export function consistencyProofFromRange(
       if (!complete) proof.push(hashOf(start, end));
       return;
     }
-    let k = 1;
-    while (k * 2 < size) k *= 2;
+    const k = splitPoint(size);
     if (mm <= k) {
       sub(mm, start, start + k, complete);
       proof.push(hashOf(start + k, end));

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { sinkClosed, type AuditRecord, type AuditSink } from './sink.js';
 
 const encoder = new TextEncoder();
@@ -83,149 +84,20 @@ function safeUrl(url: URL): string {
  * @public
  */
 export function createHttpBatchSink(options: HttpBatchSinkOptions): AuditSink {
-  let url: URL;
-  try {
-    url = new URL(options.url);
-  } catch {
-    throw new PlumblineError('PLB_AUDIT_CONFIG', 'the HTTP audit sink needs an absolute URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new PlumblineError(
-      'PLB_AUDIT_CONFIG',
-      'the HTTP audit sink needs an http: or https: URL',
-    );
-  }
-  // fetch refuses URLs with credentials: move them into a Basic Authorization header.
-  let basic: string | undefined;
-  if (url.username !== '' || url.password !== '') {
-    basic = `Basic ${btoa(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}`;
-    url.username = '';
-    url.password = '';
-  }
-  const maxEvents = int(options.maxBatchEvents, 500, 'maxBatchEvents', 1);
-  const maxBytes = int(options.maxBatchBytes, 1024 * 1024, 'maxBatchBytes', 1);
-  const retries = int(options.retries, 5, 'retries', 0);
-  const backoff = int(options.backoffMs, 200, 'backoffMs', 0);
-  const maxBackoff = int(options.maxBackoffMs, 10_000, 'maxBackoffMs', 0);
-  const timeout = int(options.timeoutMs, 10_000, 'timeoutMs', 1);
-  const doFetch = options.fetch ?? globalThis.fetch;
-  const useGzip = options.gzip ?? true;
-  const name = options.name ?? 'http';
-  const where = safeUrl(url);
+  const target = httpTarget(options);
+  const name = target.name;
   let closed = false;
   let tail: Promise<void> = Promise.resolve();
   const closing = new AbortController();
 
-  const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (ms <= 0) return resolve();
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(new PlumblineError('PLB_AUDIT_HTTP_FAILED', `delivery to ${where} was aborted`));
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
-
-  const post = async (body: Uint8Array, count: number, signal?: AbortSignal): Promise<void> => {
-    const compressed = useGzip ? await gzipBytes(body) : undefined;
-    let lastProblem = '';
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (signal?.aborted)
-        throw new PlumblineError('PLB_AUDIT_HTTP_FAILED', `delivery to ${where} was aborted`);
-      const extra =
-        typeof options.headers === 'function' ? await options.headers() : (options.headers ?? {});
-      const headers: Record<string, string> = {
-        ...(basic ? { authorization: basic } : {}),
-        ...extra,
-        'content-type': 'application/x-ndjson',
-        'x-plumbline-audit-events': String(count),
-        ...(compressed ? { 'content-encoding': 'gzip' } : {}),
-      };
-      const timer = AbortSignal.timeout(timeout);
-      const combined = signal
-        ? AbortSignal.any([signal, timer, closing.signal])
-        : AbortSignal.any([timer, closing.signal]);
-      let retryAfter: number | undefined;
-      try {
-        const response = await doFetch(url, {
-          method: 'POST',
-          headers,
-          body: (compressed ?? body) as BodyInit,
-          signal: combined,
-          redirect: 'error',
-        });
-        await response.body?.cancel().catch(() => undefined);
-        if (response.ok) return;
-        const status = response.status;
-        if (status !== 408 && status !== 429 && status < 500) {
-          throw new PlumblineError(
-            'PLB_AUDIT_HTTP_REJECTED',
-            `${where} refused ${count} audit events with HTTP ${status}`,
-            {
-              details: { status, sink: name },
-            },
-          );
-        }
-        lastProblem = `HTTP ${status}`;
-        const ra = response.headers.get('retry-after');
-        if (ra !== null && /^\d{1,6}$/.test(ra.trim())) retryAfter = Number(ra.trim()) * 1000;
-      } catch (error) {
-        if (PlumblineError.is(error)) throw error;
-        lastProblem = timer.aborted ? `timed out after ${timeout} ms` : 'network error';
-        if (signal?.aborted || closing.signal.aborted) break;
-      }
-      if (attempt < retries) {
-        const exp = Math.min(maxBackoff, backoff * 2 ** attempt);
-        await sleep(
-          retryAfter !== undefined ? Math.min(maxBackoff, retryAfter) : Math.random() * exp,
-          signal,
-        );
-      }
-    }
-    throw new PlumblineError(
-      'PLB_AUDIT_HTTP_FAILED',
-      `could not deliver ${count} audit events to ${where} (${lastProblem})`,
-      {
-        details: { sink: name, problem: lastProblem },
-      },
-    );
-  };
-
-  // Each line is its UTF-8 bytes with the newline; requests are cut at line boundaries.
-  const send = async (lines: Iterable<Uint8Array>, signal?: AbortSignal): Promise<void> => {
-    let batch: Uint8Array[] = [];
-    let bytes = 0;
-    const flushBatch = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const body = new Uint8Array(bytes);
-      let offset = 0;
-      for (const line of batch) {
-        body.set(line, offset);
-        offset += line.length;
-      }
-      const count = batch.length;
-      batch = [];
-      bytes = 0;
-      await post(body, count, signal);
-    };
-    for (const line of lines) {
-      if (batch.length >= maxEvents || (batch.length > 0 && bytes + line.length > maxBytes))
-        await flushBatch();
-      batch.push(line);
-      bytes += line.length;
-    }
-    await flushBatch();
-  };
-
   const enqueue = (lines: () => Iterable<Uint8Array>, signal?: AbortSignal): Promise<void> => {
     if (closed) return sinkClosed(name);
     // Requests go out one at a time, in order.
-    const p = tail.then(() => send(lines(), signal));
+    const p = tail.then(() =>
+      sendBatches(target, lines(), (body, count) =>
+        postBatch(target, body, count, signal, closing.signal),
+      ),
+    );
     tail = p.catch(() => undefined);
     return p;
   };
@@ -251,6 +123,220 @@ export function createHttpBatchSink(options: HttpBatchSinkOptions): AuditSink {
   };
 }
 
+/** The sink's options, checked, with their defaults. */
+interface HttpTarget {
+  readonly url: URL;
+  /** The URL without credentials, for messages. */
+  readonly where: string;
+  /** The Basic Authorization header made of the URL's credentials, if it had any. */
+  readonly basic: string | undefined;
+  readonly headers: HttpBatchSinkOptions['headers'];
+  readonly fetch: typeof fetch;
+  readonly gzip: boolean;
+  readonly name: string;
+  readonly maxEvents: number;
+  readonly maxBytes: number;
+  readonly retries: number;
+  readonly backoff: number;
+  readonly maxBackoff: number;
+  readonly timeout: number;
+}
+
+function httpTarget(options: HttpBatchSinkOptions): HttpTarget {
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new PlumblineError('PLB_AUDIT_CONFIG', 'the HTTP audit sink needs an absolute URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PlumblineError(
+      'PLB_AUDIT_CONFIG',
+      'the HTTP audit sink needs an http: or https: URL',
+    );
+  }
+  // fetch refuses URLs with credentials: move them into a Basic Authorization header.
+  let basic: string | undefined;
+  if (url.username !== '' || url.password !== '') {
+    basic = `Basic ${btoa(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`)}`;
+    url.username = '';
+    url.password = '';
+  }
+  const code = 'PLB_AUDIT_CONFIG';
+  return {
+    url,
+    where: safeUrl(url),
+    basic,
+    headers: options.headers,
+    fetch: options.fetch ?? globalThis.fetch,
+    gzip: options.gzip ?? true,
+    name: options.name ?? 'http',
+    maxEvents: limitOption(options.maxBatchEvents, {
+      name: 'maxBatchEvents',
+      code,
+      fallback: 500,
+      min: 1,
+    }),
+    maxBytes: limitOption(options.maxBatchBytes, {
+      name: 'maxBatchBytes',
+      code,
+      fallback: 1024 * 1024,
+      min: 1,
+    }),
+    retries: limitOption(options.retries, { name: 'retries', code, fallback: 5, min: 0 }),
+    backoff: limitOption(options.backoffMs, { name: 'backoffMs', code, fallback: 200, min: 0 }),
+    maxBackoff: limitOption(options.maxBackoffMs, {
+      name: 'maxBackoffMs',
+      code,
+      fallback: 10_000,
+      min: 0,
+    }),
+    timeout: limitOption(options.timeoutMs, { name: 'timeoutMs', code, fallback: 10_000, min: 1 }),
+  };
+}
+
+/** Cuts lines (each its UTF-8 bytes with the newline) into requests at line boundaries. */
+async function sendBatches(
+  target: HttpTarget,
+  lines: Iterable<Uint8Array>,
+  post: (body: Uint8Array, count: number) => Promise<void>,
+): Promise<void> {
+  let batch: Uint8Array[] = [];
+  let bytes = 0;
+  const flushBatch = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const body = new Uint8Array(bytes);
+    let offset = 0;
+    for (const line of batch) {
+      body.set(line, offset);
+      offset += line.length;
+    }
+    const count = batch.length;
+    batch = [];
+    bytes = 0;
+    await post(body, count);
+  };
+  for (const line of lines) {
+    if (
+      batch.length >= target.maxEvents ||
+      (batch.length > 0 && bytes + line.length > target.maxBytes)
+    )
+      await flushBatch();
+    batch.push(line);
+    bytes += line.length;
+  }
+  await flushBatch();
+}
+
+/** One request body, retried with backoff (or the server's Retry-After) on 408, 429, 5xx and network errors. */
+async function postBatch(
+  target: HttpTarget,
+  body: Uint8Array,
+  count: number,
+  signal: AbortSignal | undefined,
+  closing: AbortSignal,
+): Promise<void> {
+  const { where, retries, maxBackoff } = target;
+  const compressed = target.gzip ? await gzipBytes(body) : undefined;
+  let lastProblem = '';
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (signal?.aborted)
+      throw new PlumblineError('PLB_AUDIT_HTTP_FAILED', `delivery to ${where} was aborted`);
+    const outcome = await postOnce(target, { body, compressed, count }, signal, closing);
+    if (outcome === undefined) return;
+    lastProblem = outcome.problem;
+    if (outcome.stop) break;
+    if (attempt < retries) {
+      const exp = Math.min(maxBackoff, target.backoff * 2 ** attempt);
+      const retryAfter = outcome.retryAfter;
+      await sleep(
+        retryAfter !== undefined ? Math.min(maxBackoff, retryAfter) : Math.random() * exp,
+        where,
+        signal,
+      );
+    }
+  }
+  throw new PlumblineError(
+    'PLB_AUDIT_HTTP_FAILED',
+    `could not deliver ${count} audit events to ${where} (${lastProblem})`,
+    {
+      details: { sink: target.name, problem: lastProblem },
+    },
+  );
+}
+
+/**
+ * One attempt: `undefined` when delivered; else what went wrong, the server's Retry-After in ms,
+ * and whether to stop retrying (aborted). A refusal that retrying cannot help throws.
+ */
+async function postOnce(
+  target: HttpTarget,
+  request: { body: Uint8Array; compressed: Uint8Array | undefined; count: number },
+  signal: AbortSignal | undefined,
+  closing: AbortSignal,
+): Promise<{ problem: string; retryAfter?: number; stop?: boolean } | undefined> {
+  const { body, compressed, count } = request;
+  const extra =
+    typeof target.headers === 'function' ? await target.headers() : (target.headers ?? {});
+  const headers: Record<string, string> = {
+    ...(target.basic ? { authorization: target.basic } : {}),
+    ...extra,
+    'content-type': 'application/x-ndjson',
+    'x-plumbline-audit-events': String(count),
+    ...(compressed ? { 'content-encoding': 'gzip' } : {}),
+  };
+  const timer = AbortSignal.timeout(target.timeout);
+  const combined = signal
+    ? AbortSignal.any([signal, timer, closing])
+    : AbortSignal.any([timer, closing]);
+  try {
+    const response = await target.fetch(target.url, {
+      method: 'POST',
+      headers,
+      body: (compressed ?? body) as BodyInit,
+      signal: combined,
+      redirect: 'error',
+    });
+    await response.body?.cancel().catch(() => undefined);
+    if (response.ok) return undefined;
+    const status = response.status;
+    if (status !== 408 && status !== 429 && status < 500) {
+      throw new PlumblineError(
+        'PLB_AUDIT_HTTP_REJECTED',
+        `${target.where} refused ${count} audit events with HTTP ${status}`,
+        {
+          details: { status, sink: target.name },
+        },
+      );
+    }
+    const ra = response.headers.get('retry-after');
+    if (ra !== null && /^\d{1,6}$/.test(ra.trim())) {
+      return { problem: `HTTP ${status}`, retryAfter: Number(ra.trim()) * 1000 };
+    }
+    return { problem: `HTTP ${status}` };
+  } catch (error) {
+    if (PlumblineError.is(error)) throw error;
+    const problem = timer.aborted ? `timed out after ${target.timeout} ms` : 'network error';
+    return { problem, stop: signal?.aborted === true || closing.aborted };
+  }
+}
+
+function sleep(ms: number, where: string, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (ms <= 0) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new PlumblineError('PLB_AUDIT_HTTP_FAILED', `delivery to ${where} was aborted`));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 function* recordLines(records: readonly AuditRecord[]): Generator<Uint8Array> {
   for (const r of records) yield encoder.encode(`${r.json}\n`);
 }
@@ -266,14 +352,4 @@ function* splitLines(chunks: readonly Uint8Array[]): Generator<Uint8Array> {
       start = end;
     }
   }
-}
-
-function int(value: number | undefined, fallback: number, option: string, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new PlumblineError('PLB_AUDIT_CONFIG', `${option} must be an integer >= ${min}`, {
-      details: { option },
-    });
-  }
-  return value;
 }

@@ -1,3 +1,4 @@
+import { TokenBucket } from '../admin/rate-limit.js';
 import { limitOption } from '../limit-option.js';
 import type { AuditOutcome } from './envelope.js';
 
@@ -36,18 +37,18 @@ export interface SuppressionSummary {
 }
 
 interface Bucket {
-  type: string;
-  actor: string;
-  outcome: AuditOutcome;
-  tokens: number;
-  updated: number;
+  readonly type: string;
+  readonly actor: string;
+  readonly outcome: AuditOutcome;
+  readonly tokens: TokenBucket;
   suppressed: number;
   windowStart: number;
   windowEnd: number;
 }
 
 /**
- * The token-bucket state behind {@link AuditRateLimitOptions}. The logger owns one.
+ * The token buckets behind {@link AuditRateLimitOptions} (core's one `TokenBucket` per key). The
+ * logger owns one.
  *
  * @internal
  */
@@ -60,11 +61,24 @@ export class DenyStormLimiter {
   readonly #buckets = new Map<string, Bucket>();
 
   constructor(options: AuditRateLimitOptions = {}) {
-    this.#burst = positive(options.burst, 20, 'burst');
-    this.#rate = positive(options.perSecond, 2, 'perSecond');
+    const rule = { code: 'PLB_AUDIT_CONFIG', integer: false } as const;
+    this.#burst = limitOption(options.burst, { ...rule, name: 'rate limit burst', fallback: 20 });
+    this.#rate = limitOption(options.perSecond, {
+      ...rule,
+      name: 'rate limit perSecond',
+      fallback: 2,
+    });
     this.#outcomes = new Set(options.outcomes ?? ['deny', 'failure']);
-    this.#maxKeys = positive(options.maxKeys, 10_000, 'maxKeys');
-    this.summaryIntervalMs = positive(options.summaryIntervalMs, 60_000, 'summaryIntervalMs');
+    this.#maxKeys = limitOption(options.maxKeys, {
+      ...rule,
+      name: 'rate limit maxKeys',
+      fallback: 10_000,
+    });
+    this.summaryIntervalMs = limitOption(options.summaryIntervalMs, {
+      ...rule,
+      name: 'rate limit summaryIntervalMs',
+      fallback: 60_000,
+    });
   }
 
   /**
@@ -92,8 +106,7 @@ export class DenyStormLimiter {
           type,
           actor,
           outcome,
-          tokens: this.#burst,
-          updated: now,
+          tokens: new TokenBucket(this.#rate, this.#burst, now),
           suppressed: 0,
           windowStart: 0,
           windowEnd: 0,
@@ -101,11 +114,7 @@ export class DenyStormLimiter {
         this.#buckets.set(key, bucket);
       }
     }
-    const elapsed = Math.max(0, now - bucket.updated) / 1000;
-    bucket.tokens = Math.min(this.#burst, bucket.tokens + elapsed * this.#rate);
-    bucket.updated = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens.take(now) === 0) {
       if (bucket.suppressed > 0) return { admitted: true, summary: this.#drain(bucket) };
       return { admitted: true };
     }
@@ -144,17 +153,7 @@ export class DenyStormLimiter {
   /** Forgets keys whose bucket has refilled and that have nothing pending. */
   #prune(now: number): void {
     for (const [key, b] of this.#buckets) {
-      const tokens = b.tokens + (Math.max(0, now - b.updated) / 1000) * this.#rate;
-      if (b.suppressed === 0 && tokens >= this.#burst) this.#buckets.delete(key);
+      if (b.suppressed === 0 && b.tokens.fullAt(now)) this.#buckets.delete(key);
     }
   }
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  return limitOption(value, {
-    name: `rate limit ${name}`,
-    code: 'PLB_AUDIT_CONFIG',
-    fallback,
-    integer: false,
-  });
 }

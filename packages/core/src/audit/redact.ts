@@ -1,4 +1,4 @@
-import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { toHex } from '../encoding/hex.js';
 import { createSha256 } from '../hash/select.js';
 import { utf8 } from '../encoding/utf8.js';
@@ -235,9 +235,36 @@ export function createRedactorCore(
   options: RedactionOptions = {},
   internal: { readonly hints?: boolean } = {},
 ): RedactorCore {
-  const maxDepth = limit(options.maxDepth, 16, 'maxDepth');
-  const maxString = limit(options.maxStringLength, 8192, 'maxStringLength');
-  const maxEntries = limit(options.maxEntries, 1000, 'maxEntries');
+  const code = 'PLB_AUDIT_CONFIG';
+  const maxDepth = limitOption(options.maxDepth, { name: 'maxDepth', code, fallback: 16 });
+  const maxString = limitOption(options.maxStringLength, {
+    name: 'maxStringLength',
+    code,
+    fallback: 8192,
+  });
+  const maxEntries = limitOption(options.maxEntries, { name: 'maxEntries', code, fallback: 1000 });
+  // `hints: false` (tests) runs every replacement on a string that needs any.
+  const text = createTextRedactor(options, maxString, internal.hints ?? true);
+  return { field: createValueWalker(text, maxDepth, maxEntries) };
+}
+
+/** How the redactor treats strings and key names. */
+interface TextRedactor {
+  /** The string with every secret a detector finds masked (and cut at `maxStringLength`). */
+  scrub(text: string): string;
+  /** What replaces a secret: `[REDACTED]`, or its keyed fingerprint. */
+  mask(secret: string): string;
+  /** Whether the deny-list (minus the allow-list) names this key. */
+  isDeniedKey(key: string): boolean;
+  /** KEY_PLAIN, KEY_DENIED or KEY_SUSPECT. */
+  keyKind(key: string): number;
+}
+
+function createTextRedactor(
+  options: RedactionOptions,
+  maxString: number,
+  hints: boolean,
+): TextRedactor {
   const denied = new Set([...DEFAULT_DENIED_KEYS, ...(options.deniedKeys ?? [])].map(normalizeKey));
   const allowed = new Set((options.allowedKeys ?? []).map(normalizeKey));
   const detectors: readonly Detector[] = [
@@ -247,8 +274,6 @@ export function createRedactorCore(
     })),
   ];
   const fpKey = options.fingerprintKey;
-  // `hints: false` (tests) runs every replacement on a string that needs any.
-  const hints = internal.hints ?? true;
   const fastPath = (options.patterns ?? []).length === 0;
   // Key names seen before (they recur in every event). Only names no detector matched are kept
   // with what the deny-list says of them; a key that itself looks like a secret is never cached.
@@ -294,40 +319,55 @@ export function createRedactorCore(
       }
       return s;
     }
-    return replaceAll(s, hints ? s.toLowerCase() : undefined);
+    return replaceSecrets(s, hints ? s.toLowerCase() : undefined, detectors, mask);
   };
 
-  // Every detector's replacement, in order; with `lower`, those whose hints `lower` lacks are skipped.
-  const replaceAll = (text: string, lower: string | undefined): string => {
-    let s = text;
-    for (const { re, hints: needs } of detectors) {
-      if (!hinted(lower, needs)) continue;
-      re.lastIndex = 0;
-      s = s.replace(re, (m) => mask(m));
-    }
-    if (hinted(lower, USERINFO_HINTS)) {
-      URL_USERINFO.lastIndex = 0;
-      s = s.replace(URL_USERINFO, (m, scheme: string, user: string) =>
-        m.includes(':', scheme.length) || user.length > 0 ? `${scheme}${mask(m)}@` : m,
-      );
-    }
-    if (hinted(lower, TEXT_PAIR_HINTS)) {
-      TEXT_PAIR.lastIndex = 0;
-      s = s.replace(TEXT_PAIR, (m, k: string, sep: string, v: string) =>
-        v.startsWith('[REDACTED') || v.startsWith('"[REDACTED') ? m : `${k}${sep}${mask(v)}`,
-      );
-    }
-    if (hinted(lower, URL_PARAM_HINTS)) {
-      URL_PARAM.lastIndex = 0;
-      s = s.replace(URL_PARAM, (m, sep: string, k: string, v: string) =>
-        v.length === 0 || v.startsWith('[REDACTED') || !SENSITIVE_PARAM.test(k)
-          ? m
-          : `${sep}${k}=${mask(v)}`,
-      );
-    }
-    return s;
-  };
+  return { scrub, mask, isDeniedKey, keyKind };
+}
 
+/** Every detector's replacement, in order; with `lower`, those whose hints `lower` lacks are skipped. */
+function replaceSecrets(
+  text: string,
+  lower: string | undefined,
+  detectors: readonly Detector[],
+  mask: (secret: string) => string,
+): string {
+  let s = text;
+  for (const { re, hints: needs } of detectors) {
+    if (!hinted(lower, needs)) continue;
+    re.lastIndex = 0;
+    s = s.replace(re, (m) => mask(m));
+  }
+  if (hinted(lower, USERINFO_HINTS)) {
+    URL_USERINFO.lastIndex = 0;
+    s = s.replace(URL_USERINFO, (m, scheme: string, user: string) =>
+      m.includes(':', scheme.length) || user.length > 0 ? `${scheme}${mask(m)}@` : m,
+    );
+  }
+  if (hinted(lower, TEXT_PAIR_HINTS)) {
+    TEXT_PAIR.lastIndex = 0;
+    s = s.replace(TEXT_PAIR, (m, k: string, sep: string, v: string) =>
+      v.startsWith('[REDACTED') || v.startsWith('"[REDACTED') ? m : `${k}${sep}${mask(v)}`,
+    );
+  }
+  if (hinted(lower, URL_PARAM_HINTS)) {
+    URL_PARAM.lastIndex = 0;
+    s = s.replace(URL_PARAM, (m, sep: string, k: string, v: string) =>
+      v.length === 0 || v.startsWith('[REDACTED') || !SENSITIVE_PARAM.test(k)
+        ? m
+        : `${sep}${k}=${mask(v)}`,
+    );
+  }
+  return s;
+}
+
+/** The walk over a value: `walk(value, depth)` returns its redacted copy. */
+function createValueWalker(
+  text: TextRedactor,
+  maxDepth: number,
+  maxEntries: number,
+): (value: unknown, depth: number) => unknown {
+  const { scrub, mask, isDeniedKey, keyKind } = text;
   // The objects being walked, by depth: a value equal to one of them is a cycle.
   const ancestors: object[] = [];
 
@@ -370,6 +410,25 @@ export function createRedactorCore(
     return out;
   };
 
+  // An object, array, Error, Map or Set at `depth`, with `obj` kept on the path to it.
+  const container = (obj: object, depth: number, plain: boolean): unknown => {
+    const saved = ancestors.length;
+    ancestors.length = depth + 1;
+    for (let i = saved; i < depth; i++) ancestors[i] = EMPTY;
+    ancestors[depth] = obj;
+    try {
+      if (plain) return object(obj, depth);
+      if (Array.isArray(obj)) return array(obj, depth);
+      if (obj instanceof Error) return errorFields(obj, scrub);
+      // A Map or Set stays the ancestor of its entries, so one that holds itself is a cycle.
+      if (obj instanceof Map) return object(Object.fromEntries(obj), depth);
+      if (obj instanceof Set) return array([...obj], depth);
+      return object(obj, depth);
+    } finally {
+      ancestors[depth] = EMPTY;
+    }
+  };
+
   const walk = (value: unknown, depth: number): unknown => {
     switch (typeof value) {
       case 'string':
@@ -400,33 +459,20 @@ export function createRedactorCore(
       }
     }
     // Keep the path to this value: ancestors[depth] is the object being walked at that depth.
-    const saved = ancestors.length;
-    ancestors.length = depth + 1;
-    for (let i = saved; i < depth; i++) ancestors[i] = EMPTY;
-    ancestors[depth] = obj;
-    try {
-      if (plain) return object(obj, depth);
-      if (Array.isArray(obj)) return array(obj, depth);
-      if (obj instanceof Error) {
-        const e = obj as Error & { code?: unknown };
-        const out: Record<string, unknown> = {
-          name: scrub(String(e.name)),
-          message: scrub(String(e.message)),
-        };
-        if (typeof e.code === 'string' || typeof e.code === 'number')
-          out['code'] = scrub(String(e.code));
-        return out;
-      }
-      // A Map or Set stays the ancestor of its entries, so one that holds itself is a cycle.
-      if (obj instanceof Map) return object(Object.fromEntries(obj), depth);
-      if (obj instanceof Set) return array([...obj], depth);
-      return object(obj, depth);
-    } finally {
-      ancestors[depth] = EMPTY;
-    }
+    return container(obj, depth, plain);
   };
 
-  return { field: walk };
+  return walk;
+}
+
+/** An `Error` as `{ name, message, code }`, each redacted. */
+function errorFields(e: Error & { code?: unknown }, scrub: (text: string) => string): unknown {
+  const out: Record<string, unknown> = {
+    name: scrub(String(e.name)),
+    message: scrub(String(e.message)),
+  };
+  if (typeof e.code === 'string' || typeof e.code === 'number') out['code'] = scrub(String(e.code));
+  return out;
 }
 
 const EMPTY: object = Object.freeze({});
@@ -437,14 +483,4 @@ function stableText(value: unknown): string {
   } catch {
     return String(value);
   }
-}
-
-function limit(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new PlumblineError('PLB_AUDIT_CONFIG', `${name} must be a positive integer`, {
-      details: { option: name },
-    });
-  }
-  return value;
 }

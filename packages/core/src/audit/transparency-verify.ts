@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.js';
 import { utf8 } from '../encoding/utf8.js';
 import { formatDigest, isDigestString, parseDigest } from '../hash/digest.js';
@@ -276,304 +277,354 @@ function parseCheckpointLine(text: string, maxProof: number): ParsedCheckpoint |
  * const report = await verifyTransparencyLog(createReadStream('audit.log'), { verifier });
  * if (!report.ok) console.error(report.problem);
  * ```
- * @throws {@link PlumblineError} `PLB_AUDIT_LOG_LIMIT` for a line or record count over a limit.
+ * @throws {@link PlumblineError} `PLB_AUDIT_LOG_LIMIT` for a line or record count over a limit;
+ *   `PLB_AUDIT_CONFIG` for a limit that is not a positive integer.
  * @public
  */
 export async function verifyTransparencyLog(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: TransparencyVerifyOptions = {},
 ): Promise<TransparencyLogReport> {
-  const maxLine = options.maxLineBytes ?? 1024 * 1024;
-  const maxRecords = options.maxRecords ?? 1e9;
-  const maxProof = options.maxProofLength ?? 64;
-  const verifier = options.verifier;
-  const range = new CompactRange();
-  let checkpointRange = new CompactRange();
-  let pending: Uint8Array[] = [];
-  let lastLeaf = TLOG_GENESIS_PREV;
-  let lastRecordPos = 0;
-  let origin: string | undefined;
-  let position = 0;
-  let checkpoints = 0;
-  let sealedSize = 0;
-  let sealedRoot: string | undefined;
-  let sealedTime: string | undefined;
-  let format: TransparencyLogReport['format'] = 'empty';
-  let plainRecords = 0;
-  let torn: { position: number; bytes: number } | undefined;
-  let problem: TransparencyProblem | undefined;
-  // Positions of records by seq, to name duplicates.
-  let positions = new Float64Array(1024);
-  // After a gap: the seq whose later appearance means "reordered" rather than "deleted".
-  let gap: { seq: number; position: number; found: number } | undefined;
-
-  const finish = (): TransparencyLogReport => {
-    if (gap) {
-      problem =
-        gap.found > 0
-          ? {
-              kind: 'reordered',
-              position: gap.position,
-              seq: gap.seq,
-              message: `record ${gap.seq} was expected at line ${gap.position} but appears at line ${gap.found}`,
-            }
-          : {
-              kind: 'deleted',
-              position: gap.position,
-              seq: gap.seq,
-              message: `record ${gap.seq} is missing before line ${gap.position}`,
-            };
-    }
-    const ok = problem === undefined;
-    const size = format === 'json-lines' ? plainRecords : range.size;
-    return {
-      ok,
-      format,
-      ...(origin === undefined ? {} : { origin }),
-      records: size,
-      checkpoints,
-      signatures: verifier ? 'verified' : 'unchecked',
-      sealed_size: sealedSize,
-      ...(sealedRoot === undefined ? {} : { sealed_root: sealedRoot }),
-      ...(sealedTime === undefined ? {} : { sealed_time: sealedTime }),
-      unsealed_records: format === 'json-lines' ? size : range.size - sealedSize,
-      ...(torn ? { torn_tail: torn } : {}),
-      ...(problem ? { problem } : {}),
-      ...(ok && format !== 'json-lines' && origin !== undefined
-        ? { state: { origin, range, lastLeaf, checkpointRange, pending } }
-        : {}),
-    };
-  };
-
+  const limits = logLimits(options, 1e9);
+  const walk = new LogWalk(options, limits);
+  const maxLine = limits.maxLineBytes;
   for await (const { bytes, complete } of readLines(source, maxLine, options.signal)) {
-    position++;
+    if (!(await walk.line(bytes, complete))) break;
+  }
+  return walk.report();
+}
+
+/** The limits of reading a log, checked. */
+interface LogLimits {
+  readonly maxLineBytes: number;
+  readonly maxRecords: number;
+  readonly maxProofLength: number;
+}
+
+function logLimits(
+  options: Pick<TransparencyVerifyOptions, 'maxLineBytes' | 'maxRecords' | 'maxProofLength'>,
+  defaultMaxRecords: number,
+): LogLimits {
+  const code = 'PLB_AUDIT_CONFIG';
+  return {
+    maxLineBytes: limitOption(options.maxLineBytes, {
+      name: 'maxLineBytes',
+      code,
+      fallback: 1024 * 1024,
+    }),
+    maxRecords: limitOption(options.maxRecords, {
+      name: 'maxRecords',
+      code,
+      fallback: defaultMaxRecords,
+    }),
+    maxProofLength: limitOption(options.maxProofLength, {
+      name: 'maxProofLength',
+      code,
+      fallback: 64,
+    }),
+  };
+}
+
+/** A parsed checkpoint line (see {@link parseCheckpointLine}). */
+type CheckpointLine = NonNullable<ReturnType<typeof parseCheckpointLine>>;
+
+/**
+ * The state of one {@link verifyTransparencyLog} walk: the trees rebuilt from the records so far,
+ * the last checkpoint, and the first problem. Each line is one step; the walk stops at the first
+ * problem (or, after a gap, at the missing record).
+ */
+class LogWalk {
+  readonly #maxRecords: number;
+  readonly #maxProof: number;
+  readonly #verifier: SignatureVerifier | undefined;
+  readonly #range = new CompactRange();
+  #checkpointRange = new CompactRange();
+  #pending: Uint8Array[] = [];
+  #lastLeaf = TLOG_GENESIS_PREV;
+  #lastRecordPos = 0;
+  #origin: string | undefined;
+  #position = 0;
+  #checkpoints = 0;
+  #sealedSize = 0;
+  #sealedRoot: string | undefined;
+  #sealedTime: string | undefined;
+  #format: TransparencyLogReport['format'] = 'empty';
+  #plainRecords = 0;
+  #torn: { position: number; bytes: number } | undefined;
+  #problem: TransparencyProblem | undefined;
+  // Positions of records by seq, to name duplicates.
+  #positions = new Float64Array(1024);
+  // After a gap: the seq whose later appearance means "reordered" rather than "deleted".
+  #gap: { seq: number; position: number; found: number } | undefined;
+
+  constructor(options: TransparencyVerifyOptions, limits: LogLimits) {
+    this.#maxRecords = limits.maxRecords;
+    this.#maxProof = limits.maxProofLength;
+    this.#verifier = options.verifier;
+  }
+
+  /** One line of the log; `false` when the walk is over. */
+  async line(bytes: Uint8Array, complete: boolean): Promise<boolean> {
+    const position = ++this.#position;
     if (!complete) {
-      torn = { position, bytes: bytes.length };
-      break;
+      this.#torn = { position, bytes: bytes.length };
+      return false;
     }
     const text = decode(bytes);
-    if (gap) {
-      // Only look for the missing record now.
-      const m = text === undefined ? null : RECORD_RE.exec(text);
-      if (m && Number(m[1]) === gap.seq) {
-        gap.found = position;
-        break;
-      }
-      continue;
-    }
+    if (this.#gap) return this.#lookForMissing(text);
+    let problem: TransparencyProblem | undefined;
     if (text === undefined) {
       problem = { kind: 'malformed', position, message: `line ${position} is not valid UTF-8` };
-      break;
+    } else {
+      const rec = RECORD_RE.exec(text);
+      if (rec) problem = this.#record(rec, text, bytes);
+      else if (text.startsWith('{"checkpoint":')) problem = await this.#checkpoint(text);
+      else problem = this.#otherLine(text);
     }
-    const rec = RECORD_RE.exec(text);
-    if (rec) {
-      if (format === 'json-lines') {
-        problem = {
-          kind: 'inserted',
-          position,
-          message: `line ${position} is a log record inside a plain event log`,
-        };
-        break;
-      }
-      if (format === 'empty') format = 'transparency-log';
-      const seq = Number(rec[1]);
-      const n = range.size;
-      if (!text.endsWith('}')) {
-        problem = {
-          kind: 'truncated',
-          position,
-          seq,
-          message: `record ${seq} at line ${position} was cut short (not a complete JSON object)`,
-        };
-        break;
-      }
-      if (seq > n) {
-        gap = { seq: n, position, found: 0 };
-        continue;
-      }
-      if (seq < n) {
-        problem = {
-          kind: 'inserted',
-          position,
-          seq,
-          ...eventIdOf(text),
-          message: `record ${seq} at line ${position} repeats the record at line ${positions[seq]}: one of them was inserted`,
-        };
-        break;
-      }
-      if (rec[2] !== lastLeaf) {
-        problem =
-          n === 0
-            ? {
-                kind: 'modified',
-                position,
-                seq,
-                message: `the first record (line ${position}) does not start the chain`,
-              }
-            : {
-                kind: 'modified',
-                position: lastRecordPos,
-                seq: n - 1,
-                message: `record ${n - 1} at line ${lastRecordPos} was modified (record ${n} at line ${position} chains to other bytes)`,
-              };
-        break;
-      }
-      if (n >= maxRecords) {
-        throw new PlumblineError(
-          'PLB_AUDIT_LOG_LIMIT',
-          `the log has more than ${maxRecords} records`,
-          {
-            details: { maxRecords },
-          },
-        );
-      }
-      const h = range.appendInput(bytes);
-      pending.push(h);
-      lastLeaf = toHex(h);
-      lastRecordPos = position;
-      if (n >= positions.length) {
-        const bigger = new Float64Array(positions.length * 2);
-        bigger.set(positions);
-        positions = bigger;
-      }
-      positions[n] = position;
-      continue;
+    this.#problem = problem;
+    return problem === undefined;
+  }
+
+  /** After a gap, only the missing record matters: found later means reordered. */
+  #lookForMissing(text: string | undefined): boolean {
+    const gap = this.#gap!;
+    const m = text === undefined ? null : RECORD_RE.exec(text);
+    if (m && Number(m[1]) === gap.seq) {
+      gap.found = this.#position;
+      return false;
     }
-    if (text.startsWith('{"checkpoint":')) {
-      if (format === 'json-lines') {
-        problem = {
-          kind: 'inserted',
-          position,
-          message: `line ${position} is a checkpoint inside a plain event log`,
-        };
-        break;
-      }
-      format = 'transparency-log';
-      const cp = parseCheckpointLine(text, maxProof);
-      if (!cp) {
-        problem = {
-          kind: 'malformed',
-          position,
-          message: `checkpoint at line ${position} is malformed`,
-        };
-        break;
-      }
-      const c = cp.checkpoint;
-      if (origin === undefined) origin = c.origin;
-      else if (c.origin !== origin) {
-        problem = {
-          kind: 'inserted',
-          position,
-          message: `checkpoint at line ${position} belongs to another log (origin differs)`,
-        };
-        break;
-      }
-      if (verifier) {
-        let valid = false;
-        if (cp.signature) {
-          try {
-            valid = await verifier.verify(
-              checkpointSignedBody(c),
-              decodeBase64(cp.signature.sig, { maxBytes: 1024 }),
-            );
-          } catch {
-            valid = false;
-          }
-        }
-        if (!valid) {
-          problem = {
-            kind: 'bad_signature',
-            position,
-            message: cp.signature
-              ? `checkpoint at line ${position} has a signature that does not verify with the given key (modified, or signed by another key)`
-              : `checkpoint at line ${position} is not signed`,
-          };
-          break;
-        }
-      }
-      if (c.prev_size !== checkpointRange.size) {
-        problem =
-          c.prev_size > checkpointRange.size
-            ? {
-                kind: 'deleted',
-                // Where the missing checkpoint stood: right after record prev_size - 1.
-                position: c.prev_size <= range.size ? positions[c.prev_size - 1]! + 1 : position,
-                message: `the checkpoint for tree size ${c.prev_size} is missing (noticed at line ${position})`,
-              }
-            : {
-                kind: 'reordered',
-                position,
-                message: `checkpoint at line ${position} follows tree size ${c.prev_size}, but the previous checkpoint covers ${checkpointRange.size}`,
-              };
-        break;
-      }
-      const n = range.size;
-      if (c.tree_size > n) {
-        problem = {
-          kind: 'deleted',
-          position,
-          seq: n,
-          message: `records ${n}..${c.tree_size - 1} are missing before the checkpoint at line ${position}`,
-        };
-        break;
-      }
-      if (c.tree_size < n) {
-        problem = {
-          kind: 'inserted',
-          position: positions[c.tree_size]!,
-          seq: c.tree_size,
-          message: `records ${c.tree_size}..${n - 1} (from line ${positions[c.tree_size]}) are not covered by the checkpoint at line ${position}`,
-        };
-        break;
-      }
-      if (cp.prev !== lastLeaf) {
-        problem = {
-          kind: 'modified',
-          position: lastRecordPos,
-          seq: n - 1,
-          message: `record ${n - 1} at line ${lastRecordPos} was modified (the checkpoint at line ${position} chains to other bytes)`,
-        };
-        break;
-      }
-      const root = range.root();
-      if (!bytesEqual(root, parseDigest(c.root))) {
-        const first = checkpointRange.size < n ? positions[checkpointRange.size]! : position;
-        problem = {
-          kind: 'modified',
-          position: first,
-          seq: checkpointRange.size,
-          message: `records ${checkpointRange.size}..${n - 1} (lines ${first}..${lastRecordPos}) do not match the checkpoint at line ${position}: a record or the checkpoint was modified and the chain rewritten`,
-        };
-        break;
-      }
-      const consistent = verifyConsistency(
-        {
-          oldSize: checkpointRange.size,
-          newSize: n,
-          oldRoot: checkpointRange.root(),
-          newRoot: root,
-          path: c.consistency.map((h) => fromHex(h)),
-        },
-        { maxPathLength: maxProof },
+    return true;
+  }
+
+  /** A record line: in sequence, complete, chained to the previous one. */
+  #record(rec: RegExpExecArray, text: string, bytes: Uint8Array): TransparencyProblem | undefined {
+    const position = this.#position;
+    if (this.#format === 'json-lines') {
+      return {
+        kind: 'inserted',
+        position,
+        message: `line ${position} is a log record inside a plain event log`,
+      };
+    }
+    if (this.#format === 'empty') this.#format = 'transparency-log';
+    const seq = Number(rec[1]);
+    const n = this.#range.size;
+    if (!text.endsWith('}')) {
+      return {
+        kind: 'truncated',
+        position,
+        seq,
+        message: `record ${seq} at line ${position} was cut short (not a complete JSON object)`,
+      };
+    }
+    if (seq > n) {
+      this.#gap = { seq: n, position, found: 0 };
+      return undefined;
+    }
+    if (seq < n) {
+      return {
+        kind: 'inserted',
+        position,
+        seq,
+        ...eventIdOf(text),
+        message: `record ${seq} at line ${position} repeats the record at line ${this.#positions[seq]}: one of them was inserted`,
+      };
+    }
+    if (rec[2] !== this.#lastLeaf) return this.#brokenChain(n);
+    this.#append(bytes, n);
+    return undefined;
+  }
+
+  /** Record `n` does not chain to the bytes before it: the previous record was modified. */
+  #brokenChain(n: number): TransparencyProblem {
+    const position = this.#position;
+    if (n === 0) {
+      return {
+        kind: 'modified',
+        position,
+        seq: 0,
+        message: `the first record (line ${position}) does not start the chain`,
+      };
+    }
+    return {
+      kind: 'modified',
+      position: this.#lastRecordPos,
+      seq: n - 1,
+      message: `record ${n - 1} at line ${this.#lastRecordPos} was modified (record ${n} at line ${position} chains to other bytes)`,
+    };
+  }
+
+  #append(bytes: Uint8Array, n: number): void {
+    if (n >= this.#maxRecords) {
+      throw new PlumblineError(
+        'PLB_AUDIT_LOG_LIMIT',
+        `the log has more than ${this.#maxRecords} records`,
+        { details: { maxRecords: this.#maxRecords } },
       );
-      if (!consistent) {
-        problem = {
-          kind: 'inconsistent_checkpoint',
-          position,
-          message: `checkpoint at line ${position} has no valid consistency proof from tree size ${checkpointRange.size}`,
-        };
-        break;
-      }
-      checkpoints++;
-      checkpointRange = range.clone();
-      pending = [];
-      sealedSize = n;
-      sealedRoot = c.root;
-      sealedTime = c.time;
-      continue;
     }
-    // Neither a record nor a checkpoint: a plain event log, or an inserted foreign line.
-    if (format === 'empty' || format === 'json-lines') {
+    const h = this.#range.appendInput(bytes);
+    this.#pending.push(h);
+    this.#lastLeaf = toHex(h);
+    this.#lastRecordPos = this.#position;
+    if (n >= this.#positions.length) {
+      const bigger = new Float64Array(this.#positions.length * 2);
+      bigger.set(this.#positions);
+      this.#positions = bigger;
+    }
+    this.#positions[n] = this.#position;
+  }
+
+  /** A checkpoint line: well-formed, same origin, signed, then covering the records exactly. */
+  async #checkpoint(text: string): Promise<TransparencyProblem | undefined> {
+    const position = this.#position;
+    if (this.#format === 'json-lines') {
+      return {
+        kind: 'inserted',
+        position,
+        message: `line ${position} is a checkpoint inside a plain event log`,
+      };
+    }
+    this.#format = 'transparency-log';
+    const cp = parseCheckpointLine(text, this.#maxProof);
+    if (!cp) {
+      return {
+        kind: 'malformed',
+        position,
+        message: `checkpoint at line ${position} is malformed`,
+      };
+    }
+    const c = cp.checkpoint;
+    if (this.#origin === undefined) this.#origin = c.origin;
+    else if (c.origin !== this.#origin) {
+      return {
+        kind: 'inserted',
+        position,
+        message: `checkpoint at line ${position} belongs to another log (origin differs)`,
+      };
+    }
+    const problem = (await this.#signatureProblem(cp)) ?? this.#coverageProblem(cp);
+    if (problem !== undefined) return problem;
+    this.#checkpoints++;
+    this.#checkpointRange = this.#range.clone();
+    this.#pending = [];
+    this.#sealedSize = this.#range.size;
+    this.#sealedRoot = c.root;
+    this.#sealedTime = c.time;
+    return undefined;
+  }
+
+  /** With a verifier, the checkpoint must carry a signature that verifies. */
+  async #signatureProblem(cp: CheckpointLine): Promise<TransparencyProblem | undefined> {
+    const verifier = this.#verifier;
+    if (!verifier) return undefined;
+    let valid = false;
+    if (cp.signature) {
+      try {
+        valid = await verifier.verify(
+          checkpointSignedBody(cp.checkpoint),
+          decodeBase64(cp.signature.sig, { maxBytes: 1024 }),
+        );
+      } catch {
+        valid = false;
+      }
+    }
+    if (valid) return undefined;
+    const position = this.#position;
+    return {
+      kind: 'bad_signature',
+      position,
+      message: cp.signature
+        ? `checkpoint at line ${position} has a signature that does not verify with the given key (modified, or signed by another key)`
+        : `checkpoint at line ${position} is not signed`,
+    };
+  }
+
+  /**
+   * The checkpoint follows the previous one, covers exactly the records so far, chains to the
+   * last one, has their root, and proves consistency with the previous checkpoint.
+   */
+  #coverageProblem(cp: CheckpointLine): TransparencyProblem | undefined {
+    const c = cp.checkpoint;
+    const position = this.#position;
+    const previous = this.#checkpointRange;
+    const n = this.#range.size;
+    if (c.prev_size !== previous.size) return this.#misplacedCheckpoint(c);
+    if (c.tree_size > n) {
+      return {
+        kind: 'deleted',
+        position,
+        seq: n,
+        message: `records ${n}..${c.tree_size - 1} are missing before the checkpoint at line ${position}`,
+      };
+    }
+    if (c.tree_size < n) {
+      return {
+        kind: 'inserted',
+        position: this.#positions[c.tree_size]!,
+        seq: c.tree_size,
+        message: `records ${c.tree_size}..${n - 1} (from line ${this.#positions[c.tree_size]}) are not covered by the checkpoint at line ${position}`,
+      };
+    }
+    if (cp.prev !== this.#lastLeaf) {
+      return {
+        kind: 'modified',
+        position: this.#lastRecordPos,
+        seq: n - 1,
+        message: `record ${n - 1} at line ${this.#lastRecordPos} was modified (the checkpoint at line ${position} chains to other bytes)`,
+      };
+    }
+    const root = this.#range.root();
+    if (!bytesEqual(root, parseDigest(c.root))) {
+      const first = previous.size < n ? this.#positions[previous.size]! : position;
+      return {
+        kind: 'modified',
+        position: first,
+        seq: previous.size,
+        message: `records ${previous.size}..${n - 1} (lines ${first}..${this.#lastRecordPos}) do not match the checkpoint at line ${position}: a record or the checkpoint was modified and the chain rewritten`,
+      };
+    }
+    const consistent = verifyConsistency(
+      {
+        oldSize: previous.size,
+        newSize: n,
+        oldRoot: previous.root(),
+        newRoot: root,
+        path: c.consistency.map((h) => fromHex(h)),
+      },
+      { maxPathLength: this.#maxProof },
+    );
+    if (consistent) return undefined;
+    return {
+      kind: 'inconsistent_checkpoint',
+      position,
+      message: `checkpoint at line ${position} has no valid consistency proof from tree size ${previous.size}`,
+    };
+  }
+
+  /** The checkpoint does not follow the previous one: one was deleted, or they were reordered. */
+  #misplacedCheckpoint(c: TransparencyCheckpoint): TransparencyProblem {
+    const position = this.#position;
+    const previousSize = this.#checkpointRange.size;
+    if (c.prev_size > previousSize) {
+      return {
+        kind: 'deleted',
+        // Where the missing checkpoint stood: right after record prev_size - 1.
+        position:
+          c.prev_size <= this.#range.size ? this.#positions[c.prev_size - 1]! + 1 : position,
+        message: `the checkpoint for tree size ${c.prev_size} is missing (noticed at line ${position})`,
+      };
+    }
+    return {
+      kind: 'reordered',
+      position,
+      message: `checkpoint at line ${position} follows tree size ${c.prev_size}, but the previous checkpoint covers ${previousSize}`,
+    };
+  }
+
+  /** Neither a record nor a checkpoint: a plain event log, or an inserted foreign line. */
+  #otherLine(text: string): TransparencyProblem | undefined {
+    const position = this.#position;
+    if (this.#format === 'empty' || this.#format === 'json-lines') {
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -586,19 +637,72 @@ export async function verifyTransparencyLog(
         'schema_version' in parsed &&
         'type' in parsed
       ) {
-        format = 'json-lines';
-        plainRecords++;
-        continue;
+        this.#format = 'json-lines';
+        this.#plainRecords++;
+        return undefined;
       }
     }
-    problem = reserialised(text, position) ?? {
-      kind: format === 'transparency-log' ? 'inserted' : 'malformed',
-      position,
-      message: `line ${position} is neither a log record nor a checkpoint`,
-    };
-    break;
+    return (
+      reserialised(text, position) ?? {
+        kind: this.#format === 'transparency-log' ? 'inserted' : 'malformed',
+        position,
+        message: `line ${position} is neither a log record nor a checkpoint`,
+      }
+    );
   }
-  return finish();
+
+  /** A gap left open at the end: the record was deleted, or appeared later (reordered). */
+  #gapProblem(): TransparencyProblem | undefined {
+    const gap = this.#gap;
+    if (!gap) return this.#problem;
+    return gap.found > 0
+      ? {
+          kind: 'reordered',
+          position: gap.position,
+          seq: gap.seq,
+          message: `record ${gap.seq} was expected at line ${gap.position} but appears at line ${gap.found}`,
+        }
+      : {
+          kind: 'deleted',
+          position: gap.position,
+          seq: gap.seq,
+          message: `record ${gap.seq} is missing before line ${gap.position}`,
+        };
+  }
+
+  report(): TransparencyLogReport {
+    const problem = this.#gapProblem();
+    const ok = problem === undefined;
+    const format = this.#format;
+    const range = this.#range;
+    const origin = this.#origin;
+    const size = format === 'json-lines' ? this.#plainRecords : range.size;
+    return {
+      ok,
+      format,
+      ...(origin === undefined ? {} : { origin }),
+      records: size,
+      checkpoints: this.#checkpoints,
+      signatures: this.#verifier ? 'verified' : 'unchecked',
+      sealed_size: this.#sealedSize,
+      ...(this.#sealedRoot === undefined ? {} : { sealed_root: this.#sealedRoot }),
+      ...(this.#sealedTime === undefined ? {} : { sealed_time: this.#sealedTime }),
+      unsealed_records: format === 'json-lines' ? size : range.size - this.#sealedSize,
+      ...(this.#torn ? { torn_tail: this.#torn } : {}),
+      ...(problem ? { problem } : {}),
+      ...(ok && format !== 'json-lines' && origin !== undefined
+        ? {
+            state: {
+              origin,
+              range,
+              lastLeaf: this.#lastLeaf,
+              checkpointRange: this.#checkpointRange,
+              pending: this.#pending,
+            },
+          }
+        : {}),
+    };
+  }
 }
 
 /**
@@ -637,7 +741,8 @@ export interface AuditInclusionProof {
  * const proof = await proveAuditEvent(createReadStream('audit.log'), eventId);
  * ```
  * @throws {@link PlumblineError} `PLB_AUDIT_EVENT_NOT_FOUND` when no record holds the event,
- * `PLB_AUDIT_EVENT_UNSEALED` when no checkpoint covers it yet, `PLB_AUDIT_LOG_LIMIT` for limits.
+ * `PLB_AUDIT_EVENT_UNSEALED` when no checkpoint covers it yet, `PLB_AUDIT_LOG_LIMIT` for limits,
+ * `PLB_AUDIT_CONFIG` for a limit that is not a positive integer.
  * @public
  */
 export async function proveAuditEvent(
@@ -645,8 +750,7 @@ export async function proveAuditEvent(
   eventId: string,
   options: Pick<TransparencyVerifyOptions, 'maxLineBytes' | 'maxRecords' | 'signal'> = {},
 ): Promise<AuditInclusionProof> {
-  const maxLine = options.maxLineBytes ?? 1024 * 1024;
-  const maxRecords = options.maxRecords ?? 1e8;
+  const { maxLineBytes: maxLine, maxRecords } = logLimits(options, 1e8);
   const leaves: Uint8Array[] = [];
   let found: { index: number; line: string } | undefined;
   let best: ParsedCheckpoint | undefined;

@@ -1,4 +1,4 @@
-import { PlumblineError } from '../errors.js';
+import { positive } from './monitor/validate.js';
 
 /**
  * When two data planes share one identity (two Barbacane gateways with one name, two agents with
@@ -47,9 +47,9 @@ export class CollisionGuard {
   readonly #tracks = new Map<string, Track>();
 
   constructor(options: CollisionOptions = {}) {
-    this.#replacements = positive('collision.replacements', options.replacements ?? 3);
-    this.#windowMs = positive('collision.windowMs', options.windowMs ?? 60_000);
-    this.#holdMs = positive('collision.holdMs', options.holdMs ?? 300_000);
+    this.#replacements = positive(options.replacements, 'collision.replacements', 3, true);
+    this.#windowMs = positive(options.windowMs, 'collision.windowMs', 60_000, true);
+    this.#holdMs = positive(options.holdMs, 'collision.holdMs', 300_000, true);
   }
 
   /** Records that a live session of `node_id` was replaced; returns whether this is a loop. */
@@ -116,13 +116,4 @@ export class CollisionGuard {
       if (quiet && (track.held === null || now >= track.held.until)) this.#tracks.delete(node);
     }
   }
-}
-
-function positive(option: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new PlumblineError('PLB_DRIFT_INVALID_OPTION', `${option} must be a positive integer`, {
-      details: { option },
-    });
-  }
-  return value;
 }

@@ -15,6 +15,7 @@ export * from './sink.js';
 export * from './monitor-types.js';
 export * from './monitor.js';
 export { DRIFT_METRICS } from './metrics.js';
+export { desiredEventId } from './monitor/announce.js';
 export * from './server.js';
 export type { CollisionOptions, NameCollision } from './collision.js';
 export * from './memory-transport.js';

@@ -133,14 +133,18 @@ export class MemoryFleetStore implements FleetStore {
     }
   }
 
-  /** {@inheritDoc FleetStore.load} */
+  /** Everything the store holds (used once at start-up). */
   async load(): Promise<FleetSnapshot> {
     this.#checkOpen();
     await this.#queue;
     return this.snapshot();
   }
 
-  /** {@inheritDoc FleetStore.setDesired} */
+  /**
+   * Sets a cluster's desired state, assigning `version = previous version + 1`.
+   *
+   * @throws `PLB_STORE_CONFLICT` when `expected_version` is given and differs from the stored one.
+   */
   setDesired(input: SetDesiredInput): Promise<DesiredState> {
     return this.#mutate(() => {
       const current = this.desired.get(input.cluster);
@@ -177,7 +181,7 @@ export class MemoryFleetStore implements FleetStore {
     });
   }
 
-  /** {@inheritDoc FleetStore.clearDesired} */
+  /** Removes a cluster's desired state (its nodes become `unknown`). No-op when absent. */
   clearDesired(cluster: string, actor: string): Promise<void> {
     return this.#mutate(() => {
       if (!this.desired.delete(cluster)) return { result: undefined, changes: [], dirty: false };
@@ -190,7 +194,7 @@ export class MemoryFleetStore implements FleetStore {
     });
   }
 
-  /** {@inheritDoc FleetStore.setPin} */
+  /** Pins one node to a hash (replacing an earlier pin). */
   setPin(pin: NodePin): Promise<void> {
     return this.#mutate(() => {
       this.pins.set(pin.node_id, pin);
@@ -203,7 +207,7 @@ export class MemoryFleetStore implements FleetStore {
     });
   }
 
-  /** {@inheritDoc FleetStore.removePin} */
+  /** Removes a node's pin. No-op when absent. */
   removePin(node_id: string, actor: string): Promise<void> {
     return this.#mutate(() => {
       if (!this.pins.delete(node_id)) return { result: undefined, changes: [], dirty: false };
@@ -216,7 +220,7 @@ export class MemoryFleetStore implements FleetStore {
     });
   }
 
-  /** {@inheritDoc FleetStore.setExpected} */
+  /** Replaces a cluster's expected inventory. */
   setExpected(expected: ExpectedNodes): Promise<void> {
     return this.#mutate(() => {
       const nodes = [...new Set(expected.nodes)].sort();
@@ -231,7 +235,7 @@ export class MemoryFleetStore implements FleetStore {
     });
   }
 
-  /** {@inheritDoc FleetStore.saveObserved} */
+  /** Upserts observed state for a batch of nodes (last write per node wins). */
   saveObserved(nodes: readonly ObservedNode[]): Promise<void> {
     return this.#mutate(() => {
       for (const node of nodes) {
@@ -242,7 +246,7 @@ export class MemoryFleetStore implements FleetStore {
     });
   }
 
-  /** {@inheritDoc FleetStore.deleteObserved} */
+  /** Forgets a node's observed state. No-op when absent. */
   deleteObserved(node_id: string): Promise<void> {
     return this.#mutate(() => {
       const dirty = this.observed.delete(node_id);
@@ -251,7 +255,10 @@ export class MemoryFleetStore implements FleetStore {
     });
   }
 
-  /** {@inheritDoc FleetStore.subscribe} */
+  /**
+   * Subscribes to the change feed; returns the unsubscribe function. Changes made through
+   * any replica sharing the store are delivered, including this replica's own.
+   */
   subscribe(listener: FleetChangeListener): () => void {
     this.#listeners.add(listener);
     return () => {
@@ -259,7 +266,7 @@ export class MemoryFleetStore implements FleetStore {
     };
   }
 
-  /** {@inheritDoc FleetStore.close} */
+  /** Flushes pending writes and releases resources. Further calls throw `PLB_STORE_CLOSED`. */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#queue;

@@ -1,5 +1,6 @@
 import { PlumblineError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, DriftCloseCode, utf8Length } from './protocol.js';
+import { utf8Length } from '../encoding/utf8.js';
+import { DEFAULT_MAX_FRAME_BYTES, DriftCloseCode } from './protocol.js';
 import type {
   DriftChannel,
   DriftConnection,

@@ -26,6 +26,8 @@ export const DRIFT_METRICS = {
   alertsDropped: 'plumbline.alerts.dropped',
   /** Counter: failed alert delivery attempts (`sink`). */
   alertsFailed: 'plumbline.alerts.failures',
+  /** Counter: observed-state updates the store dropped while unreachable (no labels). */
+  observedDropped: 'plumbline.fleet.observed.dropped',
 } as const;
 
 /** @internal */
@@ -56,31 +58,29 @@ export function createMonitorMetrics(meter: Meter, sources: MonitorMetricSources
     description: 'Node state transitions',
     unit: '{transition}',
   });
-  const heartbeats = meter.createObservableCounter(DRIFT_METRICS.heartbeats, {
-    description: 'Heartbeats accepted',
-    unit: '{heartbeat}',
-  });
-  const replayed = meter.createObservableCounter(DRIFT_METRICS.replayed, {
-    description: 'Heartbeats dropped because seq did not rise',
-    unit: '{heartbeat}',
-  });
-  const rejected = meter.createObservableCounter(DRIFT_METRICS.rejected, {
-    description: 'Messages and connections refused, by reason',
-    unit: '{message}',
-  });
-  const delivered = meter.createObservableCounter(DRIFT_METRICS.alertsDelivered, {
-    description: 'Alerts delivered, by sink',
-    unit: '{alert}',
-  });
-  const dropped = meter.createObservableCounter(DRIFT_METRICS.alertsDropped, {
-    description: 'Alerts dropped (queue full or retries exhausted), by sink',
-    unit: '{alert}',
-  });
-  const failed = meter.createObservableCounter(DRIFT_METRICS.alertsFailed, {
-    description: 'Failed alert delivery attempts, by sink',
-    unit: '{attempt}',
-  });
+  const counter = (key: keyof typeof DRIFT_METRICS, description: string, unit: string) =>
+    meter.createObservableCounter(DRIFT_METRICS[key], { description, unit });
+  const heartbeats = counter('heartbeats', 'Heartbeats accepted', '{heartbeat}');
+  const replayed = counter(
+    'replayed',
+    'Heartbeats dropped because seq did not rise',
+    '{heartbeat}',
+  );
+  const rejected = counter('rejected', 'Messages and connections refused, by reason', '{message}');
+  const delivered = counter('alertsDelivered', 'Alerts delivered, by sink', '{alert}');
+  const dropped = counter(
+    'alertsDropped',
+    'Alerts dropped (queue full or retries exhausted), by sink',
+    '{alert}',
+  );
+  const failed = counter('alertsFailed', 'Failed alert delivery attempts, by sink', '{attempt}');
+  const observedDropped = counter(
+    'observedDropped',
+    'Observed-state updates dropped while the store was unreachable',
+    '{update}',
+  );
   const observables: Observable[] = [
+    observedDropped,
     nodes,
     heartbeats,
     replayed,
@@ -96,11 +96,17 @@ export function createMonitorMetrics(meter: Meter, sources: MonitorMetricSources
     const counters = sources.counters();
     result.observe(heartbeats, counters.heartbeats);
     result.observe(replayed, counters.replayed);
+    result.observe(observedDropped, counters.observedDropped);
     for (const [reason, value] of Object.entries(counters.rejected)) {
       result.observe(rejected, value, { reason });
     }
     for (const sink of sources.sinks()) {
-      const stats = sink.stats();
+      let stats;
+      try {
+        stats = sink.stats();
+      } catch {
+        continue; // A sink's own bug must not cost the other instruments their observations.
+      }
       result.observe(delivered, stats.delivered, { sink: sink.name });
       result.observe(dropped, stats.dropped, { sink: sink.name });
       result.observe(failed, stats.failures, { sink: sink.name });

@@ -8,7 +8,13 @@ import type { AuditLogger, RedactionOptions } from '../audit/index.js';
 import type { DigestString } from '../hash/digest.js';
 import type { Clock } from './clock.js';
 import type { NodeState } from './events.js';
-import type { LiveConfigReport, LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
+import type {
+  LiveConfigReport,
+  LoadError,
+  ReportedProvenance,
+  VerificationReasonReport,
+  WorkerReport,
+} from './protocol.js';
 import type { AlertSink } from './sink.js';
 import type { DesiredState, FleetStore, Rollout } from './store.js';
 
@@ -67,7 +73,10 @@ export interface FleetMonitorOptions {
   readonly sinkFlushTimeoutMs?: number;
   /** OpenTelemetry meter for fleet metrics (see docs/protocol.md "Metrics"). Default: none. */
   readonly meter?: Meter;
-  /** How often observed state is written to the store. Default 1,000 ms. */
+  /**
+   * How often observed state is written to the store. Default 1,000 ms. A store shared by replicas
+   * (one that can claim facts) gets a changed node within 100 ms, so other replicas show it.
+   */
   readonly persistIntervalMs?: number;
   /** Event id generator. Default `crypto.randomUUID()`. */
   readonly newEventId?: () => string;
@@ -170,6 +179,11 @@ export interface NodeStatus {
    * digests, where they differ, or why the probe fails; `null` when the node reports no probe.
    */
   readonly live_config: LiveConfigReport | null;
+  /**
+   * The load-time checks that failed on the artifact it runs and that its `warn` policy
+   * tolerated, as last reported (protocol v1.1); `null` when none.
+   */
+  readonly verification_reasons: readonly VerificationReasonReport[] | null;
   /** Whether the desired hash comes from a per-node pin. */
   readonly pinned: boolean;
   /** Whether the node is flapping (alerts held back). */
@@ -266,6 +280,11 @@ export interface MonitorCounters {
   readonly listenerErrors: number;
   /** Fire-and-forget audit events that failed (caught). */
   readonly auditErrors: number;
+  /**
+   * Observed-state updates the store dropped while unreachable, beyond its buffer bound (reported
+   * by the store once per outage; each outage is audited as `fleet.observed_dropped`).
+   */
+  readonly observedDropped: number;
 }
 
 /**

@@ -1,7 +1,10 @@
 /**
- * The fleet monitor, split by concern under `monitor/`: the node-state rule (`state.ts`),
- * records, announcements (events, sinks, audit), rollouts, liveness (sweep, flap damping) and
- * persistence, behind one public {@link FleetMonitor}.
+ * The fleet monitor, split by concern under `monitor/`, behind one public {@link FleetMonitor}
+ * (`fleet-monitor.ts`, a short composition): the node-state rule (`state.ts`), the records
+ * (`records.ts`) and their judging (`fleet.ts`), the store's load and change feed (`changes.ts`),
+ * sessions (`sessions.ts`), configuration (`admin.ts`), queries (`queries.ts`), announcements —
+ * events, sinks, audit — (`announce.ts`), rollouts (`rollouts.ts`), liveness — sweep, flap damping —
+ * (`liveness.ts`) and persistence (`persistence.ts`).
  *
  * @packageDocumentation
  */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PlumblineError } from '../errors.js';
+import { utf8Length } from '../encoding/utf8.js';
 import type { DigestString } from '../hash/digest.js';
 
 /**
@@ -147,6 +148,27 @@ export const liveConfigSchema = z
       'Protocol v1.1: the running configuration as a probe of the gateway found it. status "failing" carries code; digest differs from expected_digest when the running configuration changed out of band.',
   });
 
+/** Most verification reasons a frame carries. */
+const REASONS_MAX = 16;
+
+/**
+ * A check that failed on the artifact a data plane runs and that its policy tolerated (`warn`):
+ * the rule, the error code and a message without secrets (protocol v1.1).
+ *
+ * @public
+ */
+export const verificationReasonSchema = z
+  .object({
+    rule: z.string().min(1).max(64),
+    code: z.string().min(1).max(ID_MAX),
+    message: z.string().max(TEXT_MAX),
+  })
+  .meta({
+    title: 'Verification reason',
+    description:
+      'Protocol v1.1: a load-time check that failed on the artifact the node runs, tolerated under the warn policy.',
+  });
+
 /**
  * Builds the `hello` schema for a maximum number of workers.
  *
@@ -166,6 +188,7 @@ function helloSchemaWith(maxWorkers: number) {
       sdk: z.string().max(ID_MAX).optional(),
       workers: z.array(workerReportSchema).max(maxWorkers).optional(),
       live_config: liveConfigSchema.optional(),
+      verification_reasons: z.array(verificationReasonSchema).min(1).max(REASONS_MAX).optional(),
     })
     .meta({
       title: 'hello',
@@ -189,6 +212,7 @@ function heartbeatSchemaWith(maxWorkers: number) {
       workers: z.array(workerReportSchema).max(maxWorkers).optional(),
       last_load_error: loadErrorSchema.nullable().optional(),
       live_config: liveConfigSchema.optional(),
+      verification_reasons: z.array(verificationReasonSchema).min(1).max(REASONS_MAX).optional(),
     })
     .meta({
       title: 'heartbeat',
@@ -277,6 +301,13 @@ export type LoadError = z.output<typeof loadErrorSchema>;
 export type LiveConfigReport = z.output<typeof liveConfigSchema>;
 
 /**
+ * A verification check a data plane's policy tolerated (protocol v1.1, `verification_reasons`).
+ *
+ * @public
+ */
+export type VerificationReasonReport = z.output<typeof verificationReasonSchema>;
+
+/**
  * A frame a data plane sends.
  *
  * @public
@@ -326,28 +357,6 @@ export type ParsedFrame<F> =
  */
 export function isSupportedProtocol(protocol: string): boolean {
   return protocol === DRIFT_PROTOCOL || /^plumbline\.drift\/v1\.\d{1,6}$/.test(protocol);
-}
-
-/**
- * UTF-8 byte length of a string without encoding it.
- *
- * @internal
- */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 function checkSize(text: string, maxFrameBytes: number): void {
@@ -430,7 +439,7 @@ function validHash(value: unknown): value is DigestString | null {
 
 /**
  * The heartbeat hot path: accepts exactly what `heartbeatSchema` accepts for the common shapes
- * (without `last_load_error` or `live_config`), producing the same output, without zod's per-field overhead.
+ * (without `last_load_error`, `live_config` or `verification_reasons`), producing the same output, without zod's per-field overhead.
  * Returns `null` to defer to the schema (which also produces the error message). A property test
  * keeps the two equal.
  *
@@ -446,7 +455,8 @@ export function fastHeartbeat(
   if (!validHash(hash)) return null;
   const error = value['last_load_error'];
   if (error !== undefined && error !== null) return null;
-  if (value['live_config'] !== undefined) return null;
+  if (value['live_config'] !== undefined || value['verification_reasons'] !== undefined)
+    return null;
   const loadedAt = value['loaded_at'];
   if (
     loadedAt !== undefined &&
@@ -554,6 +564,13 @@ function liveInOrder(live: LiveConfigReport | undefined): LiveConfigReport | und
   } as LiveConfigReport;
 }
 
+/** `verification_reasons` with each reason's fields in the documented order. */
+function reasonsInOrder(
+  reasons: readonly VerificationReasonReport[] | undefined,
+): VerificationReasonReport[] | undefined {
+  return reasons?.map((r) => ({ rule: r.rule, code: r.code, message: r.message }));
+}
+
 /**
  * Encodes a frame as JSON text with the field order of docs/protocol.md. Optional fields that are
  * `undefined` are left out.
@@ -579,6 +596,7 @@ export function encodeFrame(frame: DataPlaneFrame | ControlPlaneFrame): string {
         sdk: frame.sdk,
         workers: frame.workers,
         live_config: liveInOrder(frame.live_config),
+        verification_reasons: reasonsInOrder(frame.verification_reasons),
       });
     case 'heartbeat':
       return JSON.stringify({
@@ -589,6 +607,7 @@ export function encodeFrame(frame: DataPlaneFrame | ControlPlaneFrame): string {
         workers: frame.workers,
         last_load_error: frame.last_load_error,
         live_config: liveInOrder(frame.live_config),
+        verification_reasons: reasonsInOrder(frame.verification_reasons),
       });
     case 'welcome':
       return JSON.stringify({

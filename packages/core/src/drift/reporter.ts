@@ -12,6 +12,7 @@ import {
   encodeFrame,
   parseControlPlaneFrame,
   type LiveConfigReport,
+  type VerificationReasonReport,
   type LoadError,
   type ReportedProvenance,
   type WorkerReport,
@@ -45,6 +46,11 @@ export interface ReportedState {
    * hello then announces `plumbline.drift/v1.1`); `null` or absent without a probe.
    */
   readonly live_config?: LiveConfigReport | null;
+  /**
+   * The checks that failed on `artifact_hash`'s artifact and that the `warn` policy tolerated
+   * (protocol v1.1, sent in `hello` and heartbeats); absent or empty when none.
+   */
+  readonly verification_reasons?: readonly VerificationReasonReport[];
 }
 
 /**
@@ -122,7 +128,11 @@ export interface DataPlaneReporterOptions {
   readonly instance_id?: string;
   /** Heartbeat interval until a `welcome` says otherwise. Default 5,000 ms. */
   readonly heartbeatIntervalMs?: number;
-  /** Close and reconnect when no `welcome` arrives in this time after the hello. Default 10,000 ms. */
+  /**
+   * Close and reconnect when no `welcome` arrives in this time after the hello; also the longest
+   * wait for the channel's `connect` to settle (then the attempt is aborted, `PLB_DRIFT_CONNECT`).
+   * Default 10,000 ms.
+   */
   readonly welcomeTimeoutMs?: number;
   /** Reconnect backoff. Default 500 ms initial, 30,000 ms maximum. */
   readonly backoff?: BackoffOptions;
@@ -135,6 +145,9 @@ export interface DataPlaneReporterOptions {
   /** The `sdk` field of the hello. Default `@plumbline/core@<version>`. */
   readonly sdk?: string;
 }
+
+/** The reporter's durations: positive milliseconds (`limitOption`, `PLB_DRIFT_INVALID_OPTION`). */
+const MS_OPTION = { code: 'PLB_DRIFT_INVALID_OPTION', integer: false } as const;
 
 /**
  * Sends `hello` and `heartbeat`s for one data plane over a {@link DriftChannel}: reconnects with
@@ -194,10 +207,22 @@ export class DataPlaneReporter {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#initialMs = positive(options.backoff?.initialMs ?? 500, 'backoff.initialMs');
-    this.#maxMs = positive(options.backoff?.maxMs ?? 30_000, 'backoff.maxMs');
-    this.#welcomeTimeoutMs = positive(options.welcomeTimeoutMs ?? 10_000, 'welcomeTimeoutMs');
-    this.#intervalMs = positive(options.heartbeatIntervalMs ?? 5000, 'heartbeatIntervalMs');
+    this.#initialMs = limitOption(options.backoff?.initialMs ?? 500, {
+      ...MS_OPTION,
+      name: 'backoff.initialMs',
+    });
+    this.#maxMs = limitOption(options.backoff?.maxMs ?? 30_000, {
+      ...MS_OPTION,
+      name: 'backoff.maxMs',
+    });
+    this.#welcomeTimeoutMs = limitOption(options.welcomeTimeoutMs ?? 10_000, {
+      ...MS_OPTION,
+      name: 'welcomeTimeoutMs',
+    });
+    this.#intervalMs = limitOption(options.heartbeatIntervalMs ?? 5000, {
+      ...MS_OPTION,
+      name: 'heartbeatIntervalMs',
+    });
     const loaded = options.loaded;
     this.instance_id =
       options.instance_id ??
@@ -367,7 +392,29 @@ export class DataPlaneReporter {
     const generation = ++this.#generation;
     const abort = new AbortController();
     this.#abort = abort;
-    let opened: Promise<DriftConnection>;
+    // A channel whose connect never settles is given up after the welcome timeout. Set before
+    // connect is called: a close reported during the call replaces it with the backoff timer.
+    this.#clearTimer();
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = null;
+      if (generation !== this.#generation || this.#status !== 'connecting') return;
+      this.#generation++;
+      abort.abort();
+      this.#connectFailed(
+        new PlumblineError('PLB_DRIFT_CONNECT', 'the connection did not open in time'),
+      );
+    }, this.#welcomeTimeoutMs);
+    this.#open(generation, abort.signal).then(
+      (connection) => this.#opened(generation, connection),
+      (error: unknown) => {
+        if (generation === this.#generation) this.#connectFailed(error);
+      },
+    );
+  }
+
+  /** Calls the channel's connect; whatever it does (throw, return no promise) becomes a promise. */
+  #open(generation: number, signal: AbortSignal): Promise<unknown> {
+    let opened: unknown;
     try {
       opened = this.#options.channel.connect(
         {
@@ -378,43 +425,59 @@ export class DataPlaneReporter {
             if (generation === this.#generation) this.#onClose(code);
           },
         },
-        abort.signal,
+        signal,
       );
     } catch (error) {
-      opened = Promise.reject(error);
+      return Promise.reject(error);
     }
-    opened.then(
-      (connection) => {
-        if (generation !== this.#generation) {
-          connection.close(DriftCloseCode.Shutdown, 'shutdown');
-          return;
-        }
-        this.#abort = null;
-        this.#connection = connection;
-        this.#status = 'connected';
-        this.#sendHello();
-        this.#timer = this.#clock.setTimeout(() => {
-          this.#timer = null;
-          if (!this.#welcomed) {
-            this.#lastErrorCode = 'PLB_DRIFT_HELLO_TIMEOUT';
-            this.#drop(DriftCloseCode.HelloTimeout, 'no welcome');
-          }
-        }, this.#welcomeTimeoutMs);
-      },
-      (error: unknown) => {
-        if (generation !== this.#generation) return;
-        this.#abort = null;
-        this.#lastErrorCode = PlumblineError.is(error) ? error.code : 'PLB_DRIFT_CONNECT';
-        this.#failures++;
-        if (this.#lastErrorCode === 'PLB_DRIFT_UNAUTHENTICATED') {
-          this.#caught++;
-          this.#refused(DriftCloseCode.Unauthenticated);
-          return;
-        }
-        this.#catch('connecting to the control plane failed', error);
-        this.#backoff();
-      },
-    );
+    if (typeof (opened as PromiseLike<unknown> | null)?.then !== 'function') {
+      return Promise.reject(transportFault("the channel's connect returned no promise"));
+    }
+    return Promise.resolve(opened);
+  }
+
+  #opened(generation: number, opened: unknown): void {
+    if (!isConnection(opened)) {
+      if (generation === this.#generation) {
+        this.#connectFailed(transportFault("the channel's connect resolved without a connection"));
+      }
+      return;
+    }
+    const connection = opened;
+    if (generation !== this.#generation) {
+      try {
+        connection.close(DriftCloseCode.Shutdown, 'shutdown');
+      } catch (error) {
+        this.#catch('closing the connection failed', error);
+      }
+      return;
+    }
+    this.#abort = null;
+    this.#connection = connection;
+    this.#status = 'connected';
+    this.#sendHello();
+    this.#clearTimer();
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = null;
+      if (!this.#welcomed) {
+        this.#lastErrorCode = 'PLB_DRIFT_HELLO_TIMEOUT';
+        this.#drop(DriftCloseCode.HelloTimeout, 'no welcome');
+      }
+    }, this.#welcomeTimeoutMs);
+  }
+
+  #connectFailed(error: unknown): void {
+    this.#abort = null;
+    this.#clearTimer();
+    this.#lastErrorCode = PlumblineError.is(error) ? error.code : 'PLB_DRIFT_CONNECT';
+    this.#failures++;
+    if (this.#lastErrorCode === 'PLB_DRIFT_UNAUTHENTICATED') {
+      this.#caught++;
+      this.#refused(DriftCloseCode.Unauthenticated);
+      return;
+    }
+    this.#catch('connecting to the control plane failed', error);
+    this.#backoff();
   }
 
   #send(text: string): void {
@@ -431,7 +494,8 @@ export class DataPlaneReporter {
     this.#send(
       encodeFrame({
         type: 'hello',
-        protocol: state.live_config == null ? DRIFT_PROTOCOL : DRIFT_PROTOCOL_V1_1,
+        protocol:
+          state.live_config == null && !hasReasons(state) ? DRIFT_PROTOCOL : DRIFT_PROTOCOL_V1_1,
         node_id: this.#options.node_id,
         cluster: this.#options.cluster,
         instance_id: this.instance_id,
@@ -441,6 +505,7 @@ export class DataPlaneReporter {
         sdk: this.#options.sdk ?? SDK_ID,
         ...(state.workers === undefined ? {} : { workers: [...state.workers] }),
         ...(state.live_config == null ? {} : { live_config: state.live_config }),
+        ...(hasReasons(state) ? { verification_reasons: clampReasons(state) } : {}),
       }),
     );
   }
@@ -460,6 +525,7 @@ export class DataPlaneReporter {
           ? {}
           : { last_load_error: clampLoadError(state.last_load_error) }),
         ...(state.live_config == null ? {} : { live_config: state.live_config }),
+        ...(hasReasons(state) ? { verification_reasons: clampReasons(state) } : {}),
       }),
     );
     this.#scheduleHeartbeat();
@@ -567,8 +633,17 @@ export class DataPlaneReporter {
   }
 }
 
-function positive(value: number, name: string): number {
-  return limitOption(value, { name, code: 'PLB_DRIFT_INVALID_OPTION', integer: false });
+function transportFault(message: string): PlumblineError {
+  return new PlumblineError('PLB_DRIFT_TRANSPORT_FAULT', message);
+}
+
+function isConnection(value: unknown): value is DriftConnection {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as DriftConnection).send === 'function' &&
+    typeof (value as DriftConnection).close === 'function'
+  );
 }
 
 /**
@@ -613,6 +688,19 @@ export function stateFromSnapshot(snapshot: LoadedArtifactSnapshot): ReportedSta
             at: error.at,
           },
   };
+}
+
+function hasReasons(state: ReportedState): boolean {
+  return (state.verification_reasons?.length ?? 0) > 0;
+}
+
+/** At most 16 reasons, each within the protocol's field limits. */
+function clampReasons(state: ReportedState): VerificationReasonReport[] {
+  return (state.verification_reasons ?? []).slice(0, 16).map((r) => ({
+    rule: r.rule.slice(0, 64),
+    code: r.code.slice(0, 253),
+    message: r.message.slice(0, 1024),
+  }));
 }
 
 /** Keeps a load error within the protocol's field limits, so a long message never breaks a heartbeat. */

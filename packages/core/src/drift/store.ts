@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import type { DigestString } from '../hash/digest.js';
-import type { LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
+import type { LiveConfigReport, LoadError, ReportedProvenance, WorkerReport } from './protocol.js';
 
 /**
  * A rollout window: until `deadline`, nodes of the cluster may run `previous_hash` as well as
@@ -121,6 +121,40 @@ export interface ObservedNode {
   readonly stale?: boolean;
   /** Whether that session had not yet reported what it runs (`awaiting_report`). */
   readonly awaiting_report?: boolean;
+  /**
+   * What the node's live-configuration probe last reported (protocol v1.1 `live_config`); `null`
+   * when it reported none. Absent in records of earlier versions: `null`.
+   */
+  readonly live?: LiveConfigReport | null;
+  /**
+   * The node's flap damping, as the replica that wrote this record counted it, so replicas sharing
+   * the store count the state changes of a node that reconnects among them together. Absent: none
+   * counted.
+   */
+  readonly flap?: ObservedFlap;
+  /**
+   * When the node's open drift episode started (RFC 3339): its `drift.detected` was announced and
+   * no `drift.resolved` yet. Absent or `null`: no open episode. Kept across disconnects, failovers
+   * and restarts, so the episode is resolved once, and a node that comes back still drifting raises
+   * no new `drift.detected`.
+   */
+  readonly drift_since?: string | null;
+}
+
+/**
+ * Flap damping of a node, as a store keeps it (see {@link ObservedNode.flap}).
+ *
+ * @public
+ */
+export interface ObservedFlap {
+  /** The score after the last counted state change (it halves every half-life since `at`). */
+  readonly score: number;
+  /** When the last state change was counted (RFC 3339). */
+  readonly at: string;
+  /** Whether the node is flapping (its alerts are held back until it settles). */
+  readonly flapping: boolean;
+  /** How many flapping episodes the node has started (the id of the current one). */
+  readonly episode: number;
 }
 
 /**
@@ -139,7 +173,8 @@ export interface FleetChangeOrigin {
  * A change recorded by a store, delivered through {@link FleetStore.subscribe} to every
  * subscriber (every control-plane replica), in `revision` order. A shared store also delivers
  * `observed` changes: the observed state of nodes attached to other replicas (their order is
- * per node only).
+ * per node only), `seen` changes (a newer heartbeat time of such a node, and nothing else), and
+ * `observed_deleted` when a replica forgot a node (every replica drops it).
  *
  * @public
  */
@@ -167,7 +202,13 @@ export type FleetChange =
       readonly revision: number;
       readonly expected: ExpectedNodes;
     } & FleetChangeOrigin)
-  | FleetObservedChange;
+  | ({
+      readonly kind: 'observed_deleted';
+      readonly revision: number;
+      readonly node_id: string;
+    } & FleetChangeOrigin)
+  | FleetObservedChange
+  | FleetSeenChange;
 
 /**
  * The observed state of a node attached to another replica, as a shared store delivers it.
@@ -186,6 +227,27 @@ export interface FleetObservedChange {
    * whose replica died); `false` everywhere else (the node's own replica announced it).
    */
   readonly announce: boolean;
+}
+
+/**
+ * A newer `last_seen` (and `last_seq`) of a node attached to another replica, which reported
+ * nothing else new: a shared store may share heartbeat times this way, apart from
+ * {@link FleetObservedChange}s, so its feed does not carry a whole record per heartbeat. A
+ * replica that does not show the node yet ignores it (the record comes as an `observed` change).
+ *
+ * @public
+ */
+export interface FleetSeenChange {
+  /** The kind of change. */
+  readonly kind: 'seen';
+  /** The revision of the node's record this time refreshes (unchanged by it). */
+  readonly revision: number;
+  /** The node. */
+  readonly node_id: string;
+  /** Its last heartbeat or hello on its replica (RFC 3339). */
+  readonly last_seen: string;
+  /** The highest `seq` its replica accepted from it. */
+  readonly last_seq: number;
 }
 
 /**
@@ -240,6 +302,25 @@ export interface FleetSnapshot {
 export type FleetChangeListener = (change: FleetChange) => void;
 
 /**
+ * Observed-state updates a store dropped during one outage, because they did not fit its buffer
+ * bound while its backend was unreachable: a count and a time span, never node ids.
+ *
+ * @public
+ */
+export interface ObservedDrop {
+  /** The store's kind (`postgres`, …), as the audit trail names it. */
+  readonly store: string;
+  /** Updates dropped during the outage. */
+  readonly dropped: number;
+  /** The buffer bound (nodes) that was full. */
+  readonly limit: number;
+  /** When the first update of the outage was dropped (RFC 3339 UTC). */
+  readonly first_dropped_at: string;
+  /** When the last update of the outage was dropped (RFC 3339 UTC). */
+  readonly last_dropped_at: string;
+}
+
+/**
  * Persistent state of a fleet. Writes of configuration (desired state, pins, expected nodes)
  * are durable when their promise resolves and appear on the change feed of every replica;
  * observed state is written in batches and is not on the feed (each replica observes its own
@@ -289,6 +370,13 @@ export interface FleetStore {
    * it wins the claim. Absent: every fact is this process's own.
    */
   claimFact?(key: string): Promise<boolean>;
+  /**
+   * Subscribes to reports of observed-state updates the store dropped (a store that buffers them
+   * while its backend is unreachable, up to a bound): one report per outage, once the backend is
+   * back; returns the unsubscribe function. The monitor counts and audits them. Absent: the store
+   * drops nothing (a failed `saveObserved` rejects and the monitor retries it).
+   */
+  onObservedDropped?(listener: (drop: ObservedDrop) => void): () => void;
   /** Flushes pending writes and releases resources. Further calls throw `PLB_STORE_CLOSED`. */
   close(): Promise<void>;
 }

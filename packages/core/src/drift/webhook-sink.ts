@@ -5,6 +5,7 @@ import type { Clock, TimerHandle } from './clock.js';
 import { systemClock } from './clock.js';
 import type { FleetEvent, FleetEventType } from './events.js';
 import type { MonitorLogger } from './monitor-types.js';
+import { positive } from './monitor/validate.js';
 import type { AlertSink, SinkStats } from './sink.js';
 
 /**
@@ -264,12 +265,12 @@ export class WebhookSink implements AlertSink {
         details: { option: 'secret' },
       });
     }
-    this.#queueSize = positiveInt(options.queueSize ?? 1000, 'queueSize');
-    this.#maxAttempts = positiveInt(options.maxAttempts ?? 8, 'maxAttempts');
-    this.#initialBackoffMs = positiveNumber(options.initialBackoffMs ?? 500, 'initialBackoffMs');
-    this.#maxBackoffMs = positiveNumber(options.maxBackoffMs ?? 60_000, 'maxBackoffMs');
-    this.#timeoutMs = positiveNumber(options.timeoutMs ?? 10_000, 'timeoutMs');
-    this.#closeTimeoutMs = positiveNumber(options.closeTimeoutMs ?? 5000, 'closeTimeoutMs');
+    this.#queueSize = positive(options.queueSize, 'queueSize', 1000, true);
+    this.#maxAttempts = positive(options.maxAttempts, 'maxAttempts', 8, true);
+    this.#initialBackoffMs = positive(options.initialBackoffMs, 'initialBackoffMs', 500, false);
+    this.#maxBackoffMs = positive(options.maxBackoffMs, 'maxBackoffMs', 60_000, false);
+    this.#timeoutMs = positive(options.timeoutMs, 'timeoutMs', 10_000, false);
+    this.#closeTimeoutMs = positive(options.closeTimeoutMs, 'closeTimeoutMs', 5000, false);
     this.#types = options.types === undefined ? null : new Set(options.types);
     this.#headers = options.headers ?? {};
     this.#fetch = options.fetch ?? fetch;
@@ -451,22 +452,4 @@ export class WebhookSink implements AlertSink {
       this.#inflight = null;
     }
   }
-}
-
-function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new PlumblineError('PLB_DRIFT_INVALID_OPTION', `${name} must be a positive integer`, {
-      details: { option: name },
-    });
-  }
-  return value;
-}
-
-function positiveNumber(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new PlumblineError('PLB_DRIFT_INVALID_OPTION', `${name} must be a positive number`, {
-      details: { option: name },
-    });
-  }
-  return value;
 }

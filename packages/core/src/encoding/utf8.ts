@@ -13,6 +13,29 @@ export function utf8(text: string): Uint8Array {
 }
 
 /**
+ * Length of a string in UTF-8 bytes, without encoding it (a lone surrogate counts as the 3 bytes
+ * of the U+FFFD that `TextEncoder` writes for it).
+ *
+ * @internal
+ */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
  * Strict UTF-8 decoding: invalid sequences are an error, never replaced.
  *
  * @throws {@link PlumblineError} `PLB_INVALID_UTF8`.

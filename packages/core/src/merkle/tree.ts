@@ -1,5 +1,5 @@
 import { PlumblineError } from '../errors.js';
-import { emptyRoot, leafHash, nodeHash } from './hashes.js';
+import { emptyRoot, leafHash, nodeHash, splitPoint } from './hashes.js';
 
 /**
  * The Merkle Tree Hash (RFC 9162 §2.1.1) over already-computed leaf hashes, in O(n) time and
@@ -150,8 +150,7 @@ export class MerkleTree {
       const covered = Math.min(start + (1 << level), this.size);
       if (node && covered === end) return node;
     }
-    let k = 1;
-    while (k * 2 < size) k *= 2;
+    const k = splitPoint(size);
     return nodeHash(this.rangeHash(start, start + k), this.rangeHash(start + k, end));
   }
 
@@ -161,8 +160,7 @@ export class MerkleTree {
       if (!complete) out.push(this.rangeHash(start, end));
       return;
     }
-    let k = 1;
-    while (k * 2 < n) k *= 2;
+    const k = splitPoint(n);
     if (m <= k) {
       this.#subproof(m, start, start + k, complete, out);
       out.push(this.rangeHash(start + k, end));

@@ -129,10 +129,6 @@ export function isCanonicalTarget(target: string): boolean {
   return !path.endsWith('/.') && !path.endsWith('/..');
 }
 
-function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  return limitOption(value, { name, code: 'PLB_ADMIN_CONFIG_INVALID', fallback, min });
-}
-
 function writeRaw(
   socket: Duplex,
   status: number,
@@ -289,13 +285,54 @@ async function writeResponse(
  * @public
  */
 export async function startAdminListener(options: AdminListenerOptions): Promise<AdminListener> {
+  const config = listenerConfig(options);
+  const server = createAdminServer(config);
+  const state: ListenerState = { origin: '', shuttingDown: false };
+  answerUnparsedRequests(server);
+  server.on('request', requestListener(server, config, state));
+  const bound = await listen(server, config.host, config.port);
+  const authority = isIP(bound.host) === 6 ? `[${bound.host}]` : bound.host;
+  state.origin = `${config.tls === undefined ? 'http' : 'https'}://${authority}:${bound.port}`;
+  const close = closer(server, state);
+  if (options.signal !== undefined) {
+    if (options.signal.aborted) await close();
+    else options.signal.addEventListener('abort', () => void close(), { once: true });
+  }
+  return { url: state.origin, host: bound.host, port: bound.port, close };
+}
+
+/** The listener's options, checked, with their defaults. */
+interface ListenerConfig {
+  readonly handler: AdminHandler;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: AdminListenerTlsOptions | undefined;
+  readonly clientCerts: 'none' | 'optional' | 'required';
+  readonly maxHeaderSize: number;
+  readonly maxBodyBytes: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
+  readonly idleTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** What the request listener and `close` share: the origin once bound, and whether closing. */
+interface ListenerState {
+  origin: string;
+  shuttingDown: boolean;
+}
+
+function listenerConfig(options: AdminListenerOptions): ListenerConfig {
+  const code = 'PLB_ADMIN_CONFIG_INVALID';
   if (typeof options?.handler !== 'function') {
-    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', 'startAdminListener needs a handler');
+    throw new PlumblineError(code, 'startAdminListener needs a handler');
   }
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', 'port must be an integer from 0 to 65535');
+    throw new PlumblineError(code, 'port must be an integer from 0 to 65535');
   }
   const tls = options.tls;
   if (!isLoopbackHost(host) && tls === undefined && options.allowInsecureBind !== true) {
@@ -305,41 +342,74 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
       { details: { host } },
     );
   }
-  const maxHeaderSize = positiveInt('maxHeaderSize', options.maxHeaderSize, 8192, 1024);
-  const maxBodyBytes = positiveInt('maxBodyBytes', options.maxBodyBytes, 0, 0);
-  const maxConnections = positiveInt('maxConnections', options.maxConnections, 256);
-  const headersTimeout = positiveInt('headersTimeoutMs', options.headersTimeoutMs, 10_000);
-  const requestTimeout = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
-  const keepAliveTimeout = positiveInt('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 5_000);
+  const limits = {
+    maxHeaderSize: limitOption(options.maxHeaderSize, {
+      name: 'maxHeaderSize',
+      code,
+      fallback: 8192,
+      min: 1024,
+    }),
+    maxBodyBytes: limitOption(options.maxBodyBytes, {
+      name: 'maxBodyBytes',
+      code,
+      fallback: 0,
+      min: 0,
+    }),
+    maxConnections: limitOption(options.maxConnections, {
+      name: 'maxConnections',
+      code,
+      fallback: 256,
+    }),
+    headersTimeoutMs: limitOption(options.headersTimeoutMs, {
+      name: 'headersTimeoutMs',
+      code,
+      fallback: 10_000,
+    }),
+    requestTimeoutMs: limitOption(options.requestTimeoutMs, {
+      name: 'requestTimeoutMs',
+      code,
+      fallback: 30_000,
+    }),
+    keepAliveTimeoutMs: limitOption(options.keepAliveTimeoutMs, {
+      name: 'keepAliveTimeoutMs',
+      code,
+      fallback: 5_000,
+    }),
+  };
   const clientCerts = tls?.clientCertificates ?? (tls?.ca === undefined ? 'none' : 'optional');
   if (clientCerts !== 'none' && tls?.ca === undefined) {
-    throw new PlumblineError('PLB_ADMIN_CONFIG_INVALID', 'client certificates need tls.ca');
+    throw new PlumblineError(code, 'client certificates need tls.ca');
   }
-  const handler = options.handler;
-  const fastPath = adminFastPathOf(handler);
-  // What the handler learns of a connection does not change while it lasts: built once.
-  const contexts = new WeakMap<Socket, AdminRequestContext>();
-  const contextOf = (socket: Socket): AdminRequestContext => {
-    let context = contexts.get(socket);
-    if (context === undefined) {
-      const cert = clientCerts === 'none' ? undefined : clientCertificate(socket);
-      const remoteAddress = socket.remoteAddress;
-      context = {
-        ...(remoteAddress === undefined ? {} : { remoteAddress }),
-        ...(cert === undefined ? {} : { clientCertificate: cert }),
-        connection: socket,
-      };
-      contexts.set(socket, context);
-    }
-    return context;
+  return {
+    handler: options.handler,
+    host,
+    port,
+    tls,
+    clientCerts,
+    ...limits,
+    maxConnectionsPerClient: limitOption(options.maxConnectionsPerClient, {
+      name: 'maxConnectionsPerClient',
+      code,
+      fallback: 32,
+    }),
+    idleTimeoutMs: limitOption(options.idleTimeoutMs, {
+      name: 'idleTimeoutMs',
+      code,
+      fallback: 5_000,
+    }),
   };
+}
+
+/** The HTTP(S) server with its limits, its connections guarded. */
+function createAdminServer(config: ListenerConfig): http.Server {
+  const { tls, clientCerts, headersTimeoutMs, requestTimeoutMs } = config;
   const serverOptions: http.ServerOptions = {
-    maxHeaderSize,
-    headersTimeout: Math.min(headersTimeout, requestTimeout),
-    requestTimeout,
-    keepAliveTimeout,
+    maxHeaderSize: config.maxHeaderSize,
+    headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     // Check the head and request deadlines often enough for short timeouts to hold.
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 2))),
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 2))),
     // The handler never reads Host (the origin is the bound address), so a request without one
     // is answered like any other.
     requireHostHeader: false,
@@ -358,17 +428,15 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
         });
   // Not server.maxConnections: it refuses new connections once silent ones fill the slots.
   guardConnections(server, {
-    maxConnections,
-    maxConnectionsPerClient: positiveInt(
-      'maxConnectionsPerClient',
-      options.maxConnectionsPerClient,
-      32,
-    ),
-    idleTimeoutMs: positiveInt('idleTimeoutMs', options.idleTimeoutMs, 5_000),
+    maxConnections: config.maxConnections,
+    maxConnectionsPerClient: config.maxConnectionsPerClient,
+    idleTimeoutMs: config.idleTimeoutMs,
   });
-  let origin = '';
-  let shuttingDown = false;
+  return server;
+}
 
+/** Answers requests node:http refuses before they reach the request listener (431, 408, 400, 405). */
+function answerUnparsedRequests(server: http.Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'HPE_HEADER_OVERFLOW') {
       writeRaw(
@@ -404,8 +472,40 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
   server.on('tlsClientError', (_error: Error, socket: Duplex) => {
     socket.destroy();
   });
+}
 
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+/** What the handler learns of a connection does not change while it lasts: built once. */
+function connectionContexts(config: ListenerConfig): (socket: Socket) => AdminRequestContext {
+  const contexts = new WeakMap<Socket, AdminRequestContext>();
+  return (socket) => {
+    let context = contexts.get(socket);
+    if (context === undefined) {
+      const cert = config.clientCerts === 'none' ? undefined : clientCertificate(socket);
+      const remoteAddress = socket.remoteAddress;
+      context = {
+        ...(remoteAddress === undefined ? {} : { remoteAddress }),
+        ...(cert === undefined ? {} : { clientCertificate: cert }),
+        connection: socket,
+      };
+      contexts.set(socket, context);
+    }
+    return context;
+  };
+}
+
+/**
+ * The request listener: the listener's own refusals (413, 405, 404), then the handler — through
+ * its fast path when it has one, else through WHATWG `Request`/`Response`.
+ */
+function requestListener(
+  server: http.Server,
+  config: ListenerConfig,
+  state: ListenerState,
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const { handler, maxBodyBytes } = config;
+  const fastPath = adminFastPathOf(handler);
+  const contextOf = connectionContexts(config);
+  return (req, res) => {
     const target = req.url ?? '';
     const method = req.method ?? 'GET';
     // Headers are read straight from rawHeaders: building req.headers or req.headersDistinct
@@ -431,7 +531,7 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
       return;
     }
     const context = contextOf(req.socket);
-    if (shuttingDown) res.shouldKeepAlive = false;
+    if (state.shuttingDown) res.shouldKeepAlive = false;
     if (fastPath !== undefined) {
       // The admin handler's own core: same answers, without building WHATWG objects.
       const q = target.indexOf('?');
@@ -440,42 +540,67 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
           method,
           pathname: q < 0 ? target : target.slice(0, q),
           search: q < 0 ? '' : target.slice(q),
-          urlLength: origin.length + target.length,
+          urlLength: state.origin.length + target.length,
           header: (name) => rawHeader(raw, name),
         },
         context,
       );
       res.writeHead(result.status, result.headers);
       res.end(method === 'HEAD' ? undefined : result.body);
-      if (shuttingDown) res.on('finish', () => server.closeIdleConnections());
+      if (state.shuttingDown) res.on('finish', () => server.closeIdleConnections());
       return;
     }
-    const headers = new Headers();
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      try {
-        headers.append(raw[i]!, raw[i + 1]!);
-      } catch {
-        // A header the Fetch API refuses is dropped.
-      }
-    }
-    let request: Request;
-    try {
-      request = new Request(origin + target, { method, headers });
-    } catch {
-      sendJson(res, 400, 'PLB_ADMIN_BAD_REQUEST', 'the request could not be parsed');
-      return;
-    }
-    handler(request, context)
-      .then((response) => writeResponse(res, response, method === 'HEAD'))
-      .then(() => {
-        if (shuttingDown) server.closeIdleConnections();
-      })
-      .catch(() => {
-        if (!res.headersSent) sendJson(res, 500, 'PLB_INTERNAL', 'internal error');
-        else res.destroy();
-      });
-  });
+    answerThroughFetchApi(server, handler, state, { req, res, target, method, context });
+  };
+}
 
+/** Hands a request to `handler` as a WHATWG `Request` and writes its `Response`. */
+function answerThroughFetchApi(
+  server: http.Server,
+  handler: AdminHandler,
+  state: ListenerState,
+  exchange: {
+    readonly req: http.IncomingMessage;
+    readonly res: http.ServerResponse;
+    readonly target: string;
+    readonly method: string;
+    readonly context: AdminRequestContext;
+  },
+): void {
+  const { req, res, target, method } = exchange;
+  const raw = req.rawHeaders;
+  const headers = new Headers();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    try {
+      headers.append(raw[i]!, raw[i + 1]!);
+    } catch {
+      // A header the Fetch API refuses is dropped.
+    }
+  }
+  let request: Request;
+  try {
+    request = new Request(state.origin + target, { method, headers });
+  } catch {
+    sendJson(res, 400, 'PLB_ADMIN_BAD_REQUEST', 'the request could not be parsed');
+    return;
+  }
+  handler(request, exchange.context)
+    .then((response) => writeResponse(res, response, method === 'HEAD'))
+    .then(() => {
+      if (state.shuttingDown) server.closeIdleConnections();
+    })
+    .catch(() => {
+      if (!res.headersSent) sendJson(res, 500, 'PLB_INTERNAL', 'internal error');
+      else res.destroy();
+    });
+}
+
+/** Binds the server: the address actually bound, or `PLB_ADMIN_LISTEN_FAILED`. */
+async function listen(
+  server: http.Server,
+  host: string,
+  port: number,
+): Promise<{ host: string; port: number }> {
   try {
     server.listen({ host, port });
     await once(server, 'listening');
@@ -488,14 +613,18 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
     );
   }
   const address = server.address();
-  const boundPort = typeof address === 'object' && address !== null ? address.port : port;
-  const boundHost = typeof address === 'object' && address !== null ? address.address : host;
-  const authority = isIP(boundHost) === 6 ? `[${boundHost}]` : boundHost;
-  origin = `${tls === undefined ? 'http' : 'https'}://${authority}:${boundPort}`;
+  if (typeof address !== 'object' || address === null) return { host, port };
+  return { host: address.address, port: address.port };
+}
 
+/** `close`: stops accepting, lets requests in flight finish for `graceMs`, then drops the rest. */
+function closer(
+  server: http.Server,
+  state: ListenerState,
+): (closeOptions?: { readonly graceMs?: number }) => Promise<void> {
   let closing: Promise<void> | undefined;
-  const close = (closeOptions: { readonly graceMs?: number } = {}): Promise<void> => {
-    shuttingDown = true;
+  return (closeOptions = {}) => {
+    state.shuttingDown = true;
     closing ??= new Promise<void>((resolve) => {
       const grace = closeOptions.graceMs ?? 5_000;
       const timer = setTimeout(() => server.closeAllConnections(), grace);
@@ -508,9 +637,4 @@ export async function startAdminListener(options: AdminListenerOptions): Promise
     });
     return closing;
   };
-  if (options.signal !== undefined) {
-    if (options.signal.aborted) await close();
-    else options.signal.addEventListener('abort', () => void close(), { once: true });
-  }
-  return { url: origin, host: boundHost, port: boundPort, close };
 }

@@ -12,6 +12,8 @@ export interface AtomicFileOptions {
   readonly mode?: number;
   /** Flush the file's data to disk before the rename (default `true`). */
   readonly fsync?: boolean;
+  /** Open the temporary file for reading too, to read back what was written (default `false`). */
+  readonly readable?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function withAtomicFile<T>(
     dirname(resolve(path)),
     `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
   );
-  const handle = await open(temp, 'wx', options.mode ?? 0o644);
+  const handle = await open(temp, options.readable === true ? 'wx+' : 'wx', options.mode ?? 0o644);
   try {
     let result: T;
     try {

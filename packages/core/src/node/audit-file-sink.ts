@@ -64,11 +64,25 @@ export interface AuditFileSink extends AuditSink {
  * @public
  */
 export async function createAuditFileSink(options: AuditFileSinkOptions): Promise<AuditFileSink> {
-  const maxBytes = positive(options.maxBytes, 100 * 1024 * 1024, 'maxBytes');
+  const maxBytes = limitOption(options.maxBytes, {
+    name: 'maxBytes',
+    code: 'PLB_AUDIT_CONFIG',
+    fallback: 100 * 1024 * 1024,
+  });
   const maxAge =
-    options.maxAgeMs === undefined ? Infinity : positive(options.maxAgeMs, 0, 'maxAgeMs');
-  const maxFiles = positive(options.maxFiles, 10, 'maxFiles');
-  const maxBatch = positive(options.maxBatch, 4096, 'maxBatch');
+    options.maxAgeMs === undefined
+      ? Infinity
+      : limitOption(options.maxAgeMs, { name: 'maxAgeMs', code: 'PLB_AUDIT_CONFIG' });
+  const maxFiles = limitOption(options.maxFiles, {
+    name: 'maxFiles',
+    code: 'PLB_AUDIT_CONFIG',
+    fallback: 10,
+  });
+  const maxBatch = limitOption(options.maxBatch, {
+    name: 'maxBatch',
+    code: 'PLB_AUDIT_CONFIG',
+    fallback: 4096,
+  });
   const name = options.name ?? 'file';
   const file = await DurableAppendFile.open(options.path, {
     fsync: (options.fsync ?? 'batch') === 'batch',
@@ -145,8 +159,4 @@ function failed(name: string, cause: unknown): PlumblineError {
     `audit sink "${name}" failed earlier and must be reopened`,
     { cause },
   );
-}
-
-function positive(value: number | undefined, fallback: number, option: string): number {
-  return limitOption(value, { name: option, code: 'PLB_AUDIT_CONFIG', fallback });
 }

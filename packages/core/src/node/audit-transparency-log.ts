@@ -81,116 +81,45 @@ export interface AuditTransparencyLog extends AuditSink {
 export async function createAuditTransparencyLog(
   options: AuditTransparencyLogOptions,
 ): Promise<AuditTransparencyLog> {
-  const every = positive(options.checkpointEvery, 1000, 'checkpointEvery');
-  const intervalMs = positive(options.checkpointIntervalMs, 10_000, 'checkpointIntervalMs');
-  const maxBatch = positive(options.maxBatch, 4096, 'maxBatch');
+  const code = 'PLB_AUDIT_CONFIG';
+  const every = limitOption(options.checkpointEvery, {
+    name: 'checkpointEvery',
+    code,
+    fallback: 1000,
+  });
+  const intervalMs = limitOption(options.checkpointIntervalMs, {
+    name: 'checkpointIntervalMs',
+    code,
+    fallback: 10_000,
+  });
+  const maxBatch = limitOption(options.maxBatch, { name: 'maxBatch', code, fallback: 4096 });
   const name = options.name ?? 'transparency-log';
   const signer = options.signer;
-  const verifier =
-    options.verifier ??
-    (signer && typeof (signer as { verifier?: unknown }).verifier === 'function'
-      ? (signer as unknown as { verifier(): SignatureVerifier }).verifier()
-      : undefined);
-  const onError = options.onError ?? (() => {});
-
-  let appender: TransparencyLogAppender | undefined;
-  const exists = await stat(options.path).then(
-    (s) => s.size > 0,
-    () => false,
-  );
-  if (exists) {
-    const report = await verifyTransparencyLog(
-      createReadStream(options.path),
-      verifier ? { verifier } : {},
-    );
-    if (!report.ok || report.format === 'json-lines') {
-      throw new PlumblineError(
-        'PLB_AUDIT_LOG_TAMPERED',
-        report.format === 'json-lines'
-          ? `${options.path} is a plain JSON-lines log, not a transparency log`
-          : `${options.path} failed verification: ${report.problem?.message ?? 'unknown problem'}`,
-        { details: { path: options.path, ...(report.problem ? { problem: report.problem } : {}) } },
-      );
-    }
-    if (report.state) appender = TransparencyLogAppender.resume(report.state);
-  }
+  const appender = await resumeLog(options.path, verifierOf(options));
   const file = await DurableAppendFile.open(options.path, {
     fsync: (options.fsync ?? 'batch') === 'batch',
   });
-  let log =
-    appender ??
-    TransparencyLogAppender.create(options.origin === undefined ? {} : { origin: options.origin });
-  let failure: unknown;
+  const state: WriterState = {
+    log:
+      appender ??
+      TransparencyLogAppender.create(
+        options.origin === undefined ? {} : { origin: options.origin },
+      ),
+    failure: undefined,
+    lastCheckpoint: Date.now(),
+  };
   let closed = false;
-  let lastCheckpoint = Date.now();
-
-  type Item = { kind: 'records'; records: readonly AuditRecord[] } | { kind: 'checkpoint' };
-  const group = new GroupCommit<Item>(async (items) => {
-    if (failure !== undefined) {
-      throw new PlumblineError(
-        'PLB_AUDIT_SINK_FAILED',
-        `audit sink "${name}" failed earlier and must be reopened`,
-        { cause: failure },
-      );
-    }
-    const lines: string[] = [];
-    let force = false;
-    // Work on a copy: the log moves on only once the bytes are on disk.
-    const next = TransparencyLogAppender.resume(log.state());
-    let signFailed = false;
-    const sign = async (): Promise<void> => {
-      if (signFailed) return;
-      try {
-        lines.push(await next.checkpoint(signer ? { signer } : {}));
-        lastCheckpoint = Date.now();
-      } catch (error) {
-        signFailed = true;
-        onError(
-          new PlumblineError('PLB_AUDIT_CHECKPOINT_FAILED', 'signing an audit checkpoint failed', {
-            cause: error,
-          }),
-        );
-      }
-    };
-    for (const item of items) {
-      if (item.kind === 'checkpoint') {
-        force = true;
-        continue;
-      }
-      for (const r of item.records) {
-        lines.push(next.append(r.json));
-        if (next.unsealed >= every) await sign();
-      }
-    }
-    if (next.unsealed > 0 && (force || Date.now() - lastCheckpoint >= intervalMs)) await sign();
-    if (lines.length === 0) return;
-    try {
-      await file.append(encodeLines(lines));
-    } catch (error) {
-      failure = error;
-      throw error;
-    }
-    log = next;
-  }, maxBatch);
-
+  const settings = { name, signer, every, intervalMs, onError: options.onError ?? (() => {}) };
+  const group = new GroupCommit<Item>(
+    (items) => commitItems(state, file, items, settings),
+    maxBatch,
+  );
   // A new log starts with a checkpoint of the empty tree: it pins the origin and the key.
-  if (!appender) {
-    try {
-      await file.append(encodeLines([await log.checkpoint(signer ? { signer } : {})]));
-    } catch (error) {
-      await file.close().catch(() => undefined);
-      throw PlumblineError.is(error)
-        ? error
-        : new PlumblineError(
-            'PLB_AUDIT_CHECKPOINT_FAILED',
-            'signing the first audit checkpoint failed',
-            { cause: error },
-          );
-    }
-  }
+  if (!appender) await writeFirstCheckpoint(file, state.log, signer);
 
   const timer = setInterval(() => {
-    if (log.unsealed > 0 && !closed) group.submit({ kind: 'checkpoint' }).catch(() => undefined);
+    if (state.log.unsealed > 0 && !closed)
+      group.submit({ kind: 'checkpoint' }).catch(() => undefined);
   }, intervalMs);
   timer.unref();
 
@@ -198,10 +127,10 @@ export async function createAuditTransparencyLog(
     name,
     path: options.path,
     get origin() {
-      return log.origin;
+      return state.log.origin;
     },
     get size() {
-      return log.size;
+      return state.log.size;
     },
     write(records) {
       if (closed) return sinkClosed(name);
@@ -219,13 +148,140 @@ export async function createAuditTransparencyLog(
       closed = true;
       clearInterval(timer);
       await group.idle();
-      if (log.unsealed > 0 && failure === undefined)
+      if (state.log.unsealed > 0 && state.failure === undefined)
         await group.submit({ kind: 'checkpoint' }).catch(() => undefined);
       await file.close();
     },
   };
 }
 
-function positive(value: number | undefined, fallback: number, option: string): number {
-  return limitOption(value, { name: option, code: 'PLB_AUDIT_CONFIG', fallback });
+type Item = { kind: 'records'; records: readonly AuditRecord[] } | { kind: 'checkpoint' };
+
+/** What the writer keeps between group commits. */
+interface WriterState {
+  /** The log as on disk. */
+  log: TransparencyLogAppender;
+  /** The write error that broke the sink, if any. */
+  failure: unknown;
+  /** When the last checkpoint was written (ms). */
+  lastCheckpoint: number;
+}
+
+interface WriterSettings {
+  readonly name: string;
+  readonly signer: Signer | undefined;
+  readonly every: number;
+  readonly intervalMs: number;
+  readonly onError: (error: PlumblineError) => void;
+}
+
+/** The verifier of existing checkpoints: the option, else the signer's own. */
+function verifierOf(options: AuditTransparencyLogOptions): SignatureVerifier | undefined {
+  const signer = options.signer;
+  return (
+    options.verifier ??
+    (signer && typeof (signer as { verifier?: unknown }).verifier === 'function'
+      ? (signer as unknown as { verifier(): SignatureVerifier }).verifier()
+      : undefined)
+  );
+}
+
+/** An existing, non-empty log is verified and continued; `undefined` when there is none. */
+async function resumeLog(
+  path: string,
+  verifier: SignatureVerifier | undefined,
+): Promise<TransparencyLogAppender | undefined> {
+  const exists = await stat(path).then(
+    (s) => s.size > 0,
+    () => false,
+  );
+  if (!exists) return undefined;
+  const report = await verifyTransparencyLog(createReadStream(path), verifier ? { verifier } : {});
+  if (!report.ok || report.format === 'json-lines') {
+    throw new PlumblineError(
+      'PLB_AUDIT_LOG_TAMPERED',
+      report.format === 'json-lines'
+        ? `${path} is a plain JSON-lines log, not a transparency log`
+        : `${path} failed verification: ${report.problem?.message ?? 'unknown problem'}`,
+      { details: { path, ...(report.problem ? { problem: report.problem } : {}) } },
+    );
+  }
+  return report.state ? TransparencyLogAppender.resume(report.state) : undefined;
+}
+
+async function writeFirstCheckpoint(
+  file: DurableAppendFile,
+  log: TransparencyLogAppender,
+  signer: Signer | undefined,
+): Promise<void> {
+  try {
+    await file.append(encodeLines([await log.checkpoint(signer ? { signer } : {})]));
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    throw PlumblineError.is(error)
+      ? error
+      : new PlumblineError(
+          'PLB_AUDIT_CHECKPOINT_FAILED',
+          'signing the first audit checkpoint failed',
+          { cause: error },
+        );
+  }
+}
+
+/**
+ * One group commit: the records appended (a checkpoint every `every` records, and one when asked
+ * or due), written in one append; the log moves on only once the bytes are on disk.
+ */
+async function commitItems(
+  state: WriterState,
+  file: DurableAppendFile,
+  items: readonly Item[],
+  settings: WriterSettings,
+): Promise<void> {
+  if (state.failure !== undefined) {
+    throw new PlumblineError(
+      'PLB_AUDIT_SINK_FAILED',
+      `audit sink "${settings.name}" failed earlier and must be reopened`,
+      { cause: state.failure },
+    );
+  }
+  const lines: string[] = [];
+  let force = false;
+  // Work on a copy: the log moves on only once the bytes are on disk.
+  const next = TransparencyLogAppender.resume(state.log.state());
+  let signFailed = false;
+  const sign = async (): Promise<void> => {
+    if (signFailed) return;
+    try {
+      lines.push(await next.checkpoint(settings.signer ? { signer: settings.signer } : {}));
+      state.lastCheckpoint = Date.now();
+    } catch (error) {
+      signFailed = true;
+      settings.onError(
+        new PlumblineError('PLB_AUDIT_CHECKPOINT_FAILED', 'signing an audit checkpoint failed', {
+          cause: error,
+        }),
+      );
+    }
+  };
+  for (const item of items) {
+    if (item.kind === 'checkpoint') {
+      force = true;
+      continue;
+    }
+    for (const r of item.records) {
+      lines.push(next.append(r.json));
+      if (next.unsealed >= settings.every) await sign();
+    }
+  }
+  const due = Date.now() - state.lastCheckpoint >= settings.intervalMs;
+  if (next.unsealed > 0 && (force || due)) await sign();
+  if (lines.length === 0) return;
+  try {
+    await file.append(encodeLines(lines));
+  } catch (error) {
+    state.failure = error;
+    throw error;
+  }
+  state.log = next;
 }

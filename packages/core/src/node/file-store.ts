@@ -1,15 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { PlumblineError } from '../errors.js';
 import { MemoryFleetStore } from '../drift/memory-store.js';
 import {
+  liveConfigSchema,
   loadErrorSchema,
   reportedProvenanceSchema,
   workerReportSchema,
 } from '../drift/protocol.js';
 import type { FleetSnapshot, ObservedNode } from '../drift/store.js';
+import { withAtomicFile } from './atomic-file.js';
 
 /**
  * The format identifier of fleet state files. Readers refuse another major version.
@@ -67,6 +68,8 @@ const fileSchema = z.object({
       last_load_error: loadErrorSchema.nullable(),
       last_seen: time.nullable(),
       last_seq: z.number().int().min(0),
+      live: liveConfigSchema.nullable().optional(),
+      drift_since: time.nullable().optional(),
     }),
   ),
 });
@@ -105,7 +108,7 @@ async function fsyncPath(path: string, flags: string): Promise<void> {
 }
 
 /**
- * A {@link FleetStore} in one JSON file, so a single control plane forgets nothing across a
+ * A {@link drift.FleetStore | FleetStore} in one JSON file, so a single control plane forgets nothing across a
  * restart. Every change is written atomically: a temporary file in the same directory is
  * written and fsynced, the previous good file is kept as `<path>.bak`, the temporary file is
  * renamed over `<path>`, and the directory is fsynced. A file that is not a valid state file is
@@ -126,8 +129,11 @@ export class FileFleetStore extends MemoryFleetStore {
   readonly path: string;
   readonly #maxFileBytes: number;
   readonly #fsync: boolean;
-  /** The JSON of each observed node as last written, with the record it was made from. */
-  readonly #json = new Map<string, { readonly node: ObservedNode; readonly text: string }>();
+  /**
+   * The UTF-8 JSON of each observed node as last written, preceded by a comma, with the record it
+   * was made from.
+   */
+  readonly #json = new Map<string, { readonly node: ObservedNode; readonly bytes: Buffer }>();
   /** The observed node ids, sorted, as of `observedKeys === #sortedFor`. */
   #sorted: string[] = [];
   #sortedFor = -1;
@@ -164,27 +170,25 @@ export class FileFleetStore extends MemoryFleetStore {
    */
   protected override async persist(): Promise<void> {
     const body = this.#serialize();
-    if (body.length > this.#maxFileBytes) {
+    if (body.byteLength > this.#maxFileBytes) {
       throw new PlumblineError(
         'PLB_STORE_TOO_LARGE',
         `the fleet state is larger than the limit of ${this.#maxFileBytes} bytes`,
         { details: { path: this.path, limit: this.#maxFileBytes } },
       );
     }
-    const tmp = `${this.path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await handle.writeFile(body, 'utf8');
-        if (this.#fsync) await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await this.#keepBackup();
-      await rename(tmp, this.path);
+      await withAtomicFile(
+        this.path,
+        async (handle) => {
+          await handle.writeFile(body);
+          // The previous good file is kept before the new one replaces it.
+          await this.#keepBackup();
+        },
+        { mode: 0o600, fsync: this.#fsync },
+      );
       if (this.#fsync) await fsyncPath(dirname(this.path), 'r');
     } catch (error) {
-      await unlink(tmp).catch(() => undefined);
       if (PlumblineError.is(error)) throw error;
       throw new PlumblineError('PLB_STORE_IO', `cannot write the fleet state file ${this.path}`, {
         details: { path: this.path },
@@ -194,35 +198,40 @@ export class FileFleetStore extends MemoryFleetStore {
   }
 
   /**
-   * The file's text, as `JSON.stringify({ format, ...snapshot() })` would write it, but built from
-   * the JSON of each observed node kept from the previous write: only nodes whose record changed
-   * since are serialised again, and the node ids are sorted again only when one was added or
-   * removed (a fleet of nodes heartbeating changes a few records per write, not all of them).
+   * The file's bytes, as `JSON.stringify({ format, ...snapshot() })` would write them, but built
+   * from the UTF-8 JSON of each observed node kept from the previous write: only nodes whose record
+   * changed since are serialised and encoded again, the node ids are sorted again only when one was
+   * added or removed, and the unchanged nodes' bytes are copied, not joined into a string and
+   * encoded again (a fleet of nodes heartbeating changes a few records per write, not all of them).
    */
-  #serialize(): string {
+  #serialize(): Buffer {
     const observed = this.observed;
     if (this.#sortedFor !== this.observedKeys) {
       this.#sorted = [...observed.keys()].sort();
       this.#sortedFor = this.observedKeys;
       for (const id of this.#json.keys()) if (!observed.has(id)) this.#json.delete(id);
     }
-    const parts: string[] = [];
+    const byKey = <T>(map: ReadonlyMap<string, T>): string =>
+      JSON.stringify([...map.keys()].sort().map((key) => map.get(key) as T));
+    const parts: Buffer[] = [
+      Buffer.from(
+        `{"format":${JSON.stringify(FLEET_STATE_FORMAT)},"revision":${JSON.stringify(this.revision)},` +
+          `"desired":${byKey(this.desired)},"pins":${byKey(this.pins)},` +
+          `"expected":${byKey(this.expected)},"observed":[`,
+      ),
+    ];
     for (const id of this.#sorted) {
       const node = observed.get(id) as ObservedNode;
       let cached = this.#json.get(id);
       if (cached === undefined || cached.node !== node) {
-        cached = { node, text: JSON.stringify(node) };
+        cached = { node, bytes: Buffer.from(`,${JSON.stringify(node)}`) };
         this.#json.set(id, cached);
       }
-      parts.push(cached.text);
+      // The first node's bytes without their leading comma.
+      parts.push(parts.length === 1 ? cached.bytes.subarray(1) : cached.bytes);
     }
-    const byKey = <T>(map: ReadonlyMap<string, T>): string =>
-      JSON.stringify([...map.keys()].sort().map((key) => map.get(key) as T));
-    return (
-      `{"format":${JSON.stringify(FLEET_STATE_FORMAT)},"revision":${JSON.stringify(this.revision)},` +
-      `"desired":${byKey(this.desired)},"pins":${byKey(this.pins)},` +
-      `"expected":${byKey(this.expected)},"observed":[${parts.join(',')}]}\n`
-    );
+    parts.push(Buffer.from(']}\n'));
+    return Buffer.concat(parts);
   }
 
   /** Hard-links the current good file as `<path>.bak` before it is replaced. */

@@ -1,8 +1,8 @@
+import * as nodeCrypto from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { PlumblineError } from '../errors.js';
 import type { Sha256Hasher } from '../hash/backend.js';
-import { createSha256, sha256 } from '../hash/select.js';
-import { leafHash } from '../merkle/hashes.js';
+import { createSha256, getHashBackend, sha256 } from '../hash/select.js';
 
 /** Size of one read. Files up to this size are hashed with one synchronous read loop. */
 export const READ_CHUNK = 1024 * 1024;
@@ -39,10 +39,29 @@ export function readError(path: string, cause: unknown): PlumblineError {
 }
 
 /**
+ * One-shot SHA-256 of `data` written into `out` at `at` (32 bytes). With the `node:crypto` backend
+ * the digest comes back as a one-byte (latin1) string and is written in place: no buffer is allocated per
+ * digest (on a tree of many small files, those allocations were a large part of the garbage
+ * collector's work).
+ *
+ * @internal
+ */
+export function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  // `hash` is Node >= 20.12's one-shot (no Hash object); a namespace import keeps older runtimes loading.
+  if (typeof nodeCrypto.hash === 'function' && getHashBackend().name === 'node:crypto') {
+    const digest = nodeCrypto.hash('sha256', data, 'binary');
+    for (let k = 0; k < 32; k++) out[at + k] = digest.charCodeAt(k);
+  } else {
+    out.set(sha256(data), at);
+  }
+}
+
+/**
  * Opens a regular file without following a final symbolic link and hashes it synchronously up to
  * one chunk, reusing `buffer`. Small files (the usual configuration input) finish here with one
- * open, fstat, read and close and a one-shot hash, with no thread-pool round trip; larger ones
- * come back as a {@link PendingFile} to stream.
+ * open, fstat, read and close and a one-shot hash, with no thread-pool round trip: the digest is
+ * written into `digestOut` at `at` and the file's size returned. Larger ones come back as a
+ * {@link PendingFile} to stream.
  *
  * @internal
  */
@@ -50,7 +69,9 @@ export function hashFileStart(
   absolutePath: string,
   manifestPath: string,
   buffer: Uint8Array,
-): FileDigest | PendingFile {
+  digestOut: Uint8Array = new Uint8Array(32),
+  at = 0,
+): number | PendingFile {
   let fd: number;
   try {
     fd = openSync(absolutePath, constants.O_RDONLY | NOFOLLOW);
@@ -74,7 +95,8 @@ export function hashFileStart(
       offset += n;
       if (n === 0 || (offset === stat.size && offset < buffer.length)) {
         closeSync(fd);
-        return { digest: sha256(buffer.subarray(0, offset)), size: offset };
+        sha256Into(buffer.subarray(0, offset), digestOut, at);
+        return offset;
       }
     }
     return { fd, hasher: createSha256().update(buffer), offset };
@@ -156,16 +178,25 @@ export interface LeafScratch {
 const encoder = new TextEncoder();
 
 /**
- * The RFC 9162 leaf hash of one manifest entry (its leaf input: the 32 raw digest bytes, then the
- * UTF-8 path), built in `scratch` without a per-entry allocation.
+ * The RFC 9162 leaf hash of one manifest entry — `SHA-256(0x00 || digest || UTF-8 path)`, as
+ * `leafHash` of the merkle module computes it over the entry's leaf input — of the digest at
+ * `digests[at…at+32]`, written into `out` at `outAt`. Built in `scratch`: no per-entry allocation.
  *
  * @internal
  */
-export function entryLeafHash(digest: Uint8Array, path: string, scratch: LeafScratch): Uint8Array {
-  const need = 32 + path.length * 3;
+export function entryLeafHashInto(
+  digests: Uint8Array,
+  at: number,
+  path: string,
+  scratch: LeafScratch,
+  out: Uint8Array,
+  outAt: number,
+): void {
+  const need = 33 + path.length * 3;
   if (scratch.bytes.length < need) scratch.bytes = new Uint8Array(need * 2);
   const input = scratch.bytes;
-  input.set(digest, 0);
-  const written = encoder.encodeInto(path, input.subarray(32)).written;
-  return leafHash(input.subarray(0, 32 + written));
+  input[0] = 0x00;
+  input.set(digests.subarray(at, at + 32), 1);
+  const written = encoder.encodeInto(path, input.subarray(33)).written;
+  sha256Into(input.subarray(0, 33 + written), out, outAt);
 }

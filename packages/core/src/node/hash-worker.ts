@@ -1,7 +1,7 @@
 /**
  * The hashing worker thread's module (started by `hash-workers.ts`; built as its own file,
  * `dist/hash-worker.js`, next to the code that starts it). It hashes files with the same
- * functions as the calling thread — {@link hashFileStart}, {@link entryLeafHash} and the Merkle
+ * functions as the calling thread — {@link hashFileStart}, {@link entryLeafHashInto} and the Merkle
  * module's root — so there is one implementation of each.
  *
  * Files are claimed one at a time from a counter shared with the calling thread, so every thread
@@ -14,7 +14,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { rootFromLeafHashes } from '../merkle/tree.js';
-import { entryLeafHash, hashFileStart, READ_CHUNK, type LeafScratch } from './hash-file.js';
+import { entryLeafHashInto, hashFileStart, READ_CHUNK, type LeafScratch } from './hash-file.js';
 import { FILE_HASHED, FILE_RETURNED, type HashJobMessage, type RootMessage } from './hash-job.js';
 import { closeSync, readSync } from 'node:fs';
 
@@ -22,13 +22,14 @@ const buffer = new Uint8Array(READ_CHUNK);
 const scratch: LeafScratch = { bytes: new Uint8Array(4096) };
 
 /**
- * Size and digest of a regular file, or `undefined` to hand it back. A file larger than one read
- * is read on in this thread (blocking only this worker), one chunk at a time.
+ * Size of a regular file, its digest written into `digests` at `at`; or `undefined` to hand it
+ * back. A file larger than one read is read on in this thread (blocking only this worker), one
+ * chunk at a time.
  */
-function hashOne(path: string): { size: number; digest: Uint8Array } | undefined {
+function hashOne(path: string, digests: Uint8Array, at: number): number | undefined {
   try {
-    const started = hashFileStart(path, path, buffer);
-    if ('digest' in started) return started;
+    const started = hashFileStart(path, path, buffer, digests, at);
+    if (typeof started === 'number') return started;
     const { fd, hasher } = started;
     let offset = started.offset;
     try {
@@ -41,7 +42,8 @@ function hashOne(path: string): { size: number; digest: Uint8Array } | undefined
     } finally {
       closeSync(fd);
     }
-    return { size: offset, digest: hasher.digest() };
+    digests.set(hasher.digest(), at);
+    return offset;
   } catch {
     return undefined;
   }
@@ -58,17 +60,16 @@ function hashJob(message: HashJobMessage): void {
   for (;;) {
     const i = Atomics.add(next, 0, 1);
     if (i >= paths.length) break;
-    const result = hashOne(paths[i]!);
-    if (result === undefined) {
+    const size = hashOne(paths[i]!, digests, i * 32);
+    if (size === undefined) {
       Atomics.store(status, i, FILE_RETURNED);
       continue;
     }
-    sizes[i] = result.size;
-    digests.set(result.digest, i * 32);
-    leaves.set(entryLeafHash(result.digest, names[i]!, scratch), i * 32);
+    sizes[i] = size;
+    entryLeafHashInto(digests, i * 32, names[i]!, scratch, leaves, i * 32);
     Atomics.store(status, i, FILE_HASHED);
     Atomics.add(hashed, 0, 1n);
-    Atomics.add(hashed, 1, BigInt(result.size));
+    Atomics.add(hashed, 1, BigInt(size));
   }
   parentPort!.postMessage(message.id);
 }

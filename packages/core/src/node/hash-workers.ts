@@ -95,13 +95,14 @@ export class SharedHashJob {
     return Atomics.load(this.#status, i);
   }
 
-  /** The size, digest and leaf hash a worker computed for file `i` (status `FILE_HASHED`). */
-  result(i: number): { size: number; digest: Uint8Array; leaf: Uint8Array } {
-    return {
-      size: this.#sizes[i]!,
-      digest: this.#digests.slice(i * 32, i * 32 + 32),
-      leaf: this.#leaves.slice(i * 32, i * 32 + 32),
-    };
+  /**
+   * Copies the digest and leaf hash a worker computed for file `i` (status `FILE_HASHED`) into
+   * `digests` and `leaves` at `at`, and returns its size.
+   */
+  copyResult(i: number, digests: Uint8Array, leaves: Uint8Array, at: number): number {
+    digests.set(this.#digests.subarray(i * 32, i * 32 + 32), at);
+    leaves.set(this.#leaves.subarray(i * 32, i * 32 + 32), at);
+    return this.#sizes[i]!;
   }
 }
 
@@ -175,15 +176,14 @@ export class SmallFileWorkers {
   readonly #rootWorker = new Map<number, Worker>();
 
   /**
-   * The RFC 9162 root over `leafHashes` (32 bytes each, in tree order) computed by a worker, so
-   * this thread can do other work meanwhile. `undefined` for no leaves or when no worker is left (compute it here).
+   * The RFC 9162 root over `leafHashes` (32 bytes each, one after another in tree order; the
+   * buffer is transferred) computed by a worker, so this thread can do other work meanwhile.
+   * `undefined` for no leaves or when no worker is left (compute it here).
    */
-  root(leafHashes: readonly Uint8Array[]): Promise<Uint8Array | undefined> {
+  root(leafHashes: Uint8Array<ArrayBuffer>): Promise<Uint8Array | undefined> {
     const worker = this.#workers.values().next().value;
     if (worker === undefined || leafHashes.length === 0) return Promise.resolve(undefined);
     const id = this.#nextId++;
-    const all = new Uint8Array(leafHashes.length * 32);
-    for (let i = 0; i < leafHashes.length; i++) all.set(leafHashes[i]!, i * 32);
     return new Promise((resolve) => {
       this.#roots.set(id, (root) => {
         this.#roots.delete(id);
@@ -191,7 +191,7 @@ export class SmallFileWorkers {
         resolve(root);
       });
       this.#rootWorker.set(id, worker);
-      worker.postMessage({ id, root: all.buffer }, [all.buffer]);
+      worker.postMessage({ id, root: leafHashes.buffer }, [leafHashes.buffer]);
     });
   }
 

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { formatDigest } from '../hash/digest.js';
+import { limitOption } from '../limit-option.js';
 import { rootFromLeafHashes } from '../merkle/tree.js';
 import {
   MANIFEST_FORMAT,
@@ -10,12 +11,11 @@ import {
   type ManifestEntry,
 } from '../manifest/types.js';
 import {
-  entryLeafHash,
+  entryLeafHashInto,
   hashFileRest,
   hashFileStart,
   READ_CHUNK,
   throwIfAborted,
-  type FileDigest,
   type LeafScratch,
 } from './hash-file.js';
 import { markChecked } from '../manifest/checked.js';
@@ -117,16 +117,6 @@ function compileRoles(
   return (path) => matchers.find(([match]) => match(path))?.[1];
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new PlumblineError('PLB_INVALID_OPTION', `option ${name} must be a positive integer`, {
-      details: { option: name },
-    });
-  }
-  return v;
-}
-
 /**
  * Builds the manifest of a gateway configuration's inputs from the file system: walks directories
  * and files, applies the path rules of docs/formats.md, hashes every file (small files with a synchronous
@@ -153,20 +143,18 @@ export async function buildManifest(
   inputs: readonly string[],
   options: BuildManifestOptions = {},
 ): Promise<Manifest> {
-  const concurrency = positiveInteger('concurrency', options.concurrency, 4);
-  const maxEntries = positiveInteger('maxEntries', options.maxEntries, 1_000_000);
-  if (
-    options.workers !== undefined &&
-    (!Number.isSafeInteger(options.workers) || options.workers < 0)
-  ) {
-    throw new PlumblineError(
-      'PLB_INVALID_OPTION',
-      'option workers must be a non-negative integer',
-      {
-        details: { option: 'workers' },
-      },
-    );
-  }
+  const concurrency = limitOption(options.concurrency, {
+    name: 'concurrency',
+    code: 'PLB_INVALID_OPTION',
+    fallback: 4,
+  });
+  const maxEntries = limitOption(options.maxEntries, {
+    name: 'maxEntries',
+    code: 'PLB_INVALID_OPTION',
+    fallback: 1_000_000,
+  });
+  if (options.workers !== undefined)
+    limitOption(options.workers, { name: 'workers', code: 'PLB_INVALID_OPTION', min: 0 });
   const roleOf = compileRoles(options.roles);
   const caseCollisions = options.caseCollisions ?? 'error';
   const { signal, onProgress } = options;
@@ -256,10 +244,159 @@ interface Segment {
   readonly job?: SharedHashJob;
 }
 
+/** The hashes of the walked files, file `i` at index `i` (32 bytes each in the byte arrays). */
 interface HashedFiles {
-  readonly digests: readonly FileDigest[];
+  readonly sizes: Float64Array;
+  /** The raw SHA-256 digest of each file. */
+  readonly digests: Uint8Array;
   /** RFC 9162 leaf hash of each file (its digest and manifest path). */
-  readonly leaves: readonly Uint8Array[];
+  readonly leaves: Uint8Array;
+}
+
+interface HashFilesOptions {
+  readonly concurrency: number;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ((progress: ManifestProgress) => void) | undefined;
+}
+
+/** The state of one {@link hashFiles} call, shared by its steps. */
+interface HashRun extends HashedFiles {
+  /** Files this thread claimed (it hashes them, or streams them, itself). */
+  readonly mine: Uint8Array;
+  /** Stops streams in flight when the caller aborts or another file fails. */
+  readonly internal: AbortController;
+  readonly inflight: Set<Promise<void>>;
+  /** The first failure; once set, no more files are started. */
+  firstError: unknown;
+  /**
+   * Hashes file `i` on this thread: a small file at once (returns `undefined`), a larger one
+   * streamed in the background, at most `concurrency` at a time (returns a promise to wait for
+   * before starting another when that many are in flight; with `whole`, the file's own).
+   */
+  hashHere(i: number, whole?: boolean): Promise<unknown> | undefined;
+  fail(error: unknown): void;
+  /** Reports hashing progress: this thread's files and bytes plus the workers'. */
+  report(): void;
+}
+
+function startHashRun(
+  files: readonly WalkedFile[],
+  jobs: readonly SharedHashJob[],
+  options: HashFilesOptions,
+): HashRun {
+  const { concurrency, onProgress } = options;
+  const n = files.length;
+  let done = 0;
+  let bytes = 0;
+  const leafInput: LeafScratch = { bytes: new Uint8Array(1024) };
+  const buffer = new Uint8Array(READ_CHUNK);
+  const run: HashRun = {
+    // One array each for all files (not an object per file): less for the garbage collector.
+    sizes: new Float64Array(n),
+    digests: new Uint8Array(n * 32),
+    leaves: new Uint8Array(n * 32),
+    mine: new Uint8Array(n),
+    internal: new AbortController(),
+    inflight: new Set<Promise<void>>(),
+    firstError: undefined,
+    report: () => {
+      if (onProgress === undefined) return;
+      let hashedFiles = done;
+      let hashedBytes = bytes;
+      for (const job of jobs) {
+        const theirs = job.progress;
+        hashedFiles += theirs.files;
+        hashedBytes += theirs.bytes;
+      }
+      onProgress({ phase: 'hash', files: hashedFiles, totalFiles: n, bytes: hashedBytes });
+    },
+    fail: (error) => {
+      run.firstError ??= error;
+      run.internal.abort();
+      for (const job of jobs) job.stop();
+    },
+    hashHere: (i, whole = false) => {
+      const file = files[i]!;
+      const started = hashFileStart(file.absolutePath, file.path, buffer, run.digests, i * 32);
+      if (typeof started === 'number') {
+        record(i, started);
+        return undefined;
+      }
+      const task: Promise<void> = hashFileRest(started, file.path, run.internal.signal)
+        .then((result) => {
+          run.digests.set(result.digest, i * 32);
+          record(i, result.size);
+        })
+        .catch(run.fail)
+        .finally(() => run.inflight.delete(task));
+      run.inflight.add(task);
+      if (whole) return task;
+      return run.inflight.size >= concurrency ? Promise.race(run.inflight) : undefined;
+    },
+  };
+  /** Records file `index` of `size` bytes, whose digest is in `run.digests` already. */
+  const record = (index: number, size: number): void => {
+    run.sizes[index] = size;
+    entryLeafHashInto(
+      run.digests,
+      index * 32,
+      files[index]!.path,
+      leafInput,
+      run.leaves,
+      index * 32,
+    );
+    done++;
+    bytes += size;
+    // Reported every REPORT_EVERY small files (one call per file costs more than hashing a
+    // 4 KiB file) and after every file of REPORT_BYTES or more.
+    if (done % REPORT_EVERY === 0 || size >= REPORT_BYTES) run.report();
+  };
+  return run;
+}
+
+/** Claims files segment by segment (from the shared counter where workers share it) and hashes them. */
+async function hashOwnShare(run: HashRun, segments: readonly Segment[]): Promise<void> {
+  let sinceYield = 0;
+  for (const { from, to, job } of segments) {
+    let next = from;
+    for (;;) {
+      const i = job === undefined ? next++ : from + job.claim();
+      if (i >= to || run.firstError !== undefined) break;
+      run.mine[i] = 1;
+      throwIfAborted(run.internal.signal);
+      // Sharing with workers, a large file is finished before the next is claimed, so the
+      // workers get their share of the large files.
+      const full = run.hashHere(i, job !== undefined);
+      if (full !== undefined) await full;
+      if (++sinceYield === YIELD_EVERY) {
+        sinceYield = 0;
+        // Lets stream reads, progress and abort signals through.
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    if (run.firstError !== undefined) break;
+  }
+}
+
+/** Waits for the workers and takes the files they hashed; hashes the ones they handed back. */
+async function takeWorkersShare(run: HashRun, segments: readonly Segment[]): Promise<void> {
+  for (const { from, to, job } of segments) {
+    if (job === undefined) continue;
+    await job.finished;
+    for (let i = from; i < to && run.firstError === undefined; i++) {
+      if (run.mine[i] === 1) continue;
+      if (job.status(i - from) === FILE_HASHED) {
+        run.sizes[i] = job.copyResult(i - from, run.digests, run.leaves, i * 32);
+      } else if (!run.internal.signal.aborted) {
+        try {
+          const full = run.hashHere(i);
+          if (full !== undefined) await full;
+        } catch (error) {
+          run.fail(error);
+        }
+      }
+    }
+  }
 }
 
 /**
@@ -269,130 +406,30 @@ interface HashedFiles {
 async function hashFiles(
   files: readonly WalkedFile[],
   segments: readonly Segment[],
-  options: {
-    readonly concurrency: number;
-    readonly signal: AbortSignal | undefined;
-    readonly onProgress: ((progress: ManifestProgress) => void) | undefined;
-  },
+  options: HashFilesOptions,
 ): Promise<HashedFiles> {
-  const { concurrency, signal, onProgress } = options;
-  const n = files.length;
-  // Streams in flight stop early when the caller aborts or another file fails.
-  const internal = new AbortController();
-  const forward = (): void => internal.abort(signal?.reason);
-  signal?.addEventListener('abort', forward, { once: true });
-  const digests = new Array<FileDigest>(n);
-  const leaves = new Array<Uint8Array>(n);
-  const inflight = new Set<Promise<void>>();
+  const { signal } = options;
   const jobs = segments.flatMap((s) => (s.job === undefined ? [] : [s.job]));
-  // Files this thread claimed (it hashes them, or streams them, itself).
-  const mine = new Uint8Array(n);
-  let firstError: unknown;
-  let done = 0;
-  let bytes = 0;
-  const report = (): void => {
-    if (onProgress === undefined) return;
-    let files = done;
-    let hashedBytes = bytes;
-    for (const job of jobs) {
-      const theirs = job.progress;
-      files += theirs.files;
-      hashedBytes += theirs.bytes;
-    }
-    onProgress({ phase: 'hash', files, totalFiles: n, bytes: hashedBytes });
-  };
-  const leafInput: LeafScratch = { bytes: new Uint8Array(1024) };
-  const record = (index: number, result: FileDigest): void => {
-    digests[index] = result;
-    leaves[index] = entryLeafHash(result.digest, files[index]!.path, leafInput);
-    done++;
-    bytes += result.size;
-    // Reported every REPORT_EVERY small files (one call per file costs more than hashing a
-    // 4 KiB file) and after every file of REPORT_BYTES or more.
-    if (done % REPORT_EVERY === 0 || result.size >= REPORT_BYTES) report();
-  };
-  const fail = (error: unknown): void => {
-    firstError ??= error;
-    internal.abort();
-    for (const job of jobs) job.stop();
-  };
-  const buffer = new Uint8Array(READ_CHUNK);
-  /**
-   * Hashes file `i` on this thread: a small file at once (returns `undefined`), a larger one
-   * streamed in the background, at most `concurrency` at a time (returns a promise to wait for
-   * before starting another when that many are in flight; with `whole`, the file's own).
-   */
-  const hashHere = (i: number, whole = false): Promise<unknown> | undefined => {
-    const file = files[i]!;
-    const started = hashFileStart(file.absolutePath, file.path, buffer);
-    if ('digest' in started) {
-      record(i, started);
-      return undefined;
-    }
-    const task: Promise<void> = hashFileRest(started, file.path, internal.signal)
-      .then((result) => record(i, result))
-      .catch(fail)
-      .finally(() => inflight.delete(task));
-    inflight.add(task);
-    if (whole) return task;
-    return inflight.size >= concurrency ? Promise.race(inflight) : undefined;
-  };
+  const run = startHashRun(files, jobs, options);
+  const forward = (): void => run.internal.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
   try {
-    let sinceYield = 0;
-    for (const segment of segments) {
-      const { from, to, job } = segment;
-      let next = from;
-      for (;;) {
-        const i = job === undefined ? next++ : from + job.claim();
-        if (i >= to || firstError !== undefined) break;
-        mine[i] = 1;
-        throwIfAborted(internal.signal);
-        // Sharing with workers, a large file is finished before the next is claimed, so the
-        // workers get their share of the large files.
-        const full = hashHere(i, job !== undefined);
-        if (full !== undefined) await full;
-        if (++sinceYield === YIELD_EVERY) {
-          sinceYield = 0;
-          // Lets stream reads, progress and abort signals through.
-          await new Promise((r) => setImmediate(r));
-        }
-      }
-      if (firstError !== undefined) break;
-    }
+    await hashOwnShare(run, segments);
   } catch (error) {
-    fail(error);
+    run.fail(error);
   } finally {
-    for (const { from, to, job } of segments) {
-      if (job === undefined) continue;
-      await job.finished;
-      // Files the workers hashed, and the ones they handed back (or never finished).
-      for (let i = from; i < to && firstError === undefined; i++) {
-        if (mine[i] === 1) continue;
-        if (job.status(i - from) === FILE_HASHED) {
-          const r = job.result(i - from);
-          digests[i] = { digest: r.digest, size: r.size };
-          leaves[i] = r.leaf;
-        } else if (!internal.signal.aborted) {
-          try {
-            const full = hashHere(i);
-            if (full !== undefined) await full;
-          } catch (error) {
-            fail(error);
-          }
-        }
-      }
-    }
-    await Promise.all(inflight);
+    await takeWorkersShare(run, segments);
+    await Promise.all(run.inflight);
     signal?.removeEventListener('abort', forward);
   }
-  if (firstError !== undefined) {
+  if (run.firstError !== undefined) {
     // A caller's abort wins over the aborted reads it caused.
     throwIfAborted(signal);
-    throw firstError;
+    throw run.firstError;
   }
   throwIfAborted(signal);
-  report();
-  return { digests, leaves };
+  run.report();
+  return { sizes: run.sizes, digests: run.digests, leaves: run.leaves };
 }
 
 /**
@@ -417,12 +454,10 @@ async function assemble(
     const bytes = files.map((f) => Buffer.from(f.path, 'utf8'));
     order.sort((a, b) => Buffer.compare(bytes[a]!, bytes[b]!));
   }
-  const leafHashes = order.map((i) => hashed.leaves[i]!);
+  const { sortedLeaves, raw } = inManifestOrder(hashed, order);
   const remoteRoot =
-    pool !== undefined && n >= WORKER_MIN_FILES ? pool.root(leafHashes) : undefined;
+    pool !== undefined && n >= WORKER_MIN_FILES ? pool.root(sortedLeaves.slice()) : undefined;
   // All digests in hex at once: one native call instead of one per entry.
-  const raw = Buffer.allocUnsafe(n * 32);
-  for (let k = 0; k < n; k++) raw.set(hashed.digests[order[k]!]!.digest, k * 32);
   const hex = raw.toString('hex');
   const entries = new Array<ManifestEntry>(n);
   for (let k = 0; k < n; k++) {
@@ -430,7 +465,7 @@ async function assemble(
     const path = files[i]!.path;
     const entry: { -readonly [K in keyof ManifestEntry]: ManifestEntry[K] } = {
       path,
-      size: hashed.digests[i]!.size,
+      size: hashed.sizes[i]!,
       digest: `sha256:${hex.slice(k * 64, k * 64 + 64)}`,
     };
     const role = roleOf(path);
@@ -439,13 +474,45 @@ async function assemble(
     if (mediaType !== undefined) entry.media_type = mediaType;
     entries[k] = entry;
   }
-  const root = (await remoteRoot) ?? rootFromLeafHashes(leafHashes);
+  const root = (await remoteRoot) ?? rootFromLeafHashes(leafViews(sortedLeaves));
   return markChecked({
     format: MANIFEST_FORMAT,
     hash_alg: 'sha256',
     root: formatDigest(root),
     entries,
   });
+}
+
+/**
+ * The leaf hashes and the digests in manifest order (`order`), each in one buffer, copied four
+ * bytes at a time (a native copy call per entry costs more than the copy).
+ */
+function inManifestOrder(
+  hashed: HashedFiles,
+  order: readonly number[],
+): { sortedLeaves: Uint8Array<ArrayBuffer>; raw: Buffer } {
+  const n = order.length;
+  const sortedLeaves = new Uint8Array(n * 32);
+  const raw = Buffer.alloc(n * 32);
+  const leavesFrom = new Int32Array(hashed.leaves.buffer, hashed.leaves.byteOffset, n * 8);
+  const digestsFrom = new Int32Array(hashed.digests.buffer, hashed.digests.byteOffset, n * 8);
+  const leavesTo = new Int32Array(sortedLeaves.buffer, 0, n * 8);
+  const digestsTo = new Int32Array(raw.buffer, raw.byteOffset, n * 8);
+  for (let k = 0; k < n; k++) {
+    const from = order[k]! * 8;
+    for (let w = 0; w < 8; w++) {
+      leavesTo[k * 8 + w] = leavesFrom[from + w]!;
+      digestsTo[k * 8 + w] = digestsFrom[from + w]!;
+    }
+  }
+  return { sortedLeaves, raw };
+}
+
+/** The 32-byte leaf hashes of a buffer that holds them one after another. */
+function leafViews(all: Uint8Array): Uint8Array[] {
+  const views = new Array<Uint8Array>(all.length / 32);
+  for (let k = 0; k < views.length; k++) views[k] = all.subarray(k * 32, k * 32 + 32);
+  return views;
 }
 
 const SURROGATE_OR_ABOVE = /[\uD800-\uFFFF]/;

@@ -1,5 +1,4 @@
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { PlumblineError } from '../errors.js';
 import { formatDigest, type DigestString } from '../hash/digest.js';
@@ -12,6 +11,7 @@ import { encodePrefix, prefixLength } from '../container/format.js';
 import type { SealHeaderFields } from '../container/seal.js';
 import { artifactDigestHasher } from '../container/prefix.js';
 import type { Sha256Hasher } from '../hash/backend.js';
+import { withAtomicFile } from './atomic-file.js';
 
 /**
  * Options of {@link sealArtifactFile}: the header fields (or a ready header), the payload file and
@@ -230,83 +230,18 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
   const draftBytes = encodeHeader(draft);
   const attachmentsBytes = encodeAttachments(options.attachments ?? {});
   const payloadOffset = prefixLength(draftBytes.length, attachmentsBytes.length);
-  const tmp = join(
-    dirname(options.out),
-    `.${basename(options.out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const layout = { draft, draftBytes, placeholder, attachmentsBytes, payloadOffset, size };
   let input: FileHandle | undefined;
-  let output: FileHandle | undefined;
   try {
     input = await open(options.payload, 'r');
-    output = await open(tmp, 'wx+');
-    // With the header given, the prefix is known before the payload: one pass feeds both.
-    const artifact =
-      options.artifactDigest === true && options.header !== undefined
-        ? artifactDigestHasher(draftBytes)
-        : undefined;
-    const buffers = Array.from({ length: 3 }, () => Buffer.allocUnsafe(CHUNK));
-    const sink = output;
-    const { hasher, position } = await copyPayload(input, sink, {
-      size,
-      payloadOffset,
-      buffers,
-      artifact,
-      signal,
-    });
-    const digest = formatDigest(hasher.digest());
-    if (position !== size) {
-      throw new PlumblineError(
-        'PLB_PAYLOAD_MISMATCH',
-        'the payload file changed size while it was sealed',
-        { details: { path: options.payload, expected: size, read: position } },
-      );
-    }
-    let header: ProvenanceHeader;
-    let headerBytes: Uint8Array;
-    if (options.header !== undefined) {
-      if (options.header.payload.digest !== digest) {
-        throw new PlumblineError(
-          'PLB_PAYLOAD_MISMATCH',
-          'the payload digest differs from the given header',
-          { details: { expected: options.header.payload.digest, actual: digest } },
-        );
-      }
-      header = options.header;
-      headerBytes = draftBytes;
-    } else {
-      header = { ...draft, payload: { ...draft.payload, digest } };
-      headerBytes = replaceDigest(draftBytes, placeholder, digest) ?? encodeHeader(header);
-    }
-    await writeAll(output, encodePrefix(headerBytes, attachmentsBytes), 0);
-    let artifactDigest: DigestString | undefined;
-    if (options.artifactDigest === true) {
-      const artifactHasher =
-        artifact ??
-        (await hashPayloadBack(artifactDigestHasher(headerBytes), {
-          handle: sink,
-          offset: payloadOffset,
-          size,
-          buffers,
-          signal,
-        }));
-      artifactDigest = formatDigest(artifactHasher.digest());
-    }
-    if (options.fsync === true) await output.datasync();
-    await output.close();
-    output = undefined;
-    await rename(tmp, options.out);
-    return {
-      out: options.out,
-      header,
-      headerBytes,
-      headerDigest: headerDigest(headerBytes),
-      ...(artifactDigest === undefined ? {} : { artifactDigest }),
-      payloadOffset,
-      size: payloadOffset + size,
-    };
+    const source = input;
+    const result = await withAtomicFile(
+      options.out,
+      (output) => writeContainer(source, output, options, layout),
+      { fsync: options.fsync === true, readable: true },
+    );
+    return { out: options.out, ...result };
   } catch (error) {
-    if (output !== undefined) await output.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
     if (PlumblineError.is(error)) throw error;
     const code = (error as { code?: string }).code ?? 'EIO';
     throw new PlumblineError('PLB_IO', `sealing failed (${code}): ${options.out}`, {
@@ -316,4 +251,98 @@ export async function sealArtifactFile(options: SealArtifactFileOptions): Promis
   } finally {
     await input?.close().catch(() => undefined);
   }
+}
+
+/** The draft header and the layout {@link sealArtifactFile} writes the container in. */
+interface ContainerLayout {
+  readonly draft: ProvenanceHeader;
+  readonly draftBytes: Uint8Array;
+  readonly placeholder: DigestString;
+  readonly attachmentsBytes: Uint8Array;
+  readonly payloadOffset: number;
+  readonly size: number;
+}
+
+/**
+ * Writes the container into `output`: the payload at its offset (hashed as it is copied), then the
+ * prefix with the header holding the payload's digest, then (when asked) the artifact digest.
+ */
+async function writeContainer(
+  input: FileHandle,
+  output: FileHandle,
+  options: SealArtifactFileOptions,
+  layout: ContainerLayout,
+): Promise<Omit<SealFileResult, 'out'>> {
+  const { signal } = options;
+  const { draftBytes, payloadOffset, size } = layout;
+  // With the header given, the prefix is known before the payload: one pass feeds both.
+  const artifact =
+    options.artifactDigest === true && options.header !== undefined
+      ? artifactDigestHasher(draftBytes)
+      : undefined;
+  const buffers = Array.from({ length: 3 }, () => Buffer.allocUnsafe(CHUNK));
+  const { hasher, position } = await copyPayload(input, output, {
+    size,
+    payloadOffset,
+    buffers,
+    artifact,
+    signal,
+  });
+  if (position !== size) {
+    throw new PlumblineError(
+      'PLB_PAYLOAD_MISMATCH',
+      'the payload file changed size while it was sealed',
+      { details: { path: options.payload, expected: size, read: position } },
+    );
+  }
+  const { header, headerBytes } = finalHeader(options, layout, formatDigest(hasher.digest()));
+  await writeAll(output, encodePrefix(headerBytes, layout.attachmentsBytes), 0);
+  let artifactDigest: DigestString | undefined;
+  if (options.artifactDigest === true) {
+    const artifactHasher =
+      artifact ??
+      (await hashPayloadBack(artifactDigestHasher(headerBytes), {
+        handle: output,
+        offset: payloadOffset,
+        size,
+        buffers,
+        signal,
+      }));
+    artifactDigest = formatDigest(artifactHasher.digest());
+  }
+  return {
+    header,
+    headerBytes,
+    headerDigest: headerDigest(headerBytes),
+    ...(artifactDigest === undefined ? {} : { artifactDigest }),
+    payloadOffset,
+    size: payloadOffset + size,
+  };
+}
+
+/**
+ * The header holding the payload's measured `digest`: the given header (which must name that
+ * digest), or the draft with its placeholder digest replaced in place.
+ */
+function finalHeader(
+  options: SealArtifactFileOptions,
+  layout: ContainerLayout,
+  digest: DigestString,
+): { header: ProvenanceHeader; headerBytes: Uint8Array } {
+  if (options.header !== undefined) {
+    if (options.header.payload.digest !== digest) {
+      throw new PlumblineError(
+        'PLB_PAYLOAD_MISMATCH',
+        'the payload digest differs from the given header',
+        { details: { expected: options.header.payload.digest, actual: digest } },
+      );
+    }
+    return { header: options.header, headerBytes: layout.draftBytes };
+  }
+  const { draft, draftBytes, placeholder } = layout;
+  const header = { ...draft, payload: { ...draft.payload, digest } };
+  return {
+    header,
+    headerBytes: replaceDigest(draftBytes, placeholder, digest) ?? encodeHeader(header),
+  };
 }

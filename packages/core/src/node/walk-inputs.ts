@@ -81,12 +81,25 @@ export async function walkInputs(
   inputs: readonly string[],
   options: WalkOptions,
 ): Promise<WalkResult> {
-  const { signal } = options;
   if (inputs.length === 0) {
     throw new PlumblineError('PLB_INPUT_MISSING', 'no inputs were given');
   }
   const resolved = inputs.map((input) => resolve(options.cwd, input));
-  const stats: Stats[] = resolved.map((absolute, i) => {
+  const stats = lstatInputs(inputs, resolved);
+  const { base, realBase } = resolveBase(options, resolved, stats);
+  const walk = new InputWalk(options, realBase);
+  for (let i = 0; i < resolved.length; i++) {
+    throwIfAborted(options.signal);
+    const path = pathInBase(inputs[i]!, resolved[i]!, base, realBase);
+    await walk.input(inputs[i]!, resolved[i]!, path, stats[i]!);
+  }
+  options.onFound?.(walk.files.length, walk.files);
+  return { base, files: walk.files };
+}
+
+/** The `lstat` of each input; a missing one is `PLB_INPUT_MISSING`. */
+function lstatInputs(inputs: readonly string[], resolved: readonly string[]): Stats[] {
+  return resolved.map((absolute, i) => {
     try {
       return lstatSync(absolute);
     } catch (cause) {
@@ -100,13 +113,20 @@ export async function walkInputs(
       );
     }
   });
+}
+
+/** The base (the option, the one input directory, or `cwd`) and its real path. */
+function resolveBase(
+  options: WalkOptions,
+  resolved: readonly string[],
+  stats: readonly Stats[],
+): { base: string; realBase: string } {
   let base: string;
   if (options.base !== undefined) base = resolve(options.cwd, options.base);
   else if (resolved.length === 1 && isDirectory(resolved[0]!, stats[0]!)) base = resolved[0]!;
   else base = resolve(options.cwd);
-  let realBase: string;
   try {
-    realBase = realpathSync(base);
+    return { base, realBase: realpathSync(base) };
   } catch (cause) {
     throw new PlumblineError(
       'PLB_INPUT_MISSING',
@@ -117,34 +137,95 @@ export async function walkInputs(
       },
     );
   }
+}
 
-  const includes =
-    options.include.length > 0 ? picomatch([...options.include], { dot: true }) : undefined;
-  const excludes =
-    options.exclude.length > 0 ? picomatch([...options.exclude], { dot: true }) : undefined;
-  // A directory is skipped whole when an exclude pattern "dir/**" names it.
-  const dirPatterns = options.exclude.filter((p) => p.endsWith('/**')).map((p) => p.slice(0, -3));
-  const excludedDir = dirPatterns.length > 0 ? picomatch(dirPatterns, { dot: true }) : undefined;
+/** The manifest path of an input (`''` for the base itself); an input outside the base is refused. */
+function pathInBase(input: string, absolute: string, base: string, realBase: string): string {
+  const outside = (rel: string): boolean =>
+    rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+  let rel = relative(base, absolute);
+  if (outside(rel)) {
+    // The base may be spelled through a symbolic link; compare real locations too.
+    const real = join(realpathSync(dirname(absolute)), basename(absolute));
+    rel = relative(realBase, real);
+    if (outside(rel)) {
+      throw pathError(
+        'PLB_PATH_ESCAPE',
+        input,
+        `input ${JSON.stringify(input)} is outside the base ${JSON.stringify(base)}`,
+      );
+    }
+  }
+  const path = toManifestPath(rel);
+  if (path !== '') validateManifestPath(path.normalize('NFC'));
+  return path;
+}
 
-  const files: WalkedFile[] = [];
-  const byNfc = new Map<string, string>();
-  const byCase = new Map<string, string>();
-  let sinceYield = 0;
+/** One walk: the files found so far and the rules each new one is checked against. */
+class InputWalk {
+  readonly files: WalkedFile[] = [];
+  private readonly byNfc = new Map<string, string>();
+  private readonly byCase = new Map<string, string>();
+  private readonly includes: picomatch.Matcher | undefined;
+  private readonly excludes: picomatch.Matcher | undefined;
+  /** A directory is skipped whole when an exclude pattern "dir/**" names it. */
+  private readonly excludedDir: picomatch.Matcher | undefined;
+  private sinceYield = 0;
 
-  const tick = async (): Promise<void> => {
-    if (++sinceYield < YIELD_EVERY) return;
-    sinceYield = 0;
+  constructor(
+    private readonly options: WalkOptions,
+    private readonly realBase: string,
+  ) {
+    const globs = (patterns: readonly string[]): picomatch.Matcher | undefined =>
+      patterns.length > 0 ? picomatch([...patterns], { dot: true }) : undefined;
+    this.includes = globs(options.include);
+    this.excludes = globs(options.exclude);
+    this.excludedDir = globs(
+      options.exclude.filter((p) => p.endsWith('/**')).map((p) => p.slice(0, -3)),
+    );
+  }
+
+  /** Walks one input: `path` is its manifest path, `stat` its `lstat`. */
+  async input(input: string, absolute: string, path: string, lstat: Stats): Promise<void> {
+    let stat = lstat;
+    let real =
+      path === '' ? this.realBase : join(realpathSync(dirname(absolute)), basename(absolute));
+    if (stat.isSymbolicLink()) {
+      const target = this.followLink(absolute, path || '.');
+      stat = target.stats;
+      real = target.real;
+    } else if (!within(this.realBase, real)) {
+      // A directory on the way is a symbolic link that leaves the base.
+      throw pathError(
+        'PLB_PATH_SYMLINK_ESCAPE',
+        path,
+        `input ${JSON.stringify(path)} resolves outside the base`,
+      );
+    }
+    if (stat.isDirectory()) {
+      await this.directory({ absolute, path, real, parent: undefined });
+    } else if (stat.isFile()) {
+      this.addFile(real === absolute ? absolute : real, path);
+    } else {
+      throw unsupported(path || input);
+    }
+  }
+
+  /** Every 512 entries: lets the event loop (and an abort) through and reports progress. */
+  private async tick(): Promise<void> {
+    if (++this.sinceYield < YIELD_EVERY) return;
+    this.sinceYield = 0;
     await new Promise((r) => setImmediate(r));
-    throwIfAborted(signal);
-    options.onFound?.(files.length, files);
-  };
+    throwIfAborted(this.options.signal);
+    this.options.onFound?.(this.files.length, this.files);
+  }
 
-  const addFile = (absolutePath: string, rawPath: string): void => {
+  private addFile(absolutePath: string, rawPath: string): void {
     // ASCII paths (the common case) are already NFC and fold case with toLowerCase.
     const ascii = Buffer.byteLength(rawPath, 'utf8') === rawPath.length;
     const path = ascii ? rawPath : rawPath.normalize('NFC');
-    if (includes && !includes(path)) return;
-    if (excludes?.(path)) return;
+    if (this.includes && !this.includes(path)) return;
+    if (this.excludes?.(path)) return;
     // Names from readdir are never empty, ".", ".." or contain "/" or NUL, and the input's own
     // prefix was checked, so a full check is needed only for what remains possible.
     if (!ascii || path.includes('\\')) validateManifestPath(path);
@@ -155,7 +236,24 @@ export async function walkInputs(
         `path ${JSON.stringify(path.slice(0, 80))}… is longer than ${MANIFEST_MAX_PATH_LENGTH} characters`,
       );
     }
-    const previous = byNfc.get(path);
+    this.claimNfc(path, rawPath);
+    if (this.options.caseCollisions === 'error') this.claimCase(path, ascii);
+    const { maxEntries } = this.options;
+    if (this.files.length >= maxEntries) {
+      throw new PlumblineError(
+        'PLB_LIMIT_ENTRIES',
+        `the inputs hold more than ${maxEntries} files`,
+        {
+          details: { limit: maxEntries },
+        },
+      );
+    }
+    this.files.push({ absolutePath, path });
+  }
+
+  /** Refuses a path given twice, or equal to another after NFC normalization. */
+  private claimNfc(path: string, rawPath: string): void {
+    const previous = this.byNfc.get(path);
     if (previous !== undefined) {
       if (previous === rawPath) {
         throw pathError('PLB_PATH_DUPLICATE', path, `path ${JSON.stringify(path)} is given twice`);
@@ -167,35 +265,27 @@ export async function walkInputs(
         { other: previous },
       );
     }
-    byNfc.set(path, rawPath);
-    if (options.caseCollisions === 'error') {
-      const key = ascii ? path.toLowerCase() : caseFoldKey(path);
-      const other = byCase.get(key);
-      if (other !== undefined) {
-        throw pathError(
-          'PLB_PATH_CASE_COLLISION',
-          path,
-          `paths ${JSON.stringify(other)} and ${JSON.stringify(path)} differ only by case`,
-          { other },
-        );
-      }
-      byCase.set(key, path);
-    }
-    if (files.length >= options.maxEntries) {
-      throw new PlumblineError(
-        'PLB_LIMIT_ENTRIES',
-        `the inputs hold more than ${options.maxEntries} files`,
-        {
-          details: { limit: options.maxEntries },
-        },
+    this.byNfc.set(path, rawPath);
+  }
+
+  /** Refuses a path that differs from another only by case. */
+  private claimCase(path: string, ascii: boolean): void {
+    const key = ascii ? path.toLowerCase() : caseFoldKey(path);
+    const other = this.byCase.get(key);
+    if (other !== undefined) {
+      throw pathError(
+        'PLB_PATH_CASE_COLLISION',
+        path,
+        `paths ${JSON.stringify(other)} and ${JSON.stringify(path)} differ only by case`,
+        { other },
       );
     }
-    files.push({ absolutePath, path });
-  };
+    this.byCase.set(key, path);
+  }
 
   /** Resolves a symbolic link at `absolute` (manifest path `path`); returns its real target. */
-  const followLink = (absolute: string, path: string): { real: string; stats: Stats } => {
-    if (!options.followSymlinks) {
+  private followLink(absolute: string, path: string): { real: string; stats: Stats } {
+    if (!this.options.followSymlinks) {
       throw pathError(
         'PLB_PATH_SYMLINK',
         path,
@@ -215,7 +305,7 @@ export async function walkInputs(
         },
       );
     }
-    if (!within(realBase, real)) {
+    if (!within(this.realBase, real)) {
       throw pathError(
         'PLB_PATH_SYMLINK_ESCAPE',
         path,
@@ -223,123 +313,93 @@ export async function walkInputs(
       );
     }
     return { real, stats: statSync(real) };
-  };
+  }
 
-  const checkNames = (frame: Frame): void => {
-    for (const raw of readdirSync(frame.absolute, { encoding: 'buffer' })) {
-      try {
-        strictUtf8.decode(raw);
-      } catch {
-        const shown = joinPath(frame.path, lossyUtf8.decode(raw));
-        throw pathError(
-          'PLB_PATH_INVALID_UTF8',
-          shown,
-          `file name ${JSON.stringify(shown)} is not valid UTF-8`,
-          {
-            name_hex: Buffer.from(raw).toString('hex'),
-          },
-        );
-      }
-    }
-  };
-
-  const walkDirectory = async (root: Frame): Promise<void> => {
+  /** Walks a directory tree depth first, without recursion. */
+  private async directory(root: Frame): Promise<void> {
     const stack: Frame[] = [root];
     while (stack.length > 0) {
       const frame = stack.pop()!;
-      if (frame.path !== '' && excludedDir?.(frame.path)) continue;
-      let dirents: Dirent[];
-      try {
-        dirents = readdirSync(frame.absolute, { withFileTypes: true });
-        // Names that were not valid UTF-8 come back with U+FFFD; only then look at the raw bytes.
-        if (dirents.some((d) => d.name.includes('\ufffd'))) checkNames(frame);
-      } catch (cause) {
-        if (PlumblineError.is(cause)) throw cause;
-        throw new PlumblineError(
-          'PLB_INPUT_READ',
-          `cannot read directory ${JSON.stringify(frame.path || '.')}`,
-          {
-            cause,
-            details: { path: frame.path || '.' },
-          },
-        );
+      if (frame.path !== '' && this.excludedDir?.(frame.path)) continue;
+      for (const dirent of readDirectory(frame)) {
+        const child = this.entry(frame, dirent);
+        if (child !== undefined) stack.push(child);
+        await this.tick();
       }
-      for (const dirent of dirents) {
-        const name = dirent.name;
-        const absolute = join(frame.absolute, name);
-        const path = joinPath(frame.path, name);
-        if (dirent.isFile()) {
-          addFile(absolute, path);
-        } else if (dirent.isDirectory()) {
-          stack.push({ absolute, path, real: join(frame.real, name), parent: frame });
-        } else if (dirent.isSymbolicLink()) {
-          const target = followLink(absolute, path);
-          if (target.stats.isDirectory()) {
-            for (let f: Frame | undefined = frame; f; f = f.parent) {
-              if (within(target.real, f.real)) {
-                throw pathError(
-                  'PLB_PATH_SYMLINK_LOOP',
-                  path,
-                  `symbolic link ${JSON.stringify(path)} points to a directory that contains it`,
-                );
-              }
-            }
-            stack.push({ absolute, path, real: target.real, parent: frame });
-          } else if (target.stats.isFile()) {
-            addFile(target.real, path);
-          } else {
-            throw unsupported(path);
-          }
-        } else {
-          throw unsupported(path);
-        }
-        await tick();
-      }
-    }
-  };
-
-  for (let i = 0; i < resolved.length; i++) {
-    throwIfAborted(signal);
-    const absolute = resolved[i]!;
-    let rel = relative(base, absolute);
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-      // The base may be spelled through a symbolic link; compare real locations too.
-      const real = join(realpathSync(dirname(absolute)), basename(absolute));
-      rel = relative(realBase, real);
-      if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-        throw pathError(
-          'PLB_PATH_ESCAPE',
-          inputs[i]!,
-          `input ${JSON.stringify(inputs[i])} is outside the base ${JSON.stringify(base)}`,
-        );
-      }
-    }
-    const path = toManifestPath(rel);
-    if (path !== '') validateManifestPath(path.normalize('NFC'));
-    let stat = stats[i]!;
-    let real = path === '' ? realBase : join(realpathSync(dirname(absolute)), basename(absolute));
-    if (stat.isSymbolicLink()) {
-      const target = followLink(absolute, path || '.');
-      stat = target.stats;
-      real = target.real;
-    } else if (!within(realBase, real)) {
-      // A directory on the way is a symbolic link that leaves the base.
-      throw pathError(
-        'PLB_PATH_SYMLINK_ESCAPE',
-        path,
-        `input ${JSON.stringify(path)} resolves outside the base`,
-      );
-    }
-    if (stat.isDirectory()) {
-      await walkDirectory({ absolute, path, real, parent: undefined });
-    } else if (stat.isFile()) {
-      addFile(real === absolute ? absolute : real, path);
-    } else {
-      throw unsupported(path || inputs[i]!);
     }
   }
-  options.onFound?.(files.length, files);
-  return { base, files };
+
+  /** Takes one directory entry: adds a file, or returns the directory to walk. */
+  private entry(frame: Frame, dirent: Dirent): Frame | undefined {
+    const name = dirent.name;
+    // The directory's path is absolute and normalized and a name from readdir holds no separator:
+    // concatenation gives what join() would, without normalizing every file's path.
+    const absolute = frame.absolute.endsWith(sep)
+      ? frame.absolute + name
+      : frame.absolute + sep + name;
+    const path = joinPath(frame.path, name);
+    if (dirent.isFile()) {
+      this.addFile(absolute, path);
+      return undefined;
+    }
+    if (dirent.isDirectory())
+      return { absolute, path, real: join(frame.real, name), parent: frame };
+    if (!dirent.isSymbolicLink()) throw unsupported(path);
+    const target = this.followLink(absolute, path);
+    if (target.stats.isDirectory()) {
+      for (let f: Frame | undefined = frame; f; f = f.parent) {
+        if (within(target.real, f.real)) {
+          throw pathError(
+            'PLB_PATH_SYMLINK_LOOP',
+            path,
+            `symbolic link ${JSON.stringify(path)} points to a directory that contains it`,
+          );
+        }
+      }
+      return { absolute, path, real: target.real, parent: frame };
+    }
+    if (!target.stats.isFile()) throw unsupported(path);
+    this.addFile(target.real, path);
+    return undefined;
+  }
+}
+
+/** The entries of a directory; a name that is not valid UTF-8 is `PLB_PATH_INVALID_UTF8`. */
+function readDirectory(frame: Frame): Dirent[] {
+  try {
+    const dirents = readdirSync(frame.absolute, { withFileTypes: true });
+    // Names that were not valid UTF-8 come back with U+FFFD; only then look at the raw bytes.
+    if (dirents.some((d) => d.name.includes('\ufffd'))) checkNames(frame);
+    return dirents;
+  } catch (cause) {
+    if (PlumblineError.is(cause)) throw cause;
+    throw new PlumblineError(
+      'PLB_INPUT_READ',
+      `cannot read directory ${JSON.stringify(frame.path || '.')}`,
+      {
+        cause,
+        details: { path: frame.path || '.' },
+      },
+    );
+  }
+}
+
+function checkNames(frame: Frame): void {
+  for (const raw of readdirSync(frame.absolute, { encoding: 'buffer' })) {
+    try {
+      strictUtf8.decode(raw);
+    } catch {
+      const shown = joinPath(frame.path, lossyUtf8.decode(raw));
+      throw pathError(
+        'PLB_PATH_INVALID_UTF8',
+        shown,
+        `file name ${JSON.stringify(shown)} is not valid UTF-8`,
+        {
+          name_hex: Buffer.from(raw).toString('hex'),
+        },
+      );
+    }
+  }
 }
 
 function isDirectory(absolute: string, stat: Stats): boolean {

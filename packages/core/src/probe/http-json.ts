@@ -1,5 +1,6 @@
 import { decodeUtf8 } from '../encoding/utf8.js';
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import { canonicalizeJsonValue, checkSize } from './canonical.js';
 import { parseJsonBounded, type JsonValue } from './jcs.js';
 import { resolveJsonPointer, withoutMembers } from './json-pointer.js';
@@ -41,14 +42,6 @@ export interface HttpJsonProbeOptions extends ProbeLimits {
   readonly fetch?: typeof fetch;
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
-  const out = value ?? fallback;
-  if (!Number.isSafeInteger(out) || out <= 0) {
-    throw new PlumblineError('PLB_PROBE_INVALID_OPTION', `${name} must be a positive integer`);
-  }
-  return out;
-}
-
 /**
  * A probe that GETs a URL and takes the JSON value at a pointer as the live configuration, in
  * RFC 8785 form with secrets redacted. Fits any gateway that serves its running configuration
@@ -71,9 +64,21 @@ export function createHttpJsonProbe(options: HttpJsonProbeOptions): LiveConfigPr
   for (const p of [pointer, payloadPointer]) {
     if (p !== '' && !p.startsWith('/')) resolveJsonPointer(null, p);
   }
-  const timeoutMs = positive(options.timeoutMs, DEFAULT_PROBE_LIMITS.timeoutMs, 'timeoutMs');
-  const maxBytes = positive(options.maxBytes, DEFAULT_PROBE_LIMITS.maxBytes, 'maxBytes');
-  const maxDepth = positive(options.maxDepth, DEFAULT_PROBE_LIMITS.maxDepth, 'maxDepth');
+  const timeoutMs = limitOption(options.timeoutMs, {
+    name: 'timeoutMs',
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: DEFAULT_PROBE_LIMITS.timeoutMs,
+  });
+  const maxBytes = limitOption(options.maxBytes, {
+    name: 'maxBytes',
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
+  });
+  const maxDepth = limitOption(options.maxDepth, {
+    name: 'maxDepth',
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: DEFAULT_PROBE_LIMITS.maxDepth,
+  });
   const ignore = new Set(options.ignoreMembers ?? []);
   const redactor = options.redactor ?? createSecretRedactor();
 

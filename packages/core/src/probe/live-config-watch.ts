@@ -1,4 +1,4 @@
-import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { LiveConfigReport } from '../drift/protocol.js';
 import { compareLiveConfig } from './compare.js';
 import type { CanonicalConfig, LiveConfigProbe, ProbeResult } from './probe.js';
@@ -61,10 +61,11 @@ function sameFacts(a: LiveConfigReport | null, b: LiveConfigReport): boolean {
  * @public
  */
 export function watchLiveConfig(options: WatchLiveConfigOptions): LiveConfigWatch {
-  const intervalMs = options.intervalMs ?? 5000;
-  if (!Number.isSafeInteger(intervalMs) || intervalMs <= 0) {
-    throw new PlumblineError('PLB_PROBE_INVALID_OPTION', 'intervalMs must be a positive integer');
-  }
+  const intervalMs = limitOption(options.intervalMs, {
+    name: 'intervalMs',
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: 5000,
+  });
   let latest: LiveConfigReport | null = null;
   let running: Promise<LiveConfigReport> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -77,12 +78,7 @@ export function watchLiveConfig(options: WatchLiveConfigOptions): LiveConfigWatc
       result = await options.probe.probe(abort.signal);
     } catch {
       // A probe breaking its contract (it must not throw) is a failing probe, never in sync.
-      result = {
-        status: 'failing',
-        code: 'PLB_PROBE_FAILED',
-        message: 'the probe threw instead of returning a result',
-        at: new Date().toISOString(),
-      };
+      result = broken('the probe threw instead of returning a result');
     }
     let expected: CanonicalConfig | null;
     try {
@@ -90,7 +86,17 @@ export function watchLiveConfig(options: WatchLiveConfigOptions): LiveConfigWatc
     } catch {
       expected = null;
     }
-    const report = compareLiveConfig(options.probe, result, expected);
+    let report: LiveConfigReport;
+    try {
+      report = compareLiveConfig(options.probe, result, expected);
+    } catch {
+      // A result of the wrong shape (no status, no config, no message) is a failing probe too.
+      report = compareLiveConfig(
+        options.probe,
+        broken('the probe returned a malformed result'),
+        expected,
+      );
+    }
     const changed = !sameFacts(latest, report);
     latest = report;
     if (changed && !closed) {
@@ -129,7 +135,16 @@ export function watchLiveConfig(options: WatchLiveConfigOptions): LiveConfigWatc
       if (timer !== undefined) clearTimeout(timer);
       abort.abort();
       await running?.catch(() => undefined);
-      await options.probe.close?.();
+      try {
+        await options.probe.close?.();
+      } catch {
+        // The probe's own cleanup failing must not make closing the watch fail.
+      }
     },
   };
+}
+
+/** A failing result standing in for a probe that broke its contract. */
+function broken(message: string): ProbeResult {
+  return { status: 'failing', code: 'PLB_PROBE_FAILED', message, at: new Date().toISOString() };
 }

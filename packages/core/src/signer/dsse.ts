@@ -1,4 +1,4 @@
-import { PlumblineError } from '../errors.js';
+import { PlumblineError, type PlumblineErrorCode } from '../errors.js';
 import { utf8 } from '../encoding/utf8.js';
 import { decodeBase64, encodeBase64 } from '../encoding/base64.js';
 import type { SignatureVerifier, Signer } from './types.js';
@@ -200,25 +200,40 @@ export function toDsseEnvelope(value: unknown, limits: DsseLimits = {}): DsseEnv
  * @public
  */
 export function parseDsseEnvelope(bytes: Uint8Array, limits: DsseLimits = {}): DsseEnvelope {
-  const maxEnvelopeBytes = limits.maxEnvelopeBytes ?? DSSE_DEFAULTS.maxEnvelopeBytes;
-  if (bytes.length > maxEnvelopeBytes) {
-    throw new PlumblineError(
-      'PLB_DSSE_TOO_LARGE',
-      `the DSSE envelope is larger than ${maxEnvelopeBytes} bytes`,
-      {
-        details: { size: bytes.length, maxEnvelopeBytes },
-      },
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new PlumblineError('PLB_DSSE_MALFORMED', 'the DSSE envelope is not JSON', {
-      cause: error,
+  const value = parseBoundedJson(bytes, {
+    maxBytes: limits.maxEnvelopeBytes ?? DSSE_DEFAULTS.maxEnvelopeBytes,
+    limitName: 'maxEnvelopeBytes',
+    what: 'the DSSE envelope',
+    malformedCode: 'PLB_DSSE_MALFORMED',
+  });
+  return toDsseEnvelope(value, limits);
+}
+
+/**
+ * @internal The JSON value of `bytes` (UTF-8), refused with `PLB_DSSE_TOO_LARGE` before decoding
+ * when larger than `maxBytes` (the details name the limit `limitName`), and with `malformedCode`
+ * when it is not JSON.
+ */
+export function parseBoundedJson(
+  bytes: Uint8Array,
+  options: {
+    readonly maxBytes: number;
+    readonly limitName: string;
+    readonly what: string;
+    readonly malformedCode: PlumblineErrorCode;
+  },
+): unknown {
+  const { maxBytes, limitName, what, malformedCode } = options;
+  if (bytes.length > maxBytes) {
+    throw new PlumblineError('PLB_DSSE_TOO_LARGE', `${what} is larger than ${maxBytes} bytes`, {
+      details: { size: bytes.length, [limitName]: maxBytes },
     });
   }
-  return toDsseEnvelope(value, limits);
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new PlumblineError(malformedCode, `${what} is not JSON`, { cause: error });
+  }
 }
 
 /**
@@ -341,7 +356,7 @@ export async function verifyDsseEnvelope(
     if (named.length > 0 || !signature.keyid) matchedAnyKey = true;
     for (const verifier of pool) {
       if (accepted.has(verifier)) continue;
-      if (await verifier.verify(pae, sig)) {
+      if (await checks(verifier, pae, sig)) {
         accepted.add(verifier);
         matchedAnyKey = true;
         break;
@@ -371,4 +386,20 @@ export async function verifyDsseEnvelope(
         ? 'the DSSE signature does not verify with the trusted key'
         : `only ${accepted.size} of the required ${threshold} trusted keys signed`,
   };
+}
+
+/**
+ * One signature check by a trusted verifier, which may be integrator code (a KMS, an HSM): only
+ * `true` accepts, and a verifier that throws or rejects counts as a failed check.
+ */
+async function checks(
+  verifier: SignatureVerifier,
+  pae: Uint8Array,
+  sig: Uint8Array,
+): Promise<boolean> {
+  try {
+    return (await verifier.verify(pae, sig)) === true;
+  } catch {
+    return false;
+  }
 }

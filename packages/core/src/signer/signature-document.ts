@@ -1,5 +1,11 @@
 import { PlumblineError } from '../errors.js';
-import { DSSE_DEFAULTS, toDsseEnvelope, type DsseEnvelope, type DsseLimits } from './dsse.js';
+import {
+  DSSE_DEFAULTS,
+  parseBoundedJson,
+  toDsseEnvelope,
+  type DsseEnvelope,
+  type DsseLimits,
+} from './dsse.js';
 
 /** Media types of Sigstore bundles the SDK reads. @public */
 export const SIGSTORE_BUNDLE_MEDIA_TYPES = [
@@ -39,24 +45,12 @@ export function parseSignatureDocument(
   bytes: Uint8Array,
   limits: DsseLimits = {},
 ): SignatureDocument {
-  const maxBytes = limits.maxEnvelopeBytes ?? DSSE_DEFAULTS.maxEnvelopeBytes;
-  if (bytes.length > maxBytes) {
-    throw new PlumblineError(
-      'PLB_DSSE_TOO_LARGE',
-      `the signature document is larger than ${maxBytes} bytes`,
-      {
-        details: { size: bytes.length, maxBytes },
-      },
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new PlumblineError('PLB_BUNDLE_MALFORMED', 'the signature document is not JSON', {
-      cause: error,
-    });
-  }
+  const value = parseBoundedJson(bytes, {
+    maxBytes: limits.maxEnvelopeBytes ?? DSSE_DEFAULTS.maxEnvelopeBytes,
+    limitName: 'maxBytes',
+    what: 'the signature document',
+    malformedCode: 'PLB_BUNDLE_MALFORMED',
+  });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new PlumblineError('PLB_BUNDLE_MALFORMED', 'the signature document is not a JSON object');
   }

@@ -30,6 +30,34 @@ export async function resolveApi(api: ConformanceTestApi | undefined): Promise<C
   return { describe: vitest.describe, it: vitest.it };
 }
 
+/** @internal The test API and the per-test timeout (10 s unless given) of one suite. */
+export async function suiteContext(
+  options: ConformanceOptions,
+): Promise<{ api: ConformanceTestApi; timeout: number }> {
+  return { api: await resolveApi(options.api), timeout: options.timeoutMs ?? 10_000 };
+}
+
+/**
+ * @internal Runs `body` with a fresh harness from `factory`, then releases it: `close` first,
+ * and `dispose` even when `close` throws.
+ */
+export async function withFreshHarness<H extends { dispose?(): Promise<void> }>(
+  factory: () => Promise<H>,
+  close: (harness: H) => unknown,
+  body: (harness: H) => Promise<void>,
+): Promise<void> {
+  const harness = await factory();
+  try {
+    await body(harness);
+  } finally {
+    try {
+      await close(harness);
+    } finally {
+      await harness.dispose?.();
+    }
+  }
+}
+
 /**
  * One rule of an extension point's contract, in the words of the integrator implementing it.
  *
@@ -84,6 +112,51 @@ export function clauseTest(
     },
     timeout,
   );
+}
+
+/**
+ * @internal {@link clauseTest} bound to one suite's api, timeout and harness factory: each
+ * body is given a fresh harness.
+ */
+export function clauseRunner<H>(
+  api: ConformanceTestApi,
+  factory: () => Promise<H>,
+  timeout: number,
+): ClauseRunner<H> {
+  return clauseRunnerWith(api, async (body) => body(await factory()), timeout);
+}
+
+/** @internal Registers one clause test whose body is given a harness; `ms` overrides the timeout. */
+export type ClauseRunner<H> = (
+  clause: ContractClause,
+  name: string,
+  body: (harness: H) => Promise<void>,
+  ms?: number,
+) => void;
+
+/**
+ * @internal {@link clauseTest} bound to one suite's api and timeout, each body run by
+ * `withHarness` (which acquires a harness and releases it afterwards).
+ */
+export function clauseRunnerWith<H>(
+  api: ConformanceTestApi,
+  withHarness: (body: (harness: H) => Promise<void>) => Promise<void>,
+  timeout: number,
+): ClauseRunner<H> {
+  return (clause, name, body, ms = timeout) =>
+    clauseTest(api, clause, name, () => withHarness(body), ms);
+}
+
+/**
+ * @internal The result of `run`; a rejection (a breach where an answer is due) becomes an error
+ * `<what>: <message>`.
+ */
+export async function answerOf<T>(run: () => Promise<T>, what: string): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message}`);
+  }
 }
 
 /** @internal Waits `ms` so that anything a broken implementation would still do happens. */

@@ -6,9 +6,11 @@ import { concatBytes } from '../encoding/hex.js';
 import {
   check,
   checkEqual,
-  clauseTest,
+  clauseRunnerWith,
   rejectsWith,
-  resolveApi,
+  suiteContext,
+  withFreshHarness,
+  type ConformanceTestApi,
   type ConformanceOptions,
 } from './api.js';
 import { AUDIT_SINK_CLAUSES as A } from './sink-clauses.js';
@@ -82,208 +84,181 @@ export async function describeAuditSinkConformance(
   factory: AuditSinkFactory,
   options: ConformanceOptions = {},
 ): Promise<void> {
-  const api = await resolveApi(options.api);
-  const timeout = options.timeoutMs ?? 10_000;
+  const { api, timeout } = await suiteContext(options);
 
-  async function withSink(body: (harness: AuditSinkHarness) => Promise<void>): Promise<void> {
-    const harness = await factory();
-    try {
-      await body(harness);
-    } finally {
-      try {
-        await harness.sink.close?.();
-      } finally {
-        await harness.dispose?.();
-      }
-    }
-  }
+  const withSink = (body: (harness: AuditSinkHarness) => Promise<void>): Promise<void> =>
+    withFreshHarness(factory, (h) => h.sink.close?.(), body);
 
+  const suite: SinkSuite = { api, timeout, withSink };
   api.describe(`audit sink conformance: ${name}`, () => {
-    clauseTest(
-      api,
-      A.exact,
-      'stores the exact JSON of every record of one write, in order',
-      () =>
-        withSink(async ({ sink, read }) => {
-          const records = await sampleRecords(25);
-          await sink.write(records);
-          await expectStored(sink, read, records);
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.exact,
-      'stores every record of many writes, however many it already holds',
-      () =>
-        withSink(async ({ sink, read }) => {
-          const records = await sampleRecords(600);
-          for (let at = 0, size = 1; at < records.length; at += size, size = (size % 13) + 1) {
-            await sink.write(records.slice(at, at + size));
-          }
-          await expectStored(sink, read, records);
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.callOrder,
-      'keeps call order across concurrent writes and accepts empty writes',
-      () =>
-        withSink(async ({ sink, read }) => {
-          const records = await sampleRecords(30);
-          await Promise.all([...records.map((r) => sink.write([r])), sink.write([])]);
-          await expectStored(sink, read, records);
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.noMutation,
-      'never mutates the records it is given',
-      () =>
-        withSink(async ({ sink }) => {
-          const records = await sampleRecords(3);
-          const before = JSON.stringify(records);
-          const frozen = records.map((r) =>
-            Object.freeze({ event: deepFreeze(r.event), json: r.json }),
-          );
-          await sink.write(Object.freeze(frozen));
-          check(JSON.stringify(records) === before, 'records were modified');
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.exact,
-      'stores large and non-ASCII events byte for byte',
-      () =>
-        withSink(async ({ sink, read }) => {
-          const records = await sampleRecords(2, { claimed_node_id: `gw-ß-😀-${'x'.repeat(400)}` });
-          const big = await sampleRecords(1, { claimed_cluster: 'y'.repeat(500) });
-          await sink.write([...records, ...big]);
-          await expectStored(sink, read, [...records, ...big]);
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.mustWrite,
-      'serves as a must-write sink: an emitted event is stored when emit resolves',
-      () =>
-        withSink(async ({ sink, read }) => {
-          const logger = createAuditLogger({
-            source: { component: 'sink-conformance' },
-            sinks: [{ sink, delivery: 'must-write' }],
-            rateLimit: false,
-          });
-          const result = await logger.emit(
-            sessionRejected({
-              actor: { type: 'anonymous', id: 'x' },
-              details: { reason_code: 'malformed' },
-            }),
-          );
-          check(result.event !== undefined, 'emit returned no event');
-          if (read) {
-            const stored = await read();
-            check(
-              stored.some((s) => s.includes(result.event!.id)),
-              'the emitted event is not stored',
-            );
-          }
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.lifecycle,
-      'flushes, closes idempotently and refuses writes after close with PLB_AUDIT_SINK_CLOSED',
-      () =>
-        withSink(async ({ sink }) => {
-          await sink.write(await sampleRecords(2));
-          await sink.flush?.();
-          await sink.close?.();
-          await sink.close?.();
-          if (sink.close) {
-            const records = await sampleRecords(1);
-            await rejectsWith(
-              () => sink.write(records),
-              'PLB_AUDIT_SINK_CLOSED',
-              'write after close',
-            );
-          }
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.writeLines,
-      'writeLines (when the sink has it): same bytes as write, in call order, chunks not kept',
-      () =>
-        withSink(async ({ sink, read }) => {
-          if (!sink.writeLines) return;
-          const records = await sampleRecords(12, { claimed_node_id: 'gw-ß-😀' });
-          const chunks = (rs: readonly AuditRecord[]): Uint8Array[] =>
-            rs.map((r) => encoder.encode(`${r.json}\n`));
-          // Interleaved with write: one call of each kind, then concurrent calls of both.
-          const first = chunks(records.slice(0, 3));
-          await sink.writeLines(first, 3);
-          // The caller reuses the memory once the promise settled: nothing may depend on it.
-          for (const c of first) c.fill(0x20);
-          await sink.write(records.slice(3, 5));
-          await Promise.all([
-            sink.writeLines(chunks(records.slice(5, 8)), 3),
-            sink.write(records.slice(8, 9)),
-            sink.writeLines([concatBytes(...chunks(records.slice(9, 12)))], 3),
-            sink.writeLines([], 0),
-          ]);
-          await expectStored(sink, read, records);
-          if (sink.close) {
-            await sink.close();
-            await rejectsWith(
-              () => sink.writeLines!(chunks(records.slice(0, 1)), 1),
-              'PLB_AUDIT_SINK_CLOSED',
-              'writeLines after close',
-            );
-          }
-        }),
-      timeout,
-    );
-
-    clauseTest(
-      api,
-      A.durable,
-      'keeps everything written across a close and reopen',
-      () =>
-        withSink(async ({ sink, read, reopen }) => {
-          if (!reopen || !read) return;
-          const first = await sampleRecords(5);
-          await sink.write(first);
-          await sink.close?.();
-          const again = await reopen();
-          try {
-            const second = await sampleRecords(2);
-            await again.write(second);
-            await again.flush?.();
-            checkEqual(
-              await read(),
-              [...first, ...second].map((r) => r.json),
-              'stored events after reopen',
-            );
-          } finally {
-            await again.close?.();
-          }
-        }),
-      timeout,
-    );
+    registerStorageTests(suite);
+    registerLifecycleTests(suite);
+    registerWriteLinesAndDurabilityTests(suite);
   });
+}
+
+/** What the test groups of the audit sink suite share. */
+interface SinkSuite {
+  readonly api: ConformanceTestApi;
+  readonly timeout: number;
+  /** Runs `body` with a fresh sink, closed and disposed of afterwards. */
+  withSink(body: (harness: AuditSinkHarness) => Promise<void>): Promise<void>;
+}
+
+/** Exact bytes, call order, empty writes, no mutation, large and non-ASCII events. */
+function registerStorageTests({ api, timeout, withSink }: SinkSuite): void {
+  const clause = clauseRunnerWith(api, withSink, timeout);
+  clause(
+    A.exact,
+    'stores the exact JSON of every record of one write, in order',
+    async ({ sink, read }) => {
+      const records = await sampleRecords(25);
+      await sink.write(records);
+      await expectStored(sink, read, records);
+    },
+  );
+
+  clause(
+    A.exact,
+    'stores every record of many writes, however many it already holds',
+    async ({ sink, read }) => {
+      const records = await sampleRecords(600);
+      for (let at = 0, size = 1; at < records.length; at += size, size = (size % 13) + 1) {
+        await sink.write(records.slice(at, at + size));
+      }
+      await expectStored(sink, read, records);
+    },
+  );
+
+  clause(
+    A.callOrder,
+    'keeps call order across concurrent writes and accepts empty writes',
+    async ({ sink, read }) => {
+      const records = await sampleRecords(30);
+      await Promise.all([...records.map((r) => sink.write([r])), sink.write([])]);
+      await expectStored(sink, read, records);
+    },
+  );
+
+  clause(A.noMutation, 'never mutates the records it is given', async ({ sink }) => {
+    const records = await sampleRecords(3);
+    const before = JSON.stringify(records);
+    const frozen = records.map((r) => Object.freeze({ event: deepFreeze(r.event), json: r.json }));
+    await sink.write(Object.freeze(frozen));
+    check(JSON.stringify(records) === before, 'records were modified');
+  });
+
+  clause(A.exact, 'stores large and non-ASCII events byte for byte', async ({ sink, read }) => {
+    const records = await sampleRecords(2, { claimed_node_id: `gw-ß-😀-${'x'.repeat(400)}` });
+    const big = await sampleRecords(1, { claimed_cluster: 'y'.repeat(500) });
+    await sink.write([...records, ...big]);
+    await expectStored(sink, read, [...records, ...big]);
+  });
+}
+
+/** Use as a must-write sink of an `AuditLogger`; flush, idempotent close, writes after close. */
+function registerLifecycleTests({ api, timeout, withSink }: SinkSuite): void {
+  const clause = clauseRunnerWith(api, withSink, timeout);
+  clause(
+    A.mustWrite,
+    'serves as a must-write sink: an emitted event is stored when emit resolves',
+    async ({ sink, read }) => {
+      const logger = createAuditLogger({
+        source: { component: 'sink-conformance' },
+        sinks: [{ sink, delivery: 'must-write' }],
+        rateLimit: false,
+      });
+      const result = await logger.emit(
+        sessionRejected({
+          actor: { type: 'anonymous', id: 'x' },
+          details: { reason_code: 'malformed' },
+        }),
+      );
+      check(result.event !== undefined, 'emit returned no event');
+      if (read) {
+        const stored = await read();
+        check(
+          stored.some((s) => s.includes(result.event!.id)),
+          'the emitted event is not stored',
+        );
+      }
+    },
+  );
+
+  clause(
+    A.lifecycle,
+    'flushes, closes idempotently and refuses writes after close with PLB_AUDIT_SINK_CLOSED',
+    async ({ sink }) => {
+      await sink.write(await sampleRecords(2));
+      await sink.flush?.();
+      await sink.close?.();
+      await sink.close?.();
+      if (sink.close) {
+        const records = await sampleRecords(1);
+        await rejectsWith(() => sink.write(records), 'PLB_AUDIT_SINK_CLOSED', 'write after close');
+      }
+    },
+  );
+}
+
+/** `writeLines` (when the sink has it) and durability across a close and reopen. */
+function registerWriteLinesAndDurabilityTests({ api, timeout, withSink }: SinkSuite): void {
+  const clause = clauseRunnerWith(api, withSink, timeout);
+  clause(
+    A.writeLines,
+    'writeLines (when the sink has it): same bytes as write, in call order, chunks not kept',
+    async ({ sink, read }) => {
+      if (!sink.writeLines) return;
+      const records = await sampleRecords(12, { claimed_node_id: 'gw-ß-😀' });
+      const chunks = (rs: readonly AuditRecord[]): Uint8Array[] =>
+        rs.map((r) => encoder.encode(`${r.json}\n`));
+      // Interleaved with write: one call of each kind, then concurrent calls of both.
+      const first = chunks(records.slice(0, 3));
+      await sink.writeLines(first, 3);
+      // The caller reuses the memory once the promise settled: nothing may depend on it.
+      for (const c of first) c.fill(0x20);
+      await sink.write(records.slice(3, 5));
+      await Promise.all([
+        sink.writeLines(chunks(records.slice(5, 8)), 3),
+        sink.write(records.slice(8, 9)),
+        sink.writeLines([concatBytes(...chunks(records.slice(9, 12)))], 3),
+        sink.writeLines([], 0),
+      ]);
+      await expectStored(sink, read, records);
+      if (sink.close) {
+        await sink.close();
+        await rejectsWith(
+          () => sink.writeLines!(chunks(records.slice(0, 1)), 1),
+          'PLB_AUDIT_SINK_CLOSED',
+          'writeLines after close',
+        );
+      }
+    },
+  );
+
+  clause(
+    A.durable,
+    'keeps everything written across a close and reopen',
+    async ({ sink, read, reopen }) => {
+      if (!reopen || !read) return;
+      const first = await sampleRecords(5);
+      await sink.write(first);
+      await sink.close?.();
+      const again = await reopen();
+      try {
+        const second = await sampleRecords(2);
+        await again.write(second);
+        await again.flush?.();
+        checkEqual(
+          await read(),
+          [...first, ...second].map((r) => r.json),
+          'stored events after reopen',
+        );
+      } finally {
+        await again.close?.();
+      }
+    },
+  );
 }
 
 const encoder = new TextEncoder();

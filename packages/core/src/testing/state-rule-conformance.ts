@@ -8,7 +8,7 @@ import {
 import {
   checkEqual,
   clauseTest,
-  resolveApi,
+  suiteContext,
   type ConformanceOptions,
   type ContractClause,
 } from './api.js';
@@ -236,8 +236,7 @@ export async function describeNodeStateRuleConformance(
   rule: NodeStateRule,
   options: ConformanceOptions = {},
 ): Promise<void> {
-  const api = await resolveApi(options.api);
-  const timeout = options.timeoutMs ?? 10_000;
+  const { api, timeout } = await suiteContext(options);
   api.describe(`node-state rule conformance: ${name}`, () => {
     for (const [key, cases] of Object.entries(CASES)) {
       const clause = STATE_RULE_CLAUSES[key as keyof typeof STATE_RULE_CLAUSES];

@@ -24,6 +24,12 @@ export const STORE_CLAUSES = {
       'saveObserved stores every row of a batch, whatever its size (the monitor sends every ' +
       'changed node in one batch), exactly as given, nulls included; deleteObserved forgets a node',
   },
+  live: {
+    id: 'store.live',
+    text:
+      "a node's saved live-configuration report (protocol v1.1) is loaded back exactly as saved, " +
+      'and a later save without one replaces it',
+  },
   callOrder: {
     id: 'store.call-order',
     text:

@@ -1,5 +1,6 @@
 import type { DigestString } from '../hash/digest.js';
-import type { FleetStore, ObservedNode, SetDesiredInput } from '../drift/store.js';
+import type { LiveConfigReport } from '../drift/protocol.js';
+import type { FleetStore, NodePin, ObservedNode, SetDesiredInput } from '../drift/store.js';
 
 /**
  * A store under test, built by the factory passed to {@link describeFleetStoreConformance}.
@@ -30,6 +31,9 @@ export interface FleetStoreHarness {
  */
 export type FleetStoreFactory = () => Promise<FleetStoreHarness>;
 
+/** Runs a test body with a fresh store, closing and disposing of it afterwards. @internal */
+export type WithStore = (body: (harness: FleetStoreHarness) => Promise<void>) => Promise<void>;
+
 /** @internal */
 export const H1 = `sha256:${'1'.repeat(64)}` as DigestString;
 /** @internal */
@@ -56,6 +60,28 @@ export function desiredInput(
   };
 }
 
+/** @internal A pin of `node_id` in `prod` to `hash`, by actor `a`. */
+export function pinInput(node_id: string, hash: DigestString, reason = 'r'): NodePin {
+  return { node_id, cluster: 'prod', artifact_hash: hash, actor: 'a', reason, pinned_at: AT };
+}
+
+/**
+ * @internal Runs `body` with a second replica of the harness's store, closed afterwards; does
+ * nothing when the harness has no replicas.
+ */
+export async function withReplica(
+  harness: FleetStoreHarness,
+  body: (store: FleetStore, other: FleetStore) => Promise<void>,
+): Promise<void> {
+  if (harness.replica === undefined) return;
+  const other = await harness.replica();
+  try {
+    await body(harness.store, other);
+  } finally {
+    await other.close();
+  }
+}
+
 /** @internal */
 export function observed(node_id: string, cluster: string, seq: number): ObservedNode {
   return {
@@ -71,3 +97,16 @@ export function observed(node_id: string, cluster: string, seq: number): Observe
     last_seq: seq,
   };
 }
+
+/** A live-configuration report with every field set. @internal */
+export const LIVE: LiveConfigReport = {
+  probe: 'caddy',
+  status: 'ok',
+  digest: H3,
+  expected_digest: H1,
+  differences: ['/apps/http/servers/srv0/listen', 'ünïcode path'],
+  pending: 2,
+  code: 'PLB_PROBE_X',
+  message: 'out of band',
+  at: AT,
+};

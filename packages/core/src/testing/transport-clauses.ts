@@ -66,7 +66,8 @@ export const TRANSPORT_CLAUSES = {
   serveDrift: {
     id: 'transport.serve-drift',
     text:
-      "run by core's serveDrift, a node's hello is welcomed and its reports reach the monitor, a " +
+      "run by core's serveDrift, a node's hello is welcomed and its reports reach the monitor (a " +
+      'heartbeat that reports nothing keeps the last report), a ' +
       'hello claiming another node is refused with 4403, and a node that goes is disconnected',
   },
 } as const satisfies Record<string, ContractClause>;

@@ -1,13 +1,12 @@
-import type { DriftSession } from '../drift/transport.js';
 import { resolveApi, type ConformanceOptions, type ConformanceTestApi } from './api.js';
-import { registerDeliveryTests } from './transport-delivery-tests.js';
 import {
   IDENTITIES,
   MAX_FRAME,
+  startRecorded,
+  withStarted,
   type ClientRecord,
-  type Recorded,
-  type SessionEvent,
   type TransportFactory,
+  type TransportHarness,
   type TransportSuite,
 } from './transport-harness.js';
 import { registerSessionTests } from './transport-session-tests.js';
@@ -18,73 +17,26 @@ export type {
   TransportHarness,
   TransportHarnessOptions,
 } from './transport-harness.js';
-
-const describeIdentity = (session: DriftSession): string => {
-  try {
-    return JSON.stringify(session.identity) ?? 'undefined';
-  } catch {
-    return 'unreadable';
-  }
-};
-
-function record(): Recorded {
-  const events = new Map<string, SessionEvent[]>();
-  const of = (id: string): SessionEvent[] => events.get(id) ?? [];
-  return {
-    opened: [],
-    events,
-    authFailures: [],
-    strays: [],
-    messages: (id) => of(id).flatMap((e) => (e.kind === 'message' ? [e.text] : [])),
-    closes: (id) =>
-      of(id).flatMap((e) => (e.kind === 'close' ? [{ code: e.code, reason: e.reason }] : [])),
-  };
-}
+export {
+  describeTranslatingTransportConformance,
+  type TransportFrame,
+  type TranslatingClient,
+  type TranslatingClientHandler,
+  type TranslatingConformanceOptions,
+  type TranslatingConnection,
+  type TranslatingTransportFactory,
+  type TranslatingTransportHarness,
+  type WaivableTransportClause,
+} from './transport-translating.js';
 
 function suiteOf(
   api: ConformanceTestApi,
   timeout: number,
   factory: TransportFactory,
 ): TransportSuite {
-  const setup: TransportSuite['setup'] = async () => {
-    const harness = await factory({ tokens: IDENTITIES, maxFrameBytes: MAX_FRAME });
-    const rec = record();
-    const log = (session: DriftSession, event: SessionEvent): void => {
-      const list = rec.events.get(session.id);
-      if (list === undefined) rec.strays.push(`${event.kind} for unknown session ${session.id}`);
-      else list.push(event);
-    };
-    await harness.transport.start({
-      onOpen(session) {
-        if (rec.events.has(session.id)) rec.strays.push(`second onOpen of ${session.id}`);
-        rec.opened.push(session);
-        rec.events.set(session.id, [{ kind: 'open', identity: describeIdentity(session) }]);
-      },
-      onMessage(session, text) {
-        log(session, { kind: 'message', text, identity: describeIdentity(session) });
-      },
-      onClose(session, code, reason) {
-        log(session, { kind: 'close', code, reason, identity: describeIdentity(session) });
-      },
-      onAuthFailure(failure) {
-        rec.authFailures.push(failure);
-      },
-    });
-    let disposed = false;
-    return {
-      harness,
-      rec,
-      async done() {
-        if (disposed) return;
-        disposed = true;
-        try {
-          await harness.transport.close();
-        } finally {
-          await harness.dispose?.();
-        }
-      },
-    };
-  };
+  const harness = (): Promise<TransportHarness> =>
+    factory({ tokens: IDENTITIES, maxFrameBytes: MAX_FRAME });
+  const setup: TransportSuite['setup'] = () => startRecorded(harness);
   const open: TransportSuite['open'] = async (harness, token) => {
     const client: ClientRecord = { messages: [], closes: [] };
     const connection = await harness.channel(token).connect({
@@ -96,18 +48,11 @@ function suiteOf(
   return {
     api,
     timeout,
-    harness: () => factory({ tokens: IDENTITIES, maxFrameBytes: MAX_FRAME }),
+    harness,
     setup,
     open,
     connect: open,
-    async withHarness(body) {
-      const { harness, rec, done } = await setup();
-      try {
-        await body(harness, rec);
-      } finally {
-        await done();
-      }
-    },
+    withHarness: (body) => withStarted(setup, body),
   };
 }
 
@@ -141,6 +86,5 @@ export async function describeTransportConformance(
   const suite = suiteOf(api, options.timeoutMs ?? 10_000, factory);
   api.describe(`drift transport conformance: ${name}`, () => {
     registerSessionTests(suite);
-    registerDeliveryTests(suite);
   });
 }

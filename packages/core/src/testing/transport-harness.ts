@@ -5,6 +5,7 @@ import type {
   DriftIdentity,
   DriftSession,
   DriftTransport,
+  DriftTransportHandler,
 } from '../drift/transport.js';
 import type { ConformanceTestApi } from './api.js';
 
@@ -98,3 +99,109 @@ export const IDENTITIES: Readonly<Record<string, DriftIdentity>> = {
 };
 /** @internal */
 export const MAX_FRAME = 4096;
+
+/** @internal */
+export const describeIdentity = (session: DriftSession): string => {
+  try {
+    return JSON.stringify(session.identity) ?? 'undefined';
+  } catch {
+    return 'unreadable';
+  }
+};
+
+/** @internal A fresh record of handler calls. */
+export function record(): Recorded {
+  const events = new Map<string, SessionEvent[]>();
+  const of = (id: string): SessionEvent[] => events.get(id) ?? [];
+  return {
+    opened: [],
+    events,
+    authFailures: [],
+    strays: [],
+    messages: (id) => of(id).flatMap((e) => (e.kind === 'message' ? [e.text] : [])),
+    closes: (id) =>
+      of(id).flatMap((e) => (e.kind === 'close' ? [{ code: e.code, reason: e.reason }] : [])),
+  };
+}
+
+/**
+ * @internal The control-plane handler that records every call in `rec`; `onText` sees each
+ * frame after it was recorded (the translating mode answers hellos with it).
+ */
+export function recordingHandler(
+  rec: Recorded,
+  onText?: (session: DriftSession, text: string) => void,
+): DriftTransportHandler {
+  const log = (session: DriftSession, event: SessionEvent): void => {
+    const list = rec.events.get(session.id);
+    if (list === undefined) rec.strays.push(`${event.kind} for unknown session ${session.id}`);
+    else list.push(event);
+  };
+  return {
+    onOpen(session) {
+      if (rec.events.has(session.id)) rec.strays.push(`second onOpen of ${session.id}`);
+      rec.opened.push(session);
+      rec.events.set(session.id, [{ kind: 'open', identity: describeIdentity(session) }]);
+    },
+    onMessage(session, text) {
+      log(session, { kind: 'message', text, identity: describeIdentity(session) });
+      onText?.(session, text);
+    },
+    onClose(session, code, reason) {
+      log(session, { kind: 'close', code, reason, identity: describeIdentity(session) });
+    },
+    onAuthFailure(failure) {
+      rec.authFailures.push(failure);
+    },
+  };
+}
+
+/** @internal A harness whose transport was started with a recording handler. */
+export interface Started<H> {
+  readonly harness: H;
+  readonly rec: Recorded;
+  /** Closes the transport, then disposes the harness (even when the close throws); once. */
+  done(): Promise<void>;
+}
+
+/**
+ * @internal Builds a harness and starts its transport with a recording handler (`onText` as in
+ * {@link recordingHandler}).
+ */
+export async function startRecorded<
+  H extends { readonly transport: DriftTransport; dispose?(): Promise<void> },
+>(
+  build: () => Promise<H>,
+  onText?: (session: DriftSession, text: string) => void,
+): Promise<Started<H>> {
+  const harness = await build();
+  const rec = record();
+  await harness.transport.start(recordingHandler(rec, onText));
+  let disposed = false;
+  return {
+    harness,
+    rec,
+    async done() {
+      if (disposed) return;
+      disposed = true;
+      try {
+        await harness.transport.close();
+      } finally {
+        await harness.dispose?.();
+      }
+    },
+  };
+}
+
+/** @internal Runs `body` with a harness from `setup`, done afterwards. */
+export async function withStarted<H>(
+  setup: () => Promise<Started<H>>,
+  body: (harness: H, rec: Recorded) => Promise<void>,
+): Promise<void> {
+  const { harness, rec, done } = await setup();
+  try {
+    await body(harness, rec);
+  } finally {
+    await done();
+  }
+}

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { Verifier } from '../signer/types.js';
 import type { LoadMode, LoadPolicy } from './types.js';
 
@@ -85,10 +86,12 @@ export function resolvePolicy(policy: LoadPolicy): ResolvedPolicy {
       throw invalid('allowedSources must be a list of non-empty strings');
     }
   }
-  const timeout = policy.verifierTimeoutMs ?? DEFAULT_VERIFIER_TIMEOUT_MS;
-  if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw invalid('verifierTimeoutMs must be a positive, finite number');
-  }
+  const timeout = limitOption(policy.verifierTimeoutMs, {
+    name: 'verifierTimeoutMs',
+    code: 'PLB_VERIFY_POLICY_INVALID',
+    fallback: DEFAULT_VERIFIER_TIMEOUT_MS,
+    integer: false,
+  });
   if (policy.requireSignature === true && policy.verifier === undefined) {
     throw invalid('requireSignature needs a verifier');
   }

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { DigestString } from '../hash/digest.js';
 import type { Provenance } from '../header/types.js';
 import { processInstanceId } from './instance.js';
@@ -104,14 +105,11 @@ export class LoadedArtifactRegistry implements LoadedArtifactSource {
    */
   constructor(options: LoadedArtifactRegistryOptions = {}) {
     this.instanceId = options.instanceId ?? processInstanceId();
-    const max = options.maxWorkers ?? 1024;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new PlumblineError(
-        'PLB_VERIFY_REGISTRY_INVALID',
-        'maxWorkers must be a positive integer',
-      );
-    }
-    this.#maxWorkers = max;
+    this.#maxWorkers = limitOption(options.maxWorkers, {
+      name: 'maxWorkers',
+      code: 'PLB_VERIFY_REGISTRY_INVALID',
+      fallback: 1024,
+    });
   }
 
   /**

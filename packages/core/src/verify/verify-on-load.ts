@@ -394,116 +394,29 @@ export async function verifyOnLoad(
   options: VerifyOnLoadOptions = {},
 ): Promise<LoadedArtifact> {
   const resolved = resolvePolicy(policy);
-  const now = options.now ?? (() => new Date());
   const instanceId = options.instanceId ?? options.registry?.instanceId ?? processInstanceId();
-  const signal = options.signal;
-  checkAborted(signal);
-  const artifactHash = headerHashOf(artifact);
-
-  const reject = (reasons: readonly VerificationReason[], cause?: unknown): PlumblineError => {
-    const at = rfc3339(now());
-    const summary = reasons.map((r) => `${r.rule}: ${r.message}`).join('; ');
-    const error = new PlumblineError(
-      'PLB_LOAD_REJECTED',
-      `artifact refused by the load policy (${summary})`,
-      {
-        details: { artifact_hash: artifactHash, reasons },
-        ...(cause === undefined ? {} : { cause }),
-      },
-    );
-    options.registry?.recordLoadError({
-      artifact_hash: artifactHash,
-      code: error.code,
-      message: error.message,
-      at,
-    });
-    safeAudit(options.onAudit, {
-      type: 'artifact.verification_failed',
-      at,
-      artifact_hash: artifactHash,
-      ...(artifact.artifactDigest === undefined
-        ? {}
-        : { artifact_digest: artifact.artifactDigest }),
-      instance_id: instanceId,
-      ...(options.workerId === undefined ? {} : { worker_id: options.workerId }),
-      mode: resolved.mode,
-      outcome: 'rejected',
-      reasons,
-    });
-    return error;
+  checkAborted(options.signal);
+  const load: LoadContext = {
+    artifact,
+    policy: resolved,
+    options,
+    now: options.now ?? (() => new Date()),
+    instanceId,
+    artifactHash: headerHashOf(artifact),
   };
-
-  let headerDigest: DigestString | null = null;
-  let evaluation: Evaluation;
-  try {
-    if (artifact.headerBytes !== undefined)
-      headerDigest = formatDigest(sha256(artifact.headerBytes));
-    evaluation =
-      resolved.mode === 'off'
-        ? {
-            checks: (
-              ['header', 'payload', 'commit', 'source', 'built_after', 'signature'] as const
-            ).map((rule) => skipped(rule, 'mode is off')),
-          }
-        : await evaluate(artifact, resolved, headerDigest, signal);
-  } catch (error) {
-    if (PlumblineError.is(error, 'PLB_ABORTED')) throw error;
-    if (resolved.mode === 'enforce') {
-      const { code, message } = describeError(error);
-      throw reject([{ rule: 'header', code, message: `verification failed: ${message}` }], error);
-    }
-    // warn or off: report the error as a failed check and load.
-    const { code, message } = describeError(error);
-    evaluation = {
-      checks: [failed('header', code, `verification failed: ${message}`)],
-    };
-  }
-
+  const { evaluation, headerDigest } = await evaluateForLoad(load);
   const reasons: VerificationReason[] = evaluation.checks
     .filter((c) => c.status === 'failed')
     .map((c) => ({ rule: c.rule, code: c.code ?? 'PLB_INTERNAL', message: c.reason ?? 'failed' }));
-
-  if (resolved.mode === 'enforce' && reasons.length > 0) throw reject(reasons);
-
-  const intactHeader = evaluation.checks[0]?.status === 'passed' || resolved.mode === 'off';
-  const header = intactHeader && artifactHash !== null ? artifact.header : undefined;
-  let status: VerificationStatus;
-  if (resolved.mode === 'off') status = 'skipped';
-  else if (reasons.length > 0) status = 'warned';
-  else status = header === undefined ? 'unverified' : 'verified';
-
-  const verification: VerificationOutcome = {
-    mode: resolved.mode,
-    status,
-    checks: evaluation.checks,
-    reasons,
-    ...(evaluation.signature === undefined ? {} : { signature: evaluation.signature }),
-  };
-  const loadedAt = rfc3339(now());
-  const record: LoadedArtifact = {
-    artifact_hash: header === undefined ? null : header.artifact_hash,
-    artifact_digest: artifact.artifactDigest ?? null,
-    header_digest: headerDigest,
-    kind: artifact.kind,
-    build_timestamp: typeof header?.build_timestamp === 'string' ? header.build_timestamp : null,
-    provenance: header?.provenance ?? null,
-    payload: header?.payload ?? null,
-    inputs: Array.isArray(header?.inputs) ? header.inputs : [],
-    verification,
-    loaded_at: loadedAt,
-    instance_id: instanceId,
-  };
+  if (resolved.mode === 'enforce' && reasons.length > 0) throw rejection(load, reasons);
+  const record = loadedRecord(load, evaluation, reasons, headerDigest);
+  const { status, signature } = record.verification;
   if (reasons.length > 0) {
     safeAudit(options.onAudit, {
       type: 'artifact.verification_failed',
-      at: loadedAt,
+      at: record.loaded_at,
       artifact_hash: record.artifact_hash,
-      ...(artifact.artifactDigest === undefined
-        ? {}
-        : { artifact_digest: artifact.artifactDigest }),
-      instance_id: instanceId,
-      ...(options.workerId === undefined ? {} : { worker_id: options.workerId }),
-      mode: resolved.mode,
+      ...auditOrigin(load),
       outcome: 'loaded',
       status,
       reasons,
@@ -515,16 +428,146 @@ export async function verifyOnLoad(
   );
   safeAudit(options.onAudit, {
     type: 'artifact.loaded',
-    at: loadedAt,
+    at: record.loaded_at,
     artifact_hash: record.artifact_hash,
-    ...(artifact.artifactDigest === undefined ? {} : { artifact_digest: artifact.artifactDigest }),
-    instance_id: instanceId,
-    ...(options.workerId === undefined ? {} : { worker_id: options.workerId }),
-    mode: resolved.mode,
+    ...auditOrigin(load),
     outcome: 'loaded',
     status,
     reasons,
-    ...(verification.signature === undefined ? {} : { signature: verification.signature }),
+    ...(signature === undefined ? {} : { signature }),
   });
   return record;
+}
+
+/** One {@link verifyOnLoad} call: what is loaded, under which policy, for which instance. */
+interface LoadContext {
+  readonly artifact: LoadCandidate;
+  readonly policy: ResolvedPolicy;
+  readonly options: VerifyOnLoadOptions;
+  readonly now: () => Date;
+  readonly instanceId: string;
+  /** The header's artifact hash, as claimed. */
+  readonly artifactHash: DigestString | null;
+}
+
+/** The fields every load audit event carries after `artifact_hash`, in order. */
+function auditOrigin(
+  load: LoadContext,
+): Pick<LoadAuditEvent, 'artifact_digest' | 'instance_id' | 'worker_id' | 'mode'> {
+  const { artifact, options } = load;
+  return {
+    ...(artifact.artifactDigest === undefined ? {} : { artifact_digest: artifact.artifactDigest }),
+    instance_id: load.instanceId,
+    ...(options.workerId === undefined ? {} : { worker_id: options.workerId }),
+    mode: load.policy.mode,
+  };
+}
+
+/**
+ * The rules' results. A rule that throws is a failed `header` check: under `enforce` the load is
+ * refused, otherwise it is reported and the load goes on.
+ */
+async function evaluateForLoad(
+  load: LoadContext,
+): Promise<{ evaluation: Evaluation; headerDigest: DigestString | null }> {
+  const { artifact, policy } = load;
+  let headerDigest: DigestString | null = null;
+  try {
+    if (artifact.headerBytes !== undefined)
+      headerDigest = formatDigest(sha256(artifact.headerBytes));
+    if (policy.mode === 'off') {
+      const rules = ['header', 'payload', 'commit', 'source', 'built_after', 'signature'] as const;
+      return {
+        evaluation: { checks: rules.map((rule) => skipped(rule, 'mode is off')) },
+        headerDigest,
+      };
+    }
+    const evaluation = await evaluate(artifact, policy, headerDigest, load.options.signal);
+    return { evaluation, headerDigest };
+  } catch (error) {
+    if (PlumblineError.is(error, 'PLB_ABORTED')) throw error;
+    const { code, message } = describeError(error);
+    if (policy.mode === 'enforce') {
+      throw rejection(
+        load,
+        [{ rule: 'header', code, message: `verification failed: ${message}` }],
+        error,
+      );
+    }
+    // warn or off: report the error as a failed check and load.
+    return {
+      evaluation: { checks: [failed('header', code, `verification failed: ${message}`)] },
+      headerDigest,
+    };
+  }
+}
+
+/** The refusal of a load: recorded as the registry's load error, audited, returned to throw. */
+function rejection(
+  load: LoadContext,
+  reasons: readonly VerificationReason[],
+  cause?: unknown,
+): PlumblineError {
+  const { options, artifactHash } = load;
+  const at = rfc3339(load.now());
+  const summary = reasons.map((r) => `${r.rule}: ${r.message}`).join('; ');
+  const error = new PlumblineError(
+    'PLB_LOAD_REJECTED',
+    `artifact refused by the load policy (${summary})`,
+    {
+      details: { artifact_hash: artifactHash, reasons },
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
+  options.registry?.recordLoadError({
+    artifact_hash: artifactHash,
+    code: error.code,
+    message: error.message,
+    at,
+  });
+  safeAudit(options.onAudit, {
+    type: 'artifact.verification_failed',
+    at,
+    artifact_hash: artifactHash,
+    ...auditOrigin(load),
+    outcome: 'rejected',
+    reasons,
+  });
+  return error;
+}
+
+/** The record of a load that goes ahead: the header only when it passed its check (or mode is off). */
+function loadedRecord(
+  load: LoadContext,
+  evaluation: Evaluation,
+  reasons: VerificationReason[],
+  headerDigest: DigestString | null,
+): LoadedArtifact {
+  const { artifact, policy } = load;
+  const intactHeader = evaluation.checks[0]?.status === 'passed' || policy.mode === 'off';
+  const header = intactHeader && load.artifactHash !== null ? artifact.header : undefined;
+  let status: VerificationStatus;
+  if (policy.mode === 'off') status = 'skipped';
+  else if (reasons.length > 0) status = 'warned';
+  else status = header === undefined ? 'unverified' : 'verified';
+  const verification: VerificationOutcome = {
+    mode: policy.mode,
+    status,
+    checks: evaluation.checks,
+    reasons,
+    ...(evaluation.signature === undefined ? {} : { signature: evaluation.signature }),
+  };
+  return {
+    artifact_hash: header === undefined ? null : header.artifact_hash,
+    artifact_digest: artifact.artifactDigest ?? null,
+    header_digest: headerDigest,
+    kind: artifact.kind,
+    build_timestamp: typeof header?.build_timestamp === 'string' ? header.build_timestamp : null,
+    provenance: header?.provenance ?? null,
+    payload: header?.payload ?? null,
+    inputs: Array.isArray(header?.inputs) ? header.inputs : [],
+    verification,
+    loaded_at: rfc3339(load.now()),
+    instance_id: load.instanceId,
+  };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { RateLimiter } from '../../src/admin/rate-limit.js';
+import { RateLimiter, TokenBucket } from '../../src/admin/rate-limit.js';
 
 describe('RateLimiter', () => {
   it('never allows more than burst + rate x elapsed requests per client', () => {
@@ -54,5 +54,20 @@ describe('RateLimiter', () => {
     // 'a' kept its (now empty) bucket; 'b' was forgotten and starts with a full one.
     expect(limiter.take('a')).toBe(1);
     expect(limiter.take('b')).toBe(0);
+  });
+});
+
+describe('TokenBucket', () => {
+  it('gives burst tokens at once, then one per 1/rate seconds, and says when it is full again', () => {
+    const bucket = new TokenBucket(2, 3, 0);
+    expect([bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([0, 0, 0]);
+    expect(bucket.fullAt(0)).toBe(false);
+    expect(bucket.take(0)).toBe(1);
+    expect(bucket.take(400)).toBe(1);
+    expect(bucket.take(900)).toBe(0);
+    expect(bucket.fullAt(1900)).toBe(false);
+    expect(bucket.fullAt(2100)).toBe(true);
+    // A clock that goes back refills nothing.
+    expect(bucket.take(100)).toBe(1);
   });
 });

@@ -7,9 +7,21 @@ import {
 } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { createMemoryAuditLogger } from '@plumbline/core/audit';
-import { DRIFT_METRICS, createLogSink, levelOf, type FleetEvent } from '@plumbline/core/drift';
+import {
+  DRIFT_METRICS,
+  MemoryFleetStore,
+  createLogSink,
+  levelOf,
+  type FleetEvent,
+  type ObservedDrop,
+  type ObservedNode,
+} from '@plumbline/core/drift';
 import { A, B, C } from './helpers.js';
 import { harness } from './monitor-harness.js';
+
+const UUID = expect.stringMatching(
+  /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+);
 
 /** A Meter that records what the monitor registers and observes (OpenTelemetry API only). */
 function recordingMeter() {
@@ -53,6 +65,105 @@ function recordingMeter() {
   };
   return { meter, collect, counted, callbacks };
 }
+
+/**
+ * A store whose backend can go away: while it is away, observed writes go to a buffer of at most
+ * `limit` nodes and what does not fit is dropped, reported once the backend is back.
+ */
+class UnreliableStore extends MemoryFleetStore {
+  down = false;
+  readonly #buffer = new Map<string, ObservedNode>();
+  #drops: { dropped: number; first: string; last: string } | null = null;
+  readonly #listeners = new Set<(drop: ObservedDrop) => void>();
+  constructor(readonly limit: number) {
+    super();
+  }
+  override saveObserved(nodes: readonly ObservedNode[]): Promise<void> {
+    if (!this.down) return super.saveObserved(nodes);
+    for (const node of nodes) {
+      if (!this.#buffer.has(node.node_id) && this.#buffer.size >= this.limit) {
+        const at = new Date().toISOString();
+        this.#drops ??= { dropped: 0, first: at, last: at };
+        this.#drops.dropped++;
+        this.#drops.last = at;
+      } else this.#buffer.set(node.node_id, node);
+    }
+    return Promise.resolve();
+  }
+  async up(): Promise<void> {
+    this.down = false;
+    await super.saveObserved([...this.#buffer.values()]);
+    this.#buffer.clear();
+    const drops = this.#drops;
+    this.#drops = null;
+    if (drops === null) return;
+    for (const listener of this.#listeners) {
+      listener({
+        store: 'unreliable',
+        dropped: drops.dropped,
+        limit: this.limit,
+        first_dropped_at: drops.first,
+        last_dropped_at: drops.last,
+      });
+    }
+  }
+  onObservedDropped(listener: (drop: ObservedDrop) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+describe('FleetMonitor with a store that drops observed state', () => {
+  it('counts what an outage dropped (metric without labels) and audits it once, without node ids', async () => {
+    const store = new UnreliableStore(2);
+    const rec = recordingMeter();
+    const { logger, sink } = createMemoryAuditLogger();
+    const h = await harness({ store, audit: logger, meter: rec.meter });
+    store.down = true;
+    for (const node of ['n1', 'n2', 'n3', 'n4', 'n5']) h.hello(node, A);
+    await h.monitor.flush();
+    for (const node of ['n1', 'n2', 'n3', 'n4', 'n5']) h.beat(node, B);
+    await h.monitor.flush();
+    await logger.flush();
+    // Nothing is reported while the store is away.
+    expect(h.monitor.counters().observedDropped).toBe(0);
+    await store.up();
+    await logger.flush();
+    const dropped = sink.events.filter((e) => e.type === 'fleet.observed_dropped');
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatchObject({
+      outcome: 'failure',
+      severity: 'medium',
+      actor: { type: 'system', id: 'fleet-monitor' },
+      details: { store: 'unreliable', dropped_count: 6, buffer_limit: 2 },
+    });
+    expect(JSON.stringify(dropped[0])).not.toMatch(/n[1-5]/);
+    expect(h.monitor.counters().observedDropped).toBe(6);
+    const metric = rec.collect().filter((o) => o.name === DRIFT_METRICS.observedDropped);
+    expect(metric).toEqual([{ name: DRIFT_METRICS.observedDropped, value: 6, attributes: {} }]);
+    // An outage that drops nothing writes nothing; the next one that does is its own summary.
+    store.down = true;
+    h.beat('n1', A);
+    await h.monitor.flush();
+    await store.up();
+    store.down = true;
+    for (const node of ['n1', 'n2', 'n3']) h.beat(node, node === 'n1' ? B : A);
+    await h.monitor.flush();
+    await store.up();
+    await logger.flush();
+    expect(
+      sink.events
+        .filter((e) => e.type === 'fleet.observed_dropped')
+        .map((e) => (e.details as { dropped_count: number }).dropped_count),
+    ).toEqual([6, 1]);
+    expect(h.monitor.counters().observedDropped).toBe(7);
+    // After close, a late report is not counted.
+    await h.monitor.close();
+    store.down = true;
+    await store.saveObserved([]);
+    await logger.close();
+  });
+});
 
 describe('FleetMonitor metrics', () => {
   it('exports gauges and counters without node ids, tenants or hashes in labels', async () => {
@@ -156,14 +267,68 @@ describe('FleetMonitor audit trail', () => {
         'success',
         'alice',
         'release 1',
-        { cluster: 'prod', previous_hash: null, artifact_hash: A },
+        // The id of the desired-state alert, with a single-process store too.
+        { cluster: 'prod', previous_hash: null, artifact_hash: A, event_id: UUID },
+      ],
+      // The rollout's start, with the id of the desired-state alert announcing it.
+      [
+        'fleet.rollout_started',
+        'success',
+        'fleet-monitor',
+        null,
+        {
+          cluster: 'prod',
+          artifact_hash: B,
+          previous_hash: A,
+          version: 2,
+          started_at: '2026-01-01T00:00:00.000Z',
+          deadline: '2026-01-01T00:01:30.500Z',
+          event_id: UUID,
+        },
       ],
       [
         'desired_state.changed',
         'success',
         'ci',
         'release 2',
-        { cluster: 'prod', previous_hash: A, artifact_hash: B, deadline_seconds: 91 },
+        {
+          cluster: 'prod',
+          previous_hash: A,
+          artifact_hash: B,
+          deadline_seconds: 91,
+          event_id: UUID,
+        },
+      ],
+      // Each expected node no replica has seen enters as never_seen (the alert's id recorded).
+      [
+        'fleet.node_state_changed',
+        'success',
+        'fleet-monitor',
+        null,
+        {
+          node_id: 'n1',
+          cluster: 'prod',
+          from: null,
+          to: 'never_seen',
+          reported_hash: null,
+          desired_hash: B,
+          event_id: expect.stringMatching(/^ev-\d+$/),
+        },
+      ],
+      [
+        'fleet.node_state_changed',
+        'success',
+        'fleet-monitor',
+        null,
+        {
+          node_id: 'n2',
+          cluster: 'prod',
+          from: null,
+          to: 'never_seen',
+          reported_hash: null,
+          desired_hash: B,
+          event_id: expect.stringMatching(/^ev-\d+$/),
+        },
       ],
       [
         'fleet.expected_nodes_changed',
@@ -171,6 +336,21 @@ describe('FleetMonitor audit trail', () => {
         'alice',
         null,
         { cluster: 'prod', added: ['n1', 'n2'], removed: [] },
+      ],
+      [
+        'fleet.node_state_changed',
+        'success',
+        'fleet-monitor',
+        null,
+        {
+          node_id: 'n3',
+          cluster: 'prod',
+          from: null,
+          to: 'never_seen',
+          reported_hash: null,
+          desired_hash: B,
+          event_id: expect.stringMatching(/^ev-\d+$/),
+        },
       ],
       [
         'fleet.expected_nodes_changed',
@@ -238,6 +418,22 @@ describe('FleetMonitor audit trail', () => {
           desired_hash: B,
           instance_id: 'inst-n2',
           drift_duration_ms: 0,
+          event_id: expect.stringMatching(/^ev-\d+$/),
+        },
+      ],
+      // n2 on the new artifact completes the rollout (the only judged node).
+      [
+        'fleet.rollout_completed',
+        'success',
+        'fleet-monitor',
+        null,
+        {
+          cluster: 'prod',
+          artifact_hash: B,
+          previous_hash: A,
+          version: 2,
+          started_at: '2026-01-01T00:00:00.000Z',
+          deadline: '2026-01-01T00:01:30.500Z',
           event_id: expect.stringMatching(/^ev-\d+$/),
         },
       ],
@@ -337,7 +533,7 @@ describe('FleetMonitor audit trail', () => {
         'success',
         'carol',
         'desired state cleared',
-        { cluster: 'prod', previous_hash: B, artifact_hash: null },
+        { cluster: 'prod', previous_hash: B, artifact_hash: null, event_id: UUID },
       ],
       [
         'desired_state.changed',
@@ -347,7 +543,7 @@ describe('FleetMonitor audit trail', () => {
         { cluster: 'prod', previous_hash: null, artifact_hash: A },
       ],
     ]);
-    expect(sink.events[1]?.actor.type).toBe('service');
+    expect(sink.events[2]?.actor.type).toBe('service');
     await h.monitor.close();
     await logger.close();
   });

@@ -578,12 +578,22 @@ describe('FleetMonitor states and transitions (fake clock)', () => {
       workers: null,
       last_load_error: null,
       live_config: null,
+      verification_reasons: null,
       pinned: false,
       flapping: false,
       connected: true,
     });
     expect(h.monitor.node('ghost')).toBeUndefined();
     expect(h.monitor.cluster('ghost')).toBeUndefined();
+    // Last-seen times alone, as every node's detail gives them (the never-seen node left out).
+    h.clock.advance(1500);
+    h.beat('p1', A);
+    const times = h.monitor.lastSeen();
+    expect([...times.keys()].sort()).toEqual(['e1', 'p1', 'p2', 'p3']);
+    for (const node of h.monitor.nodes()) {
+      if (node.last_seen !== null) expect(times.get(node.node_id)).toBe(Date.parse(node.last_seen));
+    }
+    expect(times.get('p1')).toBe(T0 + 1500);
     await h.monitor.close();
   });
 

@@ -15,12 +15,12 @@ import {
   isSupportedProtocol,
   parseControlPlaneFrame,
   parseDataPlaneFrame,
-  utf8Length,
   type ControlPlaneFrame,
   type DataPlaneFrame,
   type HeartbeatFrame,
   type HelloFrame,
 } from '@plumbline/core/drift';
+import { utf8Length } from '../../src/encoding/utf8.js';
 import { A, B } from './helpers.js';
 
 const HELLO: HelloFrame = {
@@ -467,5 +467,52 @@ describe('drift protocol v1.1: live_config (additive)', () => {
     expect(bad({ ...LIVE, differences: Array.from({ length: 33 }, (_, i) => `/${i}`) })).toBe(
       'PLB_DRIFT_MALFORMED',
     );
+  });
+});
+
+describe('drift protocol v1.1: verification_reasons (additive)', () => {
+  const HEARTBEAT_REASONS: HeartbeatFrame = {
+    type: 'heartbeat',
+    seq: 44,
+    artifact_hash: null,
+    loaded_at: '2026-01-01T00:05:00Z',
+    verification_reasons: [
+      {
+        rule: 'payload',
+        code: 'PLB_VERIFY_PAYLOAD_MISMATCH',
+        message:
+          "payload digest sha256:… (19 bytes) does not match the header's sha256:… (19 bytes)",
+      },
+    ],
+  };
+
+  it('pins the heartbeat-v1.1-verification frame byte for byte (golden file) and parses what it encodes', () => {
+    const golden = new URL('../golden/drift/heartbeat-v1.1-verification.json', import.meta.url);
+    const encoded = `${encodeFrame(HEARTBEAT_REASONS)}\n`;
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, encoded);
+    expect(readFileSync(golden, 'utf8')).toBe(encoded);
+    expect(parseDataPlaneFrame(encoded)).toEqual({ kind: 'frame', frame: HEARTBEAT_REASONS });
+    const hello = {
+      ...HELLO,
+      protocol: DRIFT_PROTOCOL_V1_1,
+      verification_reasons: HEARTBEAT_REASONS.verification_reasons,
+    };
+    expect(parseDataPlaneFrame(encodeFrame(hello))).toEqual({ kind: 'frame', frame: hello });
+    // The heartbeat fast path defers to the schema, so the field is never dropped.
+    expect(fastHeartbeat({ ...HEARTBEAT_REASONS }, 256)).toBeNull();
+    expect(encodeFrame(HEARTBEAT)).not.toContain('verification_reasons');
+  });
+
+  it('refuses malformed reasons (none, more than 16, a missing code)', () => {
+    const bad = (reasons: unknown) =>
+      codeOf(() =>
+        parseDataPlaneFrame(
+          JSON.stringify({ ...HEARTBEAT_REASONS, verification_reasons: reasons }),
+        ),
+      );
+    const one = HEARTBEAT_REASONS.verification_reasons![0]!;
+    expect(bad([])).toBe('PLB_DRIFT_MALFORMED');
+    expect(bad(Array.from({ length: 17 }, () => one))).toBe('PLB_DRIFT_MALFORMED');
+    expect(bad([{ rule: 'payload', message: 'x' }])).toBe('PLB_DRIFT_MALFORMED');
   });
 });

@@ -37,6 +37,25 @@ describe('writeFileAtomic', () => {
 });
 
 describe('withAtomicFile', () => {
+  test('readable: the writer reads back what it wrote; otherwise the handle is write-only', async () => {
+    const path = join(dir, 'r.bin');
+    const back = await withAtomicFile(
+      path,
+      async (handle) => {
+        await handle.write(Buffer.from('abc'), 0, 3, 0);
+        const buffer = Buffer.alloc(3);
+        await handle.read(buffer, 0, 3, 0);
+        return buffer.toString('utf8');
+      },
+      { readable: true, fsync: false },
+    );
+    expect(back).toBe('abc');
+    await expect(
+      withAtomicFile(join(dir, 'w.bin'), (handle) => handle.read(Buffer.alloc(1), 0, 1, 0)),
+    ).rejects.toThrow(expect.objectContaining({ code: 'EBADF' }));
+    expect((await readdir(dir)).sort()).toEqual(['r.bin']);
+  });
+
   test('a failing writer keeps the old file, removes the temporary one and rethrows', async () => {
     const path = join(dir, 'a.plb');
     await writeFile(path, 'old');

@@ -65,7 +65,7 @@ describe('FileFleetStore', () => {
     expect(JSON.parse(await readFile(path, 'utf8')).desired[0].artifact_hash).toBe(H2);
     await store.close();
     const names = await readdir(root);
-    expect(names.filter((name) => name.includes('.tmp-'))).toEqual([]);
+    expect(names.filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses a corrupt file with PLB_STORE_CORRUPT and leaves it and the backup untouched', async () => {

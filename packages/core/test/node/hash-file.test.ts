@@ -44,8 +44,8 @@ describe('file hashing', () => {
     const file = join(dir, 'g');
     writeFileSync(file, 'y'.repeat(40));
     const started = hashFileStart(file, 'g', new Uint8Array(16));
-    expect('fd' in started).toBe(true);
-    if (!('fd' in started)) return;
+    expect(typeof started).toBe('object');
+    if (typeof started === 'number') return;
     const done = await hashFileRest(started, 'g', undefined);
     expect(done.size).toBe(40);
   });

@@ -5,12 +5,31 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { SmallFileWorkers } from '../../src/node/hash-workers.js';
 import { FILE_HASHED } from '../../src/node/hash-job.js';
+import type { SharedHashJob } from '../../src/node/hash-workers.js';
 import { rootFromLeafHashes } from '../../src/merkle/tree.js';
 import { leafHash } from '../../src/merkle/hashes.js';
 import { sha256, utf8 } from '@plumbline/core/hash';
 
 const dir = mkdtempSync(join(tmpdir(), 'plb-workers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What a worker computed for file `i` of `job`, copied out as the calling thread does. */
+function resultOf(
+  job: SharedHashJob,
+  i: number,
+): { size: number; digest: Uint8Array; leaf: Uint8Array } {
+  const digest = new Uint8Array(32);
+  const leaf = new Uint8Array(32);
+  const size = job.copyResult(i, digest, leaf, 0);
+  return { size, digest, leaf };
+}
+
+/** Leaf hashes one after another in one buffer, as `SmallFileWorkers.root` takes them. */
+function flat(leaves: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const all = new Uint8Array(leaves.length * 32);
+  leaves.forEach((leaf, i) => all.set(leaf, i * 32));
+  return all;
+}
 
 describe('SmallFileWorkers', () => {
   it('hashes files and their leaves on a worker, claiming from a shared counter', async () => {
@@ -33,7 +52,7 @@ describe('SmallFileWorkers', () => {
         if (mine.has(i)) continue;
         expect(job.status(i)).toBe(FILE_HASHED);
         const content = utf8(`value: ${i}\n`);
-        const r = job.result(i);
+        const r = resultOf(job, i);
         expect(r.size).toBe(content.length);
         expect(r.digest).toEqual(sha256(content));
         expect(r.leaf).toEqual(leafHash(new Uint8Array([...sha256(content), ...utf8(names[i]!)])));
@@ -52,8 +71,8 @@ describe('SmallFileWorkers', () => {
       const job = pool.start([big], ['big.bin']);
       await job.finished;
       expect(job.status(0)).toBe(FILE_HASHED);
-      expect(job.result(0).size).toBe(content.length);
-      expect(job.result(0).digest).toEqual(sha256(content));
+      expect(resultOf(job, 0).size).toBe(content.length);
+      expect(resultOf(job, 0).digest).toEqual(sha256(content));
       expect(job.progress).toEqual({ files: 1, bytes: content.length });
     } finally {
       await pool.close();
@@ -71,17 +90,17 @@ describe('SmallFileWorkers', () => {
     // Terminated before or while it ran: the job still settles, its file is left to the caller.
     await later.finished;
     expect(later.status(0)).not.toBe(FILE_HASHED);
-    expect(await pool.root([sha256(utf8('x'))])).toBeUndefined();
+    expect(await pool.root(flat([sha256(utf8('x'))]))).toBeUndefined();
   });
 
   it('computes the same RFC 9162 root as the calling thread', async () => {
     const pool = new SmallFileWorkers(1);
     try {
-      expect(await pool.root([])).toBeUndefined();
+      expect(await pool.root(flat([]))).toBeUndefined();
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 1, max: 70 }), async (n) => {
           const leaves = Array.from({ length: n }, (_, i) => sha256(utf8(`leaf ${i}`)));
-          expect(await pool.root(leaves)).toEqual(rootFromLeafHashes(leaves));
+          expect(await pool.root(flat(leaves))).toEqual(rootFromLeafHashes(leaves));
         }),
         { numRuns: 40 },
       );

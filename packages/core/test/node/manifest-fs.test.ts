@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildManifest, mediaTypeOf, type ManifestProgress } from '@plumbline/core/node';
 import { manifestFromEntries, parseManifest, serializeManifest } from '@plumbline/core/manifest';
+import { nobleHashBackend, setHashBackend } from '@plumbline/core/hash';
 
 const root = mkdtempSync(join(tmpdir(), 'plb-manifest-'));
 let dir: string;
@@ -248,6 +249,13 @@ describe('buildManifest', () => {
     await expect(buildManifest([dir], { concurrency: 0 })).rejects.toThrow(
       code('PLB_INVALID_OPTION'),
     );
+    // The SDK's one rule for numeric options, in its words.
+    await expect(buildManifest([dir], { maxEntries: 1.5 })).rejects.toThrow(
+      'maxEntries must be a positive integer',
+    );
+    await expect(buildManifest([dir], { workers: 0.5 })).rejects.toThrow(
+      'workers must be an integer >= 0',
+    );
   });
 
   it('reports progress and stops with PLB_ABORTED when aborted', async () => {
@@ -364,5 +372,29 @@ describe('buildManifest on a few large files', () => {
     expect(shared.entries.map((e) => e.size)).toEqual(sizes);
     const last = progress.at(-1)!;
     expect([last.files, last.bytes]).toEqual([3, sizes.reduce((a, b) => a + b)]);
+  });
+});
+
+describe('buildManifest with the portable hash backend', () => {
+  it('gives the same manifest as with node:crypto', async () => {
+    put('gateway.yaml', 'listen: 8443\n');
+    put('specs/café.yaml', 'x: 1\n');
+    put('empty.txt', '');
+    put(
+      'plugins/large.wasm',
+      new Uint8Array(3 * 1024 * 1024 + 7).map((_, k) => k & 0xff),
+    );
+    const native = await buildManifest([dir]);
+    setHashBackend(nobleHashBackend);
+    try {
+      const portable = await buildManifest([dir]);
+      expect(portable).toEqual(native);
+      expect(portable.root).toBe(manifestFromEntries(native.entries).root);
+    } finally {
+      setHashBackend(undefined);
+    }
+    expect(native.entries.find((e) => e.path === 'specs/café.yaml')?.digest).toBe(
+      digestOf('x: 1\n'),
+    );
   });
 });

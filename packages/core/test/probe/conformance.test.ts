@@ -52,7 +52,7 @@ await describeProbeConformance(
       },
     };
   },
-  { timeoutMs: 20_000 },
+  { timeoutMs: 45_000 },
 );
 
 await describeProbeConformance('HTTP JSON (a loopback server)', async () => {

@@ -41,7 +41,7 @@ function codeOf(result: ProbeResult): string | undefined {
   return result.status === 'failing' ? result.code : undefined;
 }
 
-/** Serves `body()` as JSON, reformatted each time (members reversed, indented). */
+/** Serves `body()` as JSON. */
 async function serveJson(body: () => string): Promise<string> {
   return serve((_req, res) => {
     res.setHeader('content-type', 'application/json');
@@ -49,41 +49,128 @@ async function serveJson(body: () => string): Promise<string> {
   });
 }
 
+/** The same JSON written differently: every object's members in reverse order, indented by 3. */
+function reformat(text: string): string {
+  const reverse = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(reverse)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.entries(value)
+              .reverse()
+              .map(([k, v]) => [k, reverse(v)]),
+          )
+        : value;
+  return JSON.stringify(reverse(JSON.parse(text)), null, 3);
+}
+
+const bytesOf = (result: ProbeResult): string =>
+  result.status === 'failing' ? '' : new TextDecoder().decode(result.config.bytes);
+
+// The Envoy and Traefik files are real responses recorded by those projects (fixtures/README.md).
 describe('the HTTP JSON probe on recorded gateway responses', () => {
-  it('Envoy /config_dump: ignores last_updated, redacts inline private keys, sees a changed cluster', async () => {
-    let text = fixture('envoy-config-dump.json');
+  it('Envoy /config_dump (routes): stable under reformatting and last_updated, sees a changed retry policy, at a pointer too', async () => {
+    const recorded = fixture('envoy-routes-config-dump.json');
+    let text = recorded;
     const url = await serveJson(() => text);
-    const redactor = createSecretRedactor();
     const probe = createHttpJsonProbe({
       url: `${url}/config_dump`,
       ignoreMembers: ['last_updated'],
-      redactor,
+    });
+    const route = createHttpJsonProbe({
+      url: `${url}/config_dump`,
+      pointer: '/configs/0/dynamic_route_configs/0/route_config',
+    });
+    const first = digestOf(await probe.probe());
+    const firstRoute = await route.probe();
+    expect(JSON.parse(bytesOf(firstRoute))).toMatchObject({ name: 'http.8080' });
+
+    text = reformat(recorded).replaceAll('2023-11-29T10:46:50.8', '2024-01-02T03:04:05.6');
+    expect(digestOf(await probe.probe())).toBe(first);
+    expect(digestOf(await route.probe())).toBe(digestOf(firstRoute));
+
+    text = recorded.replace('"num_retries": 2', '"num_retries": 5');
+    expect(digestOf(await probe.probe())).not.toBe(first);
+    expect(digestOf(await route.probe())).not.toBe(digestOf(firstRoute));
+    // A static route (outside the pointer) changes the whole dump, not the dynamic route config.
+    text = recorded.replace('"prefix": "/healthz/ready"', '"prefix": "/healthz/live"');
+    expect(digestOf(await probe.probe())).not.toBe(first);
+    expect(digestOf(await route.probe())).toBe(digestOf(firstRoute));
+  });
+
+  it('Envoy /config_dump (secrets): the private key is redacted, a rotated certificate changes the digest', async () => {
+    const recorded = fixture('envoy-secrets-config-dump.json');
+    const privateKey = (
+      JSON.parse(recorded) as {
+        configs: [
+          {
+            dynamic_active_secrets: {
+              secret: { tls_certificate?: { private_key: { inline_bytes: string } } };
+            }[];
+          },
+        ];
+      }
+    ).configs[0].dynamic_active_secrets[0]!.secret.tls_certificate!.private_key.inline_bytes;
+    let text = recorded;
+    const url = await serveJson(() => text);
+    const probe = createHttpJsonProbe({
+      url: `${url}/config_dump`,
+      ignoreMembers: ['last_updated'],
+      redactor: createSecretRedactor(),
     });
     const first = await probe.probe();
-    expect(first.status === 'ok' && new TextDecoder().decode(first.config.bytes)).not.toContain(
-      'MIGHAgEAMBMG',
-    );
-    text = text.replaceAll('2026-01-01T00:00:00', '2026-02-02T11:11:11');
+    expect(bytesOf(first)).toContain('certificate_chain');
+    expect(bytesOf(first)).not.toContain(privateKey);
+    expect(bytesOf(first)).toContain('[redacted:');
+
+    text = reformat(recorded).replace('2023-05-15T01:32:52.262Z', '2023-06-01T00:00:00.000Z');
     expect(digestOf(await probe.probe())).toBe(digestOf(first));
-    text = text.replace('"port_value": 8080', '"port_value": 8081');
+    // A new private key (as a gateway that does not mask it would serve) still changes the digest.
+    text = recorded.replace(privateKey, Buffer.from('another key').toString('base64'));
+    expect(digestOf(await probe.probe())).not.toBe(digestOf(first));
+    // A rotated certificate: one character of the chain.
+    const at = recorded.indexOf('"inline_bytes": "LS0t') + 40;
+    text = `${recorded.slice(0, at)}${recorded[at] === 'A' ? 'B' : 'A'}${recorded.slice(at + 1)}`;
     expect(digestOf(await probe.probe())).not.toBe(digestOf(first));
   });
 
-  it('Traefik /api/rawdata: server health is not configuration, basic-auth hashes are redacted', async () => {
-    let text = fixture('traefik-rawdata.json');
+  it('Traefik /api/rawdata: server health is not configuration, stable under reformatting, sees a moved backend, at a pointer too', async () => {
+    const recorded = fixture('traefik-rawdata-crd.json');
+    let text = recorded;
     const url = await serveJson(() => text);
     const probe = createHttpJsonProbe({
       url: `${url}/api/rawdata`,
       ignoreMembers: ['serverStatus'],
     });
-    const first = await probe.probe();
-    expect(first.status === 'ok' && new TextDecoder().decode(first.config.bytes)).not.toContain(
-      '$apr1$',
-    );
-    text = text.replace('"UP"', '"DOWN"');
-    expect(digestOf(await probe.probe())).toBe(digestOf(first));
-    text = text.replace('10.0.0.7', '10.0.0.8');
-    expect(digestOf(await probe.probe())).not.toBe(digestOf(first));
+    const routers = createHttpJsonProbe({ url: `${url}/api/rawdata`, pointer: '/routers' });
+    const first = digestOf(await probe.probe());
+    const firstRouters = digestOf(await routers.probe());
+
+    text = reformat(recorded.replaceAll('"UP"', '"DOWN"'));
+    expect(digestOf(await probe.probe())).toBe(first);
+    expect(digestOf(await routers.probe())).toBe(firstRouters);
+
+    text = recorded.replaceAll('http://10.42.0.5:80', 'http://10.42.0.9:80');
+    expect(digestOf(await probe.probe())).not.toBe(first);
+    expect(digestOf(await routers.probe())).toBe(firstRouters);
+    text = recorded.replace('PathPrefix(`/bar`)', 'PathPrefix(`/baz`)');
+    expect(digestOf(await routers.probe())).not.toBe(firstRouters);
+  });
+
+  it('Traefik /api/rawdata: a basicAuth middleware added to the recorded response has its users redacted', async () => {
+    const data = JSON.parse(fixture('traefik-rawdata-crd.json')) as {
+      middlewares: Record<string, unknown>;
+    };
+    // The user line of Traefik's basicAuth documentation (htpasswd MD5).
+    const user = 'test:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/';
+    data.middlewares['default-auth@kubernetescrd'] = {
+      basicAuth: { users: [user] },
+      status: 'enabled',
+    };
+    const url = await serveJson(() => JSON.stringify(data));
+    const result = await createHttpJsonProbe({ url: `${url}/api/rawdata` }).probe();
+    expect(bytesOf(result)).toContain('basicAuth');
+    expect(bytesOf(result)).not.toContain('$apr1$');
   });
 
   it('Kong /status: the configuration_hash at a pointer; a missing pointer is PLB_PROBE_NOT_FOUND', async () => {

@@ -31,6 +31,44 @@ export function factEventId(key: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * The event id of a desired-state change: derived from the change as the store recorded it, so the
+ * alert, its audit event and every replica carry the same id (a cleared and re-set cluster starts
+ * its versions again; the change time tells those apart).
+ *
+ * @example
+ * ```ts
+ * import { desiredEventId } from '@plumbline/core/drift';
+ * const id = desiredEventId({ cluster: 'prod', version: 3, changed_at: '2026-12-07T10:00:00.000Z' });
+ * ```
+ * @public
+ */
+export function desiredEventId(desired: {
+  readonly cluster: string;
+  readonly version: number;
+  readonly changed_at: string;
+}): string {
+  return factEventId(
+    `desired_state.changed|${desired.cluster}|${desired.version}|${desired.changed_at}`,
+  );
+}
+
+/**
+ * The event id of clearing a cluster's desired state: derived from the desired state cleared, so
+ * the alert and its audit event carry the same id.
+ *
+ * @internal
+ */
+export function desiredClearedEventId(cleared: {
+  readonly cluster: string;
+  readonly version: number;
+  readonly changed_at: string;
+}): string {
+  return factEventId(
+    `desired_state.changed|${cleared.cluster}|cleared|${cleared.version}|${cleared.changed_at}`,
+  );
+}
+
 type Listener = (event: FleetEvent) => void;
 
 /** Where the announcer sends what it announces. @internal */
@@ -163,18 +201,55 @@ export class Announcer {
     const to = node.state;
     if (from === to) return;
     node.announced = to;
-    const driftMs = from === 'drift' ? Math.max(0, now - node.driftSince) : undefined;
+    // The drift episode, not the last announced state, decides: an episode stays open through
+    // liveness states and states that do not resolve it, whatever replica holds the node.
+    const open = node.driftOpen;
+    const driftMs =
+      open && (from === 'drift' || resolvesDrift(to))
+        ? Math.max(0, now - node.driftSince)
+        : undefined;
     let resolved: FleetEvent | null = null;
-    if (from === 'drift' && resolvesDrift(to)) {
+    if (open && resolvesDrift(to)) {
       resolved = { ...this.nodeEvent(node, 'drift.resolved'), drift_since: iso(node.driftSince) };
+      node.driftOpen = false;
       this.emit(resolved);
     }
-    if (to === 'drift') node.driftSince = now;
-    const alert = this.#alertFor(node, from, to);
+    // A node that comes back still drifting raises nothing new: its episode's alert was raised.
+    const alert = to === 'drift' && open ? null : this.#alertFor(node, from, to);
+    if (to === 'drift' && !open) {
+      // The episode starts when its drift.detected says it did (`drift_since` of its resolution).
+      node.driftOpen = true;
+      node.driftSince = alert === null ? now : Date.parse(alert.at);
+    }
     if (alert !== null) this.emit(alert);
     if (this.#o.audit !== undefined) {
       this.#auditTransition(node, { from, to, now, driftMs, resolved, alert });
     }
+  }
+
+  /**
+   * Announces a node the expected inventory names and no replica has seen: its `node.never_seen`
+   * alert, and the audit event of its entry into the fleet carrying the alert's id.
+   */
+  announceNeverSeen(node: NodeRecord): void {
+    const alert = this.nodeEvent(node, 'node.never_seen');
+    this.emit(alert);
+    if (this.#o.audit === undefined) return;
+    this.auditLater(
+      nodeStateChanged({
+        actor: { type: 'system', id: 'fleet-monitor' },
+        time: alert.at,
+        details: {
+          node_id: node.node_id,
+          cluster: node.cluster.name,
+          from: null,
+          to: 'never_seen',
+          reported_hash: null,
+          desired_hash: this.#o.desiredFor(node),
+          event_id: alert.id,
+        },
+      }),
+    );
   }
 
   #alertFor(node: NodeRecord, from: NodeState, to: NodeState): FleetEvent | null {

@@ -7,6 +7,8 @@
  * @packageDocumentation
  */
 import type { Clock, TimerHandle } from '../clock.js';
+import type { FleetEvent } from '../events.js';
+import type { Announcer } from './announce.js';
 import type { NodeRecord } from './records.js';
 
 /**
@@ -122,12 +124,17 @@ export class FlapDamper {
     return node.flapScore * Math.pow(2, -elapsed / this.#halfLife);
   }
 
-  /** Counts one state change of the node. */
+  /**
+   * Counts one state change of the node. A node flapping without a settle check here had its
+   * episode started by another replica sharing the store: this replica checks when it settles too.
+   */
   flap(node: NodeRecord, now: number): void {
+    if (node.flapping && node.flapTimer === null) this.#scheduleCheck(node, now);
     node.flapScore = this.#decay(node, now) + 1;
     node.flapAt = now;
     if (!node.flapping && node.flapScore >= this.#threshold) {
       node.flapping = true;
+      node.flapEpisode += 1;
       this.#hooks.started(node);
       this.#scheduleCheck(node, now);
     }
@@ -159,4 +166,45 @@ export class FlapDamper {
       Math.max(1, wait),
     );
   }
+}
+
+/** What {@link flapAnnouncements} needs from the monitor. @internal */
+export interface FlapAnnouncementOptions {
+  readonly announcer: Announcer;
+  /** Announces a fact once fleet-wide, under the id of its key. */
+  readonly announceFact: (key: string, event: FleetEvent) => void;
+  /** The node's record changed (to be written to the store). */
+  readonly changed: (node: NodeRecord) => void;
+  readonly closed: () => boolean;
+}
+
+/**
+ * The flap-damping announcements: `node.flapping` and `node.flapping_ended` are facts of the
+ * node's episode (`node.flapping|<node>|<episode>`), announced once fleet-wide under one id when
+ * the store is shared by replicas among which the node reconnects; when the episode ends, the
+ * node's state is announced by the replica holding its session.
+ *
+ * @internal
+ */
+export function flapAnnouncements(o: FlapAnnouncementOptions): FlapHooks {
+  const key = (type: string, node: NodeRecord): string =>
+    `${type}|${node.node_id}|${node.flapEpisode}`;
+  return {
+    started: (node) => {
+      o.changed(node);
+      o.announceFact(key('node.flapping', node), {
+        ...o.announcer.nodeEvent(node, 'node.flapping'),
+        score: node.flapScore,
+      });
+    },
+    ended: (node, now) => {
+      o.changed(node);
+      o.announceFact(
+        key('node.flapping_ended', node),
+        o.announcer.nodeEvent(node, 'node.flapping_ended'),
+      );
+      if (!node.remote) o.announcer.announce(node, now);
+    },
+    closed: o.closed,
+  };
 }

@@ -8,7 +8,13 @@
 import type { DigestString } from '../../hash/digest.js';
 import type { TimerHandle } from '../clock.js';
 import type { RolloutStatus } from '../monitor-types.js';
-import type { LiveConfigReport, LoadError, ReportedProvenance, WorkerReport } from '../protocol.js';
+import type {
+  LiveConfigReport,
+  LoadError,
+  ReportedProvenance,
+  VerificationReasonReport,
+  WorkerReport,
+} from '../protocol.js';
 import type { DesiredState, ObservedNode, Rollout } from '../store.js';
 import { NODE_STATES, STATE_INDEX, type NodeState } from './state.js';
 
@@ -33,6 +39,8 @@ export interface NodeRecord {
   last_load_error: LoadError | null;
   /** What its live-configuration probe last found (protocol v1.1); `null` without a probe. */
   live: LiveConfigReport | null;
+  /** The verification checks its `warn` policy tolerated, as last reported (protocol v1.1). */
+  reasons: readonly VerificationReasonReport[] | null;
   instance_id: string | null;
   last_seq: number;
   /** Milliseconds since the epoch, or -1 when never seen. */
@@ -57,9 +65,19 @@ export interface NodeRecord {
   flapScore: number;
   flapAt: number;
   flapping: boolean;
+  /** Flapping episodes started (a shared store carries it, so replicas name an episode alike). */
+  flapEpisode: number;
   flapTimer: TimerHandle | null;
   /** The state alerts last announced (differs from `state` while flapping). */
   announced: NodeState;
+  /**
+   * The open drift episode: set when `drift.detected` is announced, cleared when `drift.resolved`
+   * is (or the node is forgotten). It survives `disconnected`, `stale`, `awaiting_report` and
+   * every state that does not resolve drift, and travels with the observed record, so a node that
+   * comes back still drifting (reconnect, failover, restart) raises no new alert.
+   */
+  driftOpen: boolean;
+  /** When the open drift episode started (milliseconds since the epoch). */
   driftSince: number;
   dirty: boolean;
 }
@@ -95,8 +113,21 @@ export function copyObserved(node: NodeRecord, observed: ObservedNode): void {
   node.helloHash = observed.reported_hash;
   node.loaded_at = observed.loaded_at;
   node.last_load_error = observed.last_load_error;
+  node.live = observed.live ?? null;
   node.instance_id = observed.instance_id;
   node.last_seq = observed.last_seq;
+  // Flap damping as the writing replica counted it (written by shared stores only).
+  const flap = observed.flap;
+  if (flap !== undefined) {
+    node.flapScore = flap.score;
+    node.flapAt = Date.parse(flap.at);
+    node.flapping = flap.flapping;
+    node.flapEpisode = flap.episode;
+  }
+  // The drift episode as the writing replica (or this one, before a restart) left it.
+  const driftSince = observed.drift_since === undefined ? null : observed.drift_since;
+  node.driftOpen = driftSince !== null;
+  if (driftSince !== null) node.driftSince = Date.parse(driftSince);
 }
 
 /** @internal */
@@ -136,6 +167,7 @@ export function newNodeRecord(
     loaded_at: null,
     last_load_error: null,
     live: null,
+    reasons: null,
     instance_id: null,
     last_seq: 0,
     last_seen: -1,
@@ -152,8 +184,10 @@ export function newNodeRecord(
     flapScore: 0,
     flapAt: 0,
     flapping: false,
+    flapEpisode: 0,
     flapTimer: null,
     announced: state,
+    driftOpen: false,
     driftSince: since,
     dirty: false,
   };

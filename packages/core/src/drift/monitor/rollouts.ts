@@ -5,8 +5,19 @@
  * @internal
  * @packageDocumentation
  */
+import type { AuditActor } from '../../audit/index.js';
+import {
+  rolloutCompleted,
+  rolloutDeadlineExceeded,
+  rolloutStarted,
+} from '../../audit/catalogue.js';
 import type { Clock } from '../clock.js';
-import type { FleetEvent } from '../events.js';
+import type {
+  DesiredStateChangedEvent,
+  FleetEvent,
+  RolloutCompletedEvent,
+  RolloutDeadlineExceededEvent,
+} from '../events.js';
 import type { DesiredState } from '../store.js';
 import type { Announcer } from './announce.js';
 import { iso, type ClusterRecord, type RolloutRecord } from './records.js';
@@ -19,8 +30,68 @@ export interface RolloutContext {
   readonly closed: () => boolean;
   /** Re-judges every node of a cluster. */
   readonly recomputeCluster: (cluster: ClusterRecord) => void;
-  /** Announces a fact every replica sees (once fleet-wide, under the id of its key). */
-  readonly announceFact: (key: string, event: FleetEvent) => void;
+  /**
+   * Announces a fact every replica sees (once fleet-wide, under the id of its key); `also` runs
+   * with the announced event where it is announced.
+   */
+  readonly announceFact: (
+    key: string,
+    event: FleetEvent,
+    also?: (event: FleetEvent) => void,
+  ) => void;
+}
+
+const actor: AuditActor = { type: 'system', id: 'fleet-monitor' };
+
+/** The audit fields of a rollout event: the same fact, under the same event id. */
+function auditFacts(event: {
+  readonly id: string;
+  readonly cluster: string;
+  readonly artifact_hash: string;
+  readonly version: number;
+  readonly rollout: { previous_hash: string | null; started_at: string; deadline: string };
+}) {
+  return {
+    cluster: event.cluster,
+    artifact_hash: event.artifact_hash,
+    previous_hash: event.rollout.previous_hash,
+    version: event.version,
+    started_at: event.rollout.started_at,
+    deadline: event.rollout.deadline,
+    event_id: event.id,
+  };
+}
+
+/**
+ * Audits the start of a rollout, announced with its desired state by the replica that set it
+ * (`fleet.rollout_started`, carrying the `desired_state.changed` event's id). @internal
+ */
+export function auditRolloutStarted(ctx: RolloutContext, event: DesiredStateChangedEvent): void {
+  if (event.rollout === null || event.artifact_hash === null) return;
+  ctx.announcer.auditLater(
+    rolloutStarted({
+      actor,
+      time: event.at,
+      details: auditFacts({ ...event, artifact_hash: event.artifact_hash, rollout: event.rollout }),
+    }),
+  );
+}
+
+/** Audits a rollout's outcome with the id of the alert announcing it. */
+function auditOutcome(ctx: RolloutContext, event: FleetEvent): void {
+  if (event.type === 'rollout.completed') {
+    const e: RolloutCompletedEvent = event;
+    ctx.announcer.auditLater(rolloutCompleted({ actor, time: e.at, details: auditFacts(e) }));
+  } else if (event.type === 'rollout.deadline_exceeded') {
+    const e: RolloutDeadlineExceededEvent = event;
+    ctx.announcer.auditLater(
+      rolloutDeadlineExceeded({
+        actor,
+        time: e.at,
+        details: { ...auditFacts(e), lagging: e.lagging, lagging_nodes: [...e.lagging_nodes] },
+      }),
+    );
+  }
 }
 
 /** Cancels a cluster's deadline timer. @internal */
@@ -94,10 +165,11 @@ export function checkRollout(ctx: RolloutContext, cluster: ClusterRecord): void 
   if ((c[STATE_INDEX.in_sync] as number) === 0) return;
   rollout.status = 'completed';
   clearRolloutTimer(ctx, cluster);
-  ctx.announceFact(`rollout.completed|${cluster.name}|${cluster.desired.version}`, {
-    type: 'rollout.completed',
-    ...rolloutFields(ctx, cluster, cluster.desired, rollout),
-  });
+  ctx.announceFact(
+    `rollout.completed|${cluster.name}|${cluster.desired.version}`,
+    { type: 'rollout.completed', ...rolloutFields(ctx, cluster, cluster.desired, rollout) },
+    (event) => auditOutcome(ctx, event),
+  );
 }
 
 function rolloutDeadline(
@@ -126,10 +198,14 @@ function rolloutDeadline(
       lagging.push(node.node_id);
   }
   lagging.sort();
-  ctx.announceFact(`rollout.deadline_exceeded|${cluster.name}|${cluster.desired.version}`, {
-    type: 'rollout.deadline_exceeded',
-    ...rolloutFields(ctx, cluster, cluster.desired, rollout),
-    lagging: lagging.length,
-    lagging_nodes: lagging.slice(0, 100),
-  });
+  ctx.announceFact(
+    `rollout.deadline_exceeded|${cluster.name}|${cluster.desired.version}`,
+    {
+      type: 'rollout.deadline_exceeded',
+      ...rolloutFields(ctx, cluster, cluster.desired, rollout),
+      lagging: lagging.length,
+      lagging_nodes: lagging.slice(0, 100),
+    },
+    (event) => auditOutcome(ctx, event),
+  );
 }

@@ -5,15 +5,22 @@
  * @packageDocumentation
  */
 import { PlumblineError } from '../../errors.js';
+import { limitOption } from '../../limit-option.js';
 
-/** @internal */
-export function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new PlumblineError('PLB_DRIFT_INVALID_OPTION', `${name} must be a positive number`, {
-      details: { option: name },
-    });
-  }
-  return value;
+/**
+ * A positive drift option (an interval, a limit, a threshold; a whole number when `integer`), or
+ * its fallback when unset; refused with `PLB_DRIFT_INVALID_OPTION` by core's one numeric-option
+ * rule. The monitor, the webhook sink and the name-collision guard all check their options here.
+ *
+ * @internal
+ */
+export function positive(
+  value: number | undefined,
+  name: string,
+  fallback: number,
+  integer = false,
+): number {
+  return limitOption(value, { name, code: 'PLB_DRIFT_INVALID_OPTION', fallback, integer });
 }
 
 /** @internal */

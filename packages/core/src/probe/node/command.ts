@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { PlumblineError } from '../../errors.js';
+import { limitOption } from '../../limit-option.js';
 import { canonicalizeBytes, canonicalizeJson, canonicalizeText } from '../canonical.js';
 import { settle } from '../http.js';
 import { createSecretRedactor, type SecretRedactor } from '../redact.js';
@@ -150,14 +151,6 @@ export interface CommandProbeOptions extends ProbeLimits {
   readonly kind?: string;
 }
 
-function limit(value: number | undefined, fallback: number, name: string): number {
-  const out = value ?? fallback;
-  if (!Number.isSafeInteger(out) || out <= 0) {
-    throw new PlumblineError('PLB_PROBE_INVALID_OPTION', `${name} must be a positive integer`);
-  }
-  return out;
-}
-
 /**
  * A probe whose live configuration is what a command prints (for gateways whose own tooling
  * dumps the running configuration). The command runs without a shell, is killed at the
@@ -175,8 +168,16 @@ export function createCommandProbe(options: CommandProbeOptions): LiveConfigProb
   if (options.command.length === 0) {
     throw new PlumblineError('PLB_PROBE_INVALID_OPTION', 'the probe command is empty');
   }
-  const timeoutMs = limit(options.timeoutMs, DEFAULT_PROBE_LIMITS.timeoutMs, 'timeoutMs');
-  const maxBytes = limit(options.maxBytes, DEFAULT_PROBE_LIMITS.maxBytes, 'maxBytes');
+  const timeoutMs = limitOption(options.timeoutMs, {
+    name: 'timeoutMs',
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: DEFAULT_PROBE_LIMITS.timeoutMs,
+  });
+  const maxBytes = limitOption(options.maxBytes, {
+    name: 'maxBytes',
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
+  });
   const format = options.format ?? 'bytes';
   const redactor = options.redactor ?? createSecretRedactor();
   return {

@@ -1,6 +1,7 @@
 import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PlumblineError } from '../../errors.js';
+import { limitOption } from '../../limit-option.js';
 import { canonicalizeText, checkSize } from '../canonical.js';
 import { settle } from '../http.js';
 import { createSecretRedactor, type SecretRedactor } from '../redact.js';
@@ -72,10 +73,11 @@ async function expand(paths: readonly string[]): Promise<string[]> {
  * @public
  */
 export function createHaproxyProbe(options: HaproxyProbeOptions): LiveConfigProbe {
-  const maxBytes = options.maxBytes ?? DEFAULT_PROBE_LIMITS.maxBytes;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-    throw new PlumblineError('PLB_PROBE_INVALID_OPTION', 'maxBytes must be a positive integer');
-  }
+  const maxBytes = limitOption(options.maxBytes, {
+    name: 'maxBytes',
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
+  });
   const redactor = options.redactor ?? createSecretRedactor();
   const source: GenerationSource<readonly string[]> = {
     async current() {

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../../errors.js';
+import { limitOption } from '../../limit-option.js';
 import { canonicalizeText } from '../canonical.js';
 import { settle } from '../http.js';
 import { createSecretRedactor, type SecretRedactor } from '../redact.js';
@@ -69,16 +70,17 @@ export function nginxConfigArgs(title: string): string[] {
  * @public
  */
 export function createNginxProbe(options: NginxProbeOptions): LiveConfigProbe {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_LIMITS.timeoutMs;
-  const maxBytes = options.maxBytes ?? DEFAULT_PROBE_LIMITS.maxBytes;
-  for (const [name, value] of [
-    ['timeoutMs', timeoutMs],
-    ['maxBytes', maxBytes],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value <= 0) {
-      throw new PlumblineError('PLB_PROBE_INVALID_OPTION', `${name} must be a positive integer`);
-    }
-  }
+  const code = 'PLB_PROBE_INVALID_OPTION';
+  const timeoutMs = limitOption(options.timeoutMs, {
+    name: 'timeoutMs',
+    code,
+    fallback: DEFAULT_PROBE_LIMITS.timeoutMs,
+  });
+  const maxBytes = limitOption(options.maxBytes, {
+    name: 'maxBytes',
+    code,
+    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
+  });
   const redactor = options.redactor ?? createSecretRedactor();
   // The generation last seen: a worker set that still holds one of its workers is the same
   // generation (a worker respawned after a crash, or old workers not yet retitled "shutting down"

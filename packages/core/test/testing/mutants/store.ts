@@ -21,6 +21,7 @@ export const STORE_FLAWS = {
   'a batch truncated to its first 100 rows': 'store.observed',
   'nulls stored as missing': 'store.observed',
   'deleteObserved ignored': 'store.observed',
+  'live configuration dropped': 'store.live',
   'overlapping saves reordered': 'store.call-order',
   'overlapping pins reordered': 'store.call-order',
   'load returns the live state': 'store.copies',
@@ -225,6 +226,10 @@ class FlawedStore implements FleetStore {
       let row = copy(node);
       if (this.#flaw === 'nulls stored as missing') {
         row = Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null)) as ObservedNode;
+      }
+      if (this.#flaw === 'live configuration dropped' && row.live !== undefined) {
+        const { live: _live, ...rest } = row;
+        row = rest;
       }
       this.#b.observed.set(node.node_id, row);
     }
