@@ -14,7 +14,8 @@ const uuid = z
 export const barbacaneRegisterSchema = z.looseObject({
   type: z.literal('register'),
   project_id: uuid,
-  api_key: z.string().min(1).max(1024),
+  // An empty key is a wrong key (4401, reported as an authentication failure), not a malformed message.
+  api_key: z.string().max(1024),
   name: z.string().max(1024).nullable().optional(),
   artifact_id: uuid.nullable().optional(),
   metadata: z.unknown().optional(),

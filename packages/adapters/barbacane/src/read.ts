@@ -9,8 +9,8 @@ import { manifestFromEntries, type Manifest, type ManifestEntry } from '@plumbli
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
 import { parseBarbacaneManifest, type BarbacaneManifest } from './schema.js';
+import { OneGzipMember } from './gzip.js';
 import { TarWalker, type TarMemberHeader } from './tar.js';
 
 /**
@@ -260,6 +260,45 @@ async function statBca(file: string, limits: Required<BcaLimits>): Promise<numbe
   return info.size;
 }
 
+/** The tar walker that collects each admitted member's bytes into `members`. */
+function memberWalker(
+  members: BcaMember[],
+  state: { count: number; total: number; seen: Set<string> },
+  limits: Required<BcaLimits>,
+  digestBefore: string | undefined,
+): TarWalker {
+  let current: { path: string; bytes: Uint8Array } | null = null;
+  return new TarWalker(
+    {
+      member: (header) => {
+        const path = admitMember(header, state, limits);
+        current = { path, bytes: new Uint8Array(header.size) };
+        return current.bytes;
+      },
+      memberEnd: () => {
+        if (current === null) return;
+        const { path, bytes } = current;
+        members.push({ path, type: 'file', size: bytes.length, bytes, digest: digestOf(bytes) });
+        current = null;
+      },
+    },
+    digestBefore === undefined ? {} : { digestBefore },
+  );
+}
+
+/** A failure while reading `file`, as the coded error the caller gets. */
+function asReadError(file: string, error: unknown): PlumblineError {
+  return PlumblineError.is(error)
+    ? error
+    : new PlumblineError(
+        'PLB_BCA_CORRUPT',
+        `${file} is not a readable gzip-compressed tar archive`,
+        {
+          cause: error,
+        },
+      );
+}
+
 interface ReadMembersResult {
   members: BcaMember[];
   size: number;
@@ -284,42 +323,22 @@ async function readMembers(
     const members: BcaMember[] = [];
     const state = { count: 0, total: 0, seen: new Set<string>() };
     const fileHash = createHash('sha256');
-    let current: { path: string; bytes: Uint8Array } | null = null;
     let inflated = 0;
     let failed = false;
+    // The file's one gzip member, as Barbacane's GzDecoder reads it (nothing may follow it).
+    const gzip = new OneGzipMember(file, size, 64 * 1024);
+    const gunzip = gzip.inflate;
     const stream = createReadStream(file);
-    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-    const walker = new TarWalker(
-      {
-        member: (header) => {
-          const path = admitMember(header, state, limits);
-          current = { path, bytes: new Uint8Array(header.size) };
-          return current.bytes;
-        },
-        memberEnd: () => {
-          if (current === null) return;
-          const { path, bytes } = current;
-          members.push({ path, type: 'file', size: bytes.length, bytes, digest: digestOf(bytes) });
-          current = null;
-        },
-      },
-      digestBefore === undefined ? {} : { digestBefore },
-    );
+    // Both the inflater and the file must have ended before the member is checked.
+    let ends = 0;
+    const walker = memberWalker(members, state, limits, digestBefore);
     const fail = (error: unknown): void => {
       if (failed) return;
       failed = true;
       stream.destroy();
       gunzip.destroy();
       signal?.removeEventListener('abort', onAbort);
-      rejectPromise(
-        PlumblineError.is(error)
-          ? error
-          : new PlumblineError(
-              'PLB_BCA_CORRUPT',
-              `${file} is not a readable gzip-compressed tar archive`,
-              { cause: error },
-            ),
-      );
+      rejectPromise(asReadError(file, error));
     };
     const onAbort = (): void => fail(new PlumblineError('PLB_ABORTED', 'reading was aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -340,9 +359,10 @@ async function readMembers(
       }
     });
     gunzip.on('error', (error) => fail(error));
-    gunzip.on('end', () => {
-      if (failed) return;
+    const finish = (): void => {
+      if (failed || ++ends < 2) return;
       try {
+        gzip.check();
         walker.end();
       } catch (error) {
         fail(error);
@@ -359,13 +379,36 @@ async function readMembers(
         digest: `sha256:${fileHash.digest('hex')}` as DigestString,
         prefix: walker.prefix,
       });
+    };
+    gunzip.on('end', () => {
+      // The member ended: the rest of the file is only read (and counted), never inflated.
+      stream.resume();
+      finish();
     });
     stream.on('error', (error) =>
       fail(new PlumblineError('PLB_BCA_READ', `cannot read ${file}`, { cause: error })),
     );
-    // Piped, so a slow consumer pauses the file instead of queueing it whole in the inflater.
-    stream.on('data', (chunk) => fileHash.update(chunk as Buffer));
-    stream.pipe(gunzip);
+    // A slow consumer pauses the file instead of queueing it whole in the inflater.
+    gunzip.on('drain', () => stream.resume());
+    stream.on('data', (chunk) => {
+      if (failed) return;
+      fileHash.update(chunk as Buffer);
+      try {
+        if (!gzip.write(chunk as Buffer)) stream.pause();
+      } catch (error) {
+        fail(error);
+      }
+    });
+    stream.on('end', () => {
+      if (failed) return;
+      try {
+        gzip.end();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      finish();
+    });
   });
 }
 

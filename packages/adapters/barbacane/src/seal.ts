@@ -15,7 +15,8 @@ import {
 } from '@plumbline/core/header';
 import type { Manifest, ManifestEntry } from '@plumbline/core/manifest';
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '@plumbline/core/node';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { barbacaneArtifactHash } from './artifact-hash.js';
@@ -316,10 +317,8 @@ function sealProvenance(
 }
 
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
+    await writeFileAtomic(path, bytes);
   } catch (error) {
     throw new PlumblineError('PLB_BCA_WRITE', `cannot write ${path}`, { cause: error });
   }

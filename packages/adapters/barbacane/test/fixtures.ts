@@ -128,3 +128,6 @@ export function rawBca(entries: readonly RawEntry[], options: { end?: boolean } 
   if (options.end !== false) parts.push(Buffer.alloc(1024));
   return gzipSync(Buffer.concat(parts));
 }
+
+/** A raw Barbacane data plane on a WebSocket: its serde messages in and out, as JSON. */
+export { connectRaw, type RawClient as RawGateway } from '@plumbline/testkit/ws-client';

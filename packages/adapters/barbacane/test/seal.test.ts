@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHeader } from '@plumbline/core/header';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { list } from 'tar';
 import { loadBcaAsArtifact, isBcaFile } from '../src/load.js';
@@ -124,6 +124,24 @@ describe('sealBca', () => {
     });
     // A sidecar does not rewrite the archive, so it is still possible.
     expect((await sealBca(padded, { mode: 'sidecar' })).mode).toBe('sidecar');
+  });
+
+  it('writes a seal atomically: a failed write is PLB_BCA_WRITE and leaves no file behind', async () => {
+    const dir = await tempDir();
+    const file = await buildBca(dir, standardFiles());
+    const before = await readdir(dir);
+    // The output path is a directory: the rename over it fails after the bytes were written.
+    await expect(
+      sealBca(file, { mode: 'sidecar', commit: COMMIT, output: dir, sourceDateEpoch: null }),
+    ).rejects.toMatchObject({ code: 'PLB_BCA_WRITE' });
+    expect(await readdir(dir)).toEqual(before);
+    const leftovers = (await readdir(dirname(dir))).filter(
+      (name) => name.startsWith(basename(dir)) && name !== basename(dir),
+    );
+    expect(leftovers, 'temporary files beside the output').toEqual([]);
+    const sealed = await sealBca(file, { mode: 'embed', commit: COMMIT, sourceDateEpoch: null });
+    expect((await readdir(dir)).sort()).toEqual([...before, 'gateway.sealed.bca'].sort());
+    expect((await readBca(sealed.output)).checksumsOk).toBe(true);
   });
 
   it('isBcaFile detects gzip content without the extension', async () => {

@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FleetMonitor, type DriftServer } from '@plumbline/core/drift';
-import { WebSocket } from 'ws';
 import { hashBarbacaneKey } from '../src/credentials.js';
-import { serveBarbacane, type BarbacaneTransport } from '../src/transport.js';
+import {
+  createBarbacaneTransport,
+  serveBarbacane,
+  type BarbacaneTransport,
+} from '../src/transport.js';
+import { connectRaw as connect } from './fixtures.js';
 
 const PROJECT = '550e8400-e29b-41d4-a716-446655440000';
 const OTHER_PROJECT = '660e8400-e29b-41d4-a716-446655440001';
@@ -13,43 +17,6 @@ const STAGING_KEY = 'staging-key-secret';
 const H1 = `sha256:${'1'.repeat(64)}` as const;
 const H2 = `sha256:${'2'.repeat(64)}` as const;
 const ARTIFACT_2 = '770e8400-e29b-41d4-a716-446655440002';
-
-interface Client {
-  readonly ws: WebSocket;
-  next(): Promise<Record<string, unknown>>;
-  send(message: unknown): void;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-async function connect(url: string): Promise<Client> {
-  const ws = new WebSocket(url);
-  const queue: Record<string, unknown>[] = [];
-  const waiters: ((m: Record<string, unknown>) => void)[] = [];
-  ws.on('message', (data) => {
-    const message = JSON.parse(data.toString()) as Record<string, unknown>;
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(message);
-    else queue.push(message);
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return {
-    ws,
-    closed,
-    send: (message) => ws.send(typeof message === 'string' ? message : JSON.stringify(message)),
-    next: () =>
-      new Promise((resolve) => {
-        const queued = queue.shift();
-        if (queued !== undefined) resolve(queued);
-        else waiters.push(resolve);
-      }),
-  };
-}
 
 /** Barbacane's exact register shape (serde: name and artifact_id skipped when None, metadata {}). */
 const register = (extra: Record<string, unknown> = {}) => ({
@@ -65,7 +32,9 @@ let monitor: FleetMonitor;
 let server: DriftServer;
 let transport: BarbacaneTransport;
 
-async function start(options: { maxFrameBytes?: number; registerTimeoutMs?: number } = {}) {
+async function start(
+  options: { maxFrameBytes?: number; registerTimeoutMs?: number; maxFramesPer10s?: number } = {},
+) {
   monitor = await FleetMonitor.create({ heartbeatIntervalMs: 30_000, flapDamping: false });
   ({ server, transport } = await serveBarbacane({
     monitor,
@@ -272,6 +241,37 @@ describe('Barbacane data-plane transport', () => {
     const silent = await connect(transport.url);
     expect(await silent.next()).toMatchObject({ type: 'registration_failed' });
     expect((await silent.closed).code).toBe(4408);
+  });
+
+  it('closes a connection with 4429 beyond its burst of frames, counted per connection', async () => {
+    await start({ maxFramesPer10s: 5 });
+    const busy = await connect(transport.url);
+    const calm = await connect(transport.url);
+    busy.send(register());
+    calm.send(register({ api_key: NODE_KEY, name: 'gw-bound' }));
+    expect(await busy.next()).toMatchObject({ type: 'registered' });
+    expect(await calm.next()).toMatchObject({ type: 'registered' });
+    for (let i = 0; i < 4; i++) busy.send({ type: 'heartbeat', uptime_secs: i, requests_total: 0 });
+    for (let i = 0; i < 4; i++) expect(await busy.next()).toMatchObject({ type: 'heartbeat_ack' });
+    // The sixth frame of the connection (register and four heartbeats before it) is one too many.
+    busy.send({ type: 'heartbeat', uptime_secs: 5, requests_total: 0 });
+    expect(await busy.next()).toEqual({ type: 'error', message: 'too many messages' });
+    expect((await busy.closed).code).toBe(4429);
+    calm.send({ type: 'heartbeat', uptime_secs: 1, requests_total: 0 });
+    expect(await calm.next()).toMatchObject({ type: 'heartbeat_ack' });
+  });
+
+  it('refuses limits that are not positive integers with PLB_USAGE, naming the option', async () => {
+    monitor = await FleetMonitor.create({ heartbeatIntervalMs: 30_000 });
+    for (const [option, value] of [
+      ['maxFrameBytes', 0],
+      ['maxFramesPer10s', 1.5],
+      ['registerTimeoutMs', -1],
+      ['maxConnections', Number.NaN],
+    ] as const) {
+      const make = () => createBarbacaneTransport({ credentials: [], monitor, [option]: value });
+      expect(make).toThrow(expect.objectContaining({ code: 'PLB_USAGE', details: { option } }));
+    }
   });
 
   it('closes every session with 1001 on shutdown', async () => {

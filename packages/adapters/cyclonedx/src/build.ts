@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Enums, Models } from '@cyclonedx/cyclonedx-library';
-import { PlumblineError, SDK_VERSION } from '@plumbline/core';
+import { limitOption, PlumblineError, SDK_VERSION } from '@plumbline/core';
 import type { ProvenanceHeader } from '@plumbline/core/header';
 import type { ManifestEntry } from '@plumbline/core/manifest';
 import { bomSerialNumber } from './uuid.js';
@@ -141,19 +141,13 @@ function prop(name: string, value: string): Models.Property {
   return new Models.Property(name, value);
 }
 
-/**
- * Builds the CycloneDX model (`@cyclonedx/cyclonedx-library`) for a header: the artifact as
- * `metadata.component`, one component per input, dependencies from the artifact to its inputs.
- *
- * @example
- * ```ts
- * const { bom } = buildBom(header, { artifact: { name: 'gateway.plb' } });
- * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_SBOM_HEADER_INVALID`, `PLB_SBOM_URL_SECRET`, `PLB_SBOM_LIMIT`.
- * @internal
- */
-export function buildBom(header: ProvenanceHeader, options: BuildBomOptions = {}): BuiltBom {
-  const maxInputs = options.maxInputs ?? 1_000_000;
+/** The header's inputs (within `maxInputs`) and build timestamp can go into a BOM. */
+function checkHeader(header: ProvenanceHeader, options: BuildBomOptions): void {
+  const maxInputs = limitOption(options.maxInputs, {
+    name: 'maxInputs',
+    code: 'PLB_SBOM_LIMIT',
+    fallback: 1_000_000,
+  });
   if (!Array.isArray(header.inputs)) {
     throw new PlumblineError('PLB_SBOM_HEADER_INVALID', 'header has no inputs array', {
       details: {},
@@ -175,6 +169,21 @@ export function buildBom(header: ProvenanceHeader, options: BuildBomOptions = {}
       },
     );
   }
+}
+
+/**
+ * Builds the CycloneDX model (`@cyclonedx/cyclonedx-library`) for a header: the artifact as
+ * `metadata.component`, one component per input, dependencies from the artifact to its inputs.
+ *
+ * @example
+ * ```ts
+ * const { bom } = buildBom(header, { artifact: { name: 'gateway.plb' } });
+ * ```
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SBOM_HEADER_INVALID`, `PLB_SBOM_URL_SECRET`, `PLB_SBOM_LIMIT`.
+ * @internal
+ */
+export function buildBom(header: ProvenanceHeader, options: BuildBomOptions = {}): BuiltBom {
+  checkHeader(header, options);
   const provenance = header.provenance;
   const artifactRef = artifactBomRef(header.artifact_hash);
   const bom = new Models.Bom();

@@ -1,4 +1,4 @@
-import { PlumblineError } from '@plumbline/core';
+import { limitOption, PlumblineError } from '@plumbline/core';
 import type { ProvenanceHeader } from '@plumbline/core/header';
 import { buildBom, type BuildBomOptions } from './build.js';
 import { serializeBom } from './serialize.js';
@@ -108,7 +108,7 @@ function parseExisting(existing: string | object, maxBytes: number): Json {
  * const merged = await mergeInto(await readFile('image.cdx.json', 'utf8'), header, { specVersion: '1.6' });
  * await writeFileAtomic('image.cdx.json', merged);
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_SBOM_INVALID` (not JSON, not CycloneDX, or
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SBOM_INVALID` (not JSON, not CycloneDX, or
  *   fails the schema), `PLB_SBOM_SPEC_MISMATCH`, `PLB_SBOM_MERGE_FORMAT` (XML), `PLB_SBOM_LIMIT`,
  *   and the errors of {@link toCycloneDX}.
  * @public
@@ -118,7 +118,52 @@ export async function mergeInto(
   header: ProvenanceHeader,
   options: MergeIntoOptions = {},
 ): Promise<string> {
-  const bom = parseExisting(existingBom, options.maxBomBytes ?? 64 * 1024 * 1024);
+  const { bom, specVersion } = await existingBomOf(existingBom, options);
+  const ours = JSON.parse(serializeBom(buildBom(header, options), 'json', specVersion, 0)) as Json;
+  const ourMetadata = ours.metadata as Json;
+  const ourComponents = [
+    ourMetadata.component as Json,
+    ...((ours.components as Json[] | undefined) ?? []),
+  ];
+  const metadata = isObject(bom.metadata) ? bom.metadata : {};
+  const imageRef =
+    isObject(metadata.component) && typeof metadata.component['bom-ref'] === 'string'
+      ? metadata.component['bom-ref']
+      : undefined;
+  const components = mergeComponents(bom, ourComponents, imageRef);
+  const artifactRef = components.refMap.get(ourComponents[0]!['bom-ref'] as string)!;
+  const dependencies = mergeDependencies(
+    bom,
+    (ours.dependencies as Json[] | undefined) ?? [],
+    components.refMap,
+    imageRef !== undefined && imageRef !== artifactRef ? [imageRef, artifactRef] : undefined,
+  );
+  const tool = ((ourMetadata.tools as Json).components as Json[])[0]!;
+  const toolAdded = mergeTool(metadata, tool);
+
+  if (!components.changed && !dependencies.changed && !toolAdded)
+    return `${JSON.stringify(bom, null, options.space ?? 2)}\n`;
+  bom.metadata = metadata;
+  bom.components = components.list;
+  bom.dependencies = dependencies.list;
+  bom.version =
+    (typeof bom.version === 'number' && Number.isSafeInteger(bom.version) ? bom.version : 1) + 1;
+  const text = `${JSON.stringify(bom, null, options.space ?? 2)}\n`;
+  if (options.validate === true) await validateBom(text, { format: 'json', specVersion });
+  return text;
+}
+
+/** The BOM to merge into: parsed within the limit, CycloneDX of a supported (or the asked) version, valid. */
+async function existingBomOf(
+  existingBom: string | object,
+  options: MergeIntoOptions,
+): Promise<{ bom: Json; specVersion: CycloneDXSpecVersion }> {
+  const maxBomBytes = limitOption(options.maxBomBytes, {
+    name: 'maxBomBytes',
+    code: 'PLB_SBOM_LIMIT',
+    fallback: 64 * 1024 * 1024,
+  });
+  const bom = parseExisting(existingBom, maxBomBytes);
   if (bom.bomFormat !== 'CycloneDX') throw invalid('has no "bomFormat": "CycloneDX"');
   const version = bom.specVersion;
   if (typeof version !== 'string') throw invalid('has no specVersion');
@@ -146,14 +191,18 @@ export async function mergeInto(
       throw error;
     }
   }
+  return { bom, specVersion };
+}
 
-  const ours = JSON.parse(serializeBom(buildBom(header, options), 'json', specVersion, 0)) as Json;
-  const ourMetadata = ours.metadata as Json;
-  const ourComponents = [
-    ourMetadata.component as Json,
-    ...((ours.components as Json[] | undefined) ?? []),
-  ];
-
+/**
+ * Our components added to the BOM's, except those it has already (same bom-ref, or same name and
+ * SHA-256); `refMap` maps each of our refs to the ref it has in the merged BOM.
+ */
+function mergeComponents(
+  bom: Json,
+  ourComponents: readonly Json[],
+  imageRef: string | undefined,
+): { list: unknown[]; refMap: Map<string, string>; changed: boolean } {
   const byRef = new Map<string, string>();
   const byContent = new Map<string, string>();
   for (const c of walk(bom.components)) {
@@ -163,16 +212,10 @@ export async function mergeInto(
     if (hash !== undefined && typeof c.name === 'string' && ref !== undefined)
       byContent.set(`${c.name}\0${hash}`, ref);
   }
-  const metadata = isObject(bom.metadata) ? bom.metadata : {};
-  const imageRef =
-    isObject(metadata.component) && typeof metadata.component['bom-ref'] === 'string'
-      ? metadata.component['bom-ref']
-      : undefined;
   if (imageRef !== undefined) byRef.set(imageRef, imageRef);
-
   let changed = false;
   const refMap = new Map<string, string>();
-  const components = Array.isArray(bom.components) ? [...(bom.components as unknown[])] : [];
+  const list = Array.isArray(bom.components) ? [...(bom.components as unknown[])] : [];
   for (const component of ourComponents) {
     const ref = component['bom-ref'] as string;
     const hash = sha256Of(component);
@@ -184,20 +227,29 @@ export async function mergeInto(
       continue;
     }
     refMap.set(ref, ref);
-    components.push(component);
+    list.push(component);
     changed = true;
   }
+  return { list, refMap, changed };
+}
 
-  const dependencies = Array.isArray(bom.dependencies) ? [...(bom.dependencies as unknown[])] : [];
+/** Our dependency edges (renamed through `refMap`) and the image → artifact edge, added once. */
+function mergeDependencies(
+  bom: Json,
+  ourDependencies: readonly Json[],
+  refMap: ReadonlyMap<string, string>,
+  imageEdge: readonly [string, string] | undefined,
+): { list: unknown[]; changed: boolean } {
+  let changed = false;
+  const list = Array.isArray(bom.dependencies) ? [...(bom.dependencies as unknown[])] : [];
   const depIndex = new Map<string, Json>();
-  for (const d of dependencies)
-    if (isObject(d) && typeof d.ref === 'string') depIndex.set(d.ref, d);
+  for (const d of list) if (isObject(d) && typeof d.ref === 'string') depIndex.set(d.ref, d);
   const addDependency = (ref: string, dependsOn: string[]): void => {
     let entry = depIndex.get(ref);
     if (entry === undefined) {
       entry = { ref };
       depIndex.set(ref, entry);
-      dependencies.push(entry);
+      list.push(entry);
       changed = true;
     }
     const current = Array.isArray(entry.dependsOn) ? (entry.dependsOn as string[]) : [];
@@ -207,49 +259,37 @@ export async function mergeInto(
       changed = true;
     }
   };
-  for (const d of (ours.dependencies as Json[] | undefined) ?? []) {
+  for (const d of ourDependencies) {
     const ref = refMap.get(d.ref as string) ?? (d.ref as string);
     addDependency(
       ref,
       ((d.dependsOn as string[] | undefined) ?? []).map((r) => refMap.get(r) ?? r),
     );
   }
-  const artifactRef = refMap.get(ourComponents[0]!['bom-ref'] as string)!;
-  if (imageRef !== undefined && imageRef !== artifactRef) addDependency(imageRef, [artifactRef]);
+  if (imageEdge !== undefined) addDependency(imageEdge[0], [imageEdge[1]]);
+  return { list, changed };
+}
 
-  const tool = ((ourMetadata.tools as Json).components as Json[])[0]!;
+/** Plumbline in `metadata.tools` (the 1.4 list or the 1.5+ object form); whether it was added. */
+function mergeTool(metadata: Json, tool: Json): boolean {
   const tools = metadata.tools;
   if (Array.isArray(tools)) {
-    if (!tools.some((t) => isObject(t) && t.name === 'plumbline' && t.version === tool.version)) {
-      tools.push({ vendor: 'plumbline', name: 'plumbline', version: tool.version });
-      changed = true;
-    }
-  } else {
-    const toolObject = isObject(tools) ? tools : {};
-    const list = Array.isArray(toolObject.components) ? (toolObject.components as unknown[]) : [];
-    if (
-      !list.some(
-        (t) =>
-          isObject(t) &&
-          t.name === 'plumbline' &&
-          t.group === '@plumbline' &&
-          t.version === tool.version,
-      )
-    ) {
-      list.push(tool);
-      changed = true;
-    }
-    toolObject.components = list;
-    metadata.tools = toolObject;
+    if (tools.some((t) => isObject(t) && t.name === 'plumbline' && t.version === tool.version))
+      return false;
+    tools.push({ vendor: 'plumbline', name: 'plumbline', version: tool.version });
+    return true;
   }
-
-  if (!changed) return `${JSON.stringify(bom, null, options.space ?? 2)}\n`;
-  bom.metadata = metadata;
-  bom.components = components;
-  bom.dependencies = dependencies;
-  bom.version =
-    (typeof bom.version === 'number' && Number.isSafeInteger(bom.version) ? bom.version : 1) + 1;
-  const text = `${JSON.stringify(bom, null, options.space ?? 2)}\n`;
-  if (options.validate === true) await validateBom(text, { format: 'json', specVersion });
-  return text;
+  const toolObject = isObject(tools) ? tools : {};
+  const list = Array.isArray(toolObject.components) ? (toolObject.components as unknown[]) : [];
+  const present = list.some(
+    (t) =>
+      isObject(t) &&
+      t.name === 'plumbline' &&
+      t.group === '@plumbline' &&
+      t.version === tool.version,
+  );
+  if (!present) list.push(tool);
+  toolObject.components = list;
+  metadata.tools = toolObject;
+  return !present;
 }

@@ -28,7 +28,7 @@ export type CycloneDXFormat = 'json' | 'xml';
  * ```ts
  * parseSpecVersion('1.6'); // '1.6'
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_SBOM_SPEC_VERSION` for a version Plumbline does not write.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SBOM_SPEC_VERSION` for a version Plumbline does not write.
  * @public
  */
 export function parseSpecVersion(value: string): CycloneDXSpecVersion {
@@ -49,7 +49,7 @@ export function parseSpecVersion(value: string): CycloneDXSpecVersion {
  * ```ts
  * parseFormat('xml'); // 'xml'
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_SBOM_FORMAT` for anything but `json` or `xml`.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SBOM_FORMAT` for anything but `json` or `xml`.
  * @public
  */
 export function parseFormat(value: string): CycloneDXFormat {

@@ -47,7 +47,7 @@ export interface ToCycloneDXOptions extends BuildBomOptions {
  * const json = await toCycloneDX(header, { artifact: { name: 'gateway.plb' }, validate: true });
  * const xml = await toCycloneDX(header, { format: 'xml', specVersion: '1.7' });
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_SBOM_SPEC_VERSION`, `PLB_SBOM_FORMAT`,
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SBOM_SPEC_VERSION`, `PLB_SBOM_FORMAT`,
  *   `PLB_SBOM_HEADER_INVALID`, `PLB_SBOM_URL_SECRET`, `PLB_SBOM_LIMIT`, and with `validate`
  *   `PLB_SBOM_INVALID` or `PLB_SBOM_VALIDATOR_UNAVAILABLE`.
  * @public

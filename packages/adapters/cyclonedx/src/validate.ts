@@ -158,7 +158,7 @@ async function validateXml(text: string, options: ValidateBomOptions): Promise<v
  * ```ts
  * await validateBom(text, { format: 'json', specVersion: '1.6' });
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_SBOM_INVALID` with the first errors in
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SBOM_INVALID` with the first errors in
  *   `details.errors`, `PLB_SBOM_VALIDATOR_UNAVAILABLE` when no validator can run, `PLB_ABORTED`.
  * @public
  */

@@ -202,6 +202,13 @@ describe('toCycloneDX', () => {
       JSON.stringify([(error as Error).message, (error as PlumblineError).details]),
     ).not.toContain('hunter2');
     expect(await code(toCycloneDX(header, { maxInputs: 3 }))).toBe('PLB_SBOM_LIMIT');
+    // A limit that is not a positive integer is refused, never read as "no limit".
+    for (const maxInputs of [Number.NaN, 0, 2.5]) {
+      await expect(toCycloneDX(header, { maxInputs })).rejects.toMatchObject({
+        code: 'PLB_SBOM_LIMIT',
+        message: 'maxInputs must be a positive integer',
+      });
+    }
     const minimal = JSON.parse(
       await toCycloneDX(
         sampleHeader({ provenance: { builder: { id: 'b', version: '1' } }, inputs: [] }),
@@ -322,6 +329,14 @@ describe('mergeInto', () => {
     expect(await code(mergeInto(JSON.stringify(imageBom()), header, { maxBomBytes: 100 }))).toBe(
       'PLB_SBOM_LIMIT',
     );
+    for (const maxBomBytes of [Number.NaN, -1]) {
+      await expect(
+        mergeInto(JSON.stringify(imageBom()), header, { maxBomBytes }),
+      ).rejects.toMatchObject({
+        code: 'PLB_SBOM_LIMIT',
+        message: 'maxBomBytes must be a positive integer',
+      });
+    }
     expect(
       await code(
         mergeInto(JSON.stringify(imageBom('1.5')), header, { specVersion: '1.5', validate: true }),

@@ -100,7 +100,7 @@ export function isValidLabelKey(key: string): boolean {
  * ```ts
  * assertValidLabel('org.opencontainers.image.url', 'https://example.com');
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_OCI_LABEL_INVALID` for a bad key or value,
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_OCI_LABEL_INVALID` for a bad key or value,
  *   `PLB_OCI_LABEL_SECRET` for a URL carrying credentials.
  * @public
  */
@@ -193,7 +193,7 @@ export function sourceUrl(source: string, base = 'https://github.com'): string {
  * const labels = ociLabels(header, { headerDigest, title: 'edge gateway config' });
  * console.log(renderLabels(labels, 'args')); // --label 'dev.plumbline.artifact.hash=sha256:…' …
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_OCI_LABEL_INVALID` or `PLB_OCI_LABEL_SECRET`
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_OCI_LABEL_INVALID` or `PLB_OCI_LABEL_SECRET`
  *   for a value that cannot be a label.
  * @public
  */

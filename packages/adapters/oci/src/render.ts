@@ -37,7 +37,7 @@ export function shellQuote(value: string): string {
  * ```ts
  * spawn('docker', ['build', ...labelArgs(labels), '.']);
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_OCI_LABEL_INVALID` for an invalid label.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_OCI_LABEL_INVALID` for an invalid label.
  * @public
  */
 export function labelArgs(labels: OciLabels): string[] {
@@ -72,7 +72,7 @@ function entries(labels: OciLabels): [string, string][] {
  * renderLabels({ 'dev.plumbline.artifact.hash': 'sha256:…' }, 'dockerfile');
  * // LABEL "dev.plumbline.artifact.hash"="sha256:…"\n
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_OCI_LABEL_INVALID` for an invalid label,
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_OCI_LABEL_INVALID` for an invalid label,
  *   `PLB_OCI_FORMAT` for an unknown format.
  * @public
  */

@@ -217,7 +217,7 @@ function normalizeTarget(pathInImage: string): string {
  * });
  * if (!result.ok) for (const p of result.problems) console.error(p.code, p.message);
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_OCI_LAYOUT_INVALID`, `PLB_OCI_INDEX_MISSING`,
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_OCI_LAYOUT_INVALID`, `PLB_OCI_INDEX_MISSING`,
  *   `PLB_OCI_JSON_INVALID`, `PLB_OCI_LIMIT`, `PLB_OCI_BLOB_MISSING`, `PLB_OCI_SIZE_MISMATCH`,
  *   `PLB_OCI_DIGEST_MISMATCH`, `PLB_OCI_DIFFID_MISMATCH`, `PLB_OCI_DIGEST_UNSUPPORTED`,
  *   `PLB_OCI_REF_NOT_FOUND`, `PLB_OCI_REF_AMBIGUOUS`, `PLB_OCI_PLATFORM_NOT_FOUND`,
@@ -227,14 +227,47 @@ function normalizeTarget(pathInImage: string): string {
  * @public
  */
 export async function verifyImage(options: VerifyImageOptions): Promise<VerifyImageResult> {
-  const limits = resolveLimits(options.limits, (key) => {
-    throw new PlumblineError('PLB_OCI_OPTIONS', `limit ${key} must be a non-negative integer`, {
-      details: { key },
-    });
-  });
+  const limits = resolveLimits(options.limits);
   const signal = options.signal;
   const target =
     options.pathInImage === undefined ? undefined : normalizeTarget(options.pathInImage);
+  const artifact = await imageArtifactOf(options, target);
+  const image = await readOciImage(options.layout, {
+    limits,
+    ...(options.ref === undefined ? {} : { ref: options.ref }),
+    ...(options.platform === undefined ? {} : { platform: options.platform }),
+    ...(signal ? { signal } : {}),
+  });
+  const problems: ImageProblem[] = [];
+  const required = new Set(options.requiredLabels ?? [OCI_LABEL_KEYS.artifactHash]);
+  const checks = checkLabels(artifact, image, required, problems);
+  let file: ImageFileCheck | undefined;
+  if (target !== undefined || options.verifyLayers !== false) {
+    const found = await scanLayers(options, image, limits, target);
+    if (target !== undefined) {
+      const expected = await fileDigest(artifact.file!, signal);
+      file = checkFile(`/${target}`, found, expected, problems);
+    }
+  }
+  return {
+    ok: problems.length === 0,
+    refName: image.refName,
+    manifest: image.manifest,
+    config: image.config,
+    layers: image.layers,
+    labels: { ...image.annotations, ...image.labels },
+    checks,
+    ...(file ? { file } : {}),
+    problems,
+  };
+}
+
+/** The artifact to compare with: read from its path, or as given; with `pathInImage`, its file. */
+async function imageArtifactOf(
+  options: VerifyImageOptions,
+  target: string | undefined,
+): Promise<ImageArtifact> {
+  const signal = options.signal;
   let artifact: ImageArtifact;
   if (typeof options.artifact === 'string') {
     const info = await readHeader(options.artifact, signal ? { signal } : {});
@@ -245,16 +278,17 @@ export async function verifyImage(options: VerifyImageOptions): Promise<VerifyIm
       details: {},
     });
   }
-  const image = await readOciImage(options.layout, {
-    limits,
-    ...(options.ref === undefined ? {} : { ref: options.ref }),
-    ...(options.platform === undefined ? {} : { platform: options.platform }),
-    ...(signal ? { signal } : {}),
-  });
+  return artifact;
+}
 
-  const problems: ImageProblem[] = [];
+/** Each label the artifact implies, against the image's labels (or annotations), by key. */
+function checkLabels(
+  artifact: ImageArtifact,
+  image: OciImage,
+  required: ReadonlySet<string>,
+  problems: ImageProblem[],
+): LabelCheck[] {
   const checks: LabelCheck[] = [];
-  const required = new Set(options.requiredLabels ?? [OCI_LABEL_KEYS.artifactHash]);
   for (const [key, expected] of [...expectedLabels(artifact, image)].sort((a, b) =>
     a[0] < b[0] ? -1 : 1,
   )) {
@@ -280,72 +314,71 @@ export async function verifyImage(options: VerifyImageOptions): Promise<VerifyIm
       checks.push({ key, expected, actual, status: 'match' });
     }
   }
+  return checks;
+}
 
-  let file: ImageFileCheck | undefined;
-  if (target !== undefined || options.verifyLayers !== false) {
-    let current: { state: NonNullable<LayerPathState['entry']>; layer: string } | undefined;
-    const budget = { remaining: limits.maxUncompressedBytes };
-    for (const [i, descriptor] of image.layers.entries()) {
-      throwIfAborted(signal);
-      const diffId = image.diffIds[i];
-      const state = await scanLayer({
-        layout: options.layout,
-        descriptor,
-        limits,
-        budget,
-        ...(target === undefined ? {} : { target }),
-        ...(diffId === undefined ? {} : { diffId }),
-        ...(signal ? { signal } : {}),
-      });
-      if (state.entry !== undefined) current = { state: state.entry, layer: descriptor.digest };
-      else if (state.hidesLower) current = undefined;
-    }
-    if (target !== undefined) {
-      const expected = await fileDigest(artifact.file!, signal);
-      const path = `/${target}`;
-      if (current === undefined) {
-        file = { path, status: 'missing', expected };
-        problems.push({
-          code: 'PLB_OCI_FILE_MISSING',
-          message: `the image has no file at ${path}`,
-          details: { path },
-        });
-      } else if (current.state.kind === 'other') {
-        file = { path, status: 'not-regular', expected, layer: current.layer };
-        problems.push({
-          code: 'PLB_OCI_FILE_NOT_REGULAR',
-          message: `${path} in the image is a ${current.state.type}, not a regular file`,
-          details: { path, type: current.state.type, layer: current.layer },
-        });
-      } else {
-        const actual = { digest: current.state.digest, size: current.state.size };
-        const same = actual.digest === expected.digest && actual.size === expected.size;
-        file = {
-          path,
-          status: same ? 'match' : 'mismatch',
-          expected,
-          actual,
-          layer: current.layer,
-        };
-        if (!same) {
-          problems.push({
-            code: 'PLB_OCI_FILE_MISMATCH',
-            message: `${path} in the image (${actual.digest}, ${actual.size} bytes) differs from the artifact (${expected.digest}, ${expected.size} bytes)`,
-            details: { path, expected, actual, layer: current.layer },
-          });
-        }
-      }
-    }
+/** The target path as the top layer leaves it. */
+type FoundFile = { state: NonNullable<LayerPathState['entry']>; layer: string } | undefined;
+
+/** Streams every layer (digest, diff_id) in order; where the target ends up after whiteouts. */
+async function scanLayers(
+  options: VerifyImageOptions,
+  image: OciImage,
+  limits: OciLayoutLimits,
+  target: string | undefined,
+): Promise<FoundFile> {
+  const signal = options.signal;
+  let current: FoundFile;
+  const budget = { remaining: limits.maxUncompressedBytes };
+  for (const [i, descriptor] of image.layers.entries()) {
+    throwIfAborted(signal);
+    const diffId = image.diffIds[i];
+    const state = await scanLayer({
+      layout: options.layout,
+      descriptor,
+      limits,
+      budget,
+      ...(target === undefined ? {} : { target }),
+      ...(diffId === undefined ? {} : { diffId }),
+      ...(signal ? { signal } : {}),
+    });
+    if (state.entry !== undefined) current = { state: state.entry, layer: descriptor.digest };
+    else if (state.hidesLower) current = undefined;
   }
-  return {
-    ok: problems.length === 0,
-    refName: image.refName,
-    manifest: image.manifest,
-    config: image.config,
-    layers: image.layers,
-    labels: { ...image.annotations, ...image.labels },
-    checks,
-    ...(file ? { file } : {}),
-    problems,
-  };
+  return current;
+}
+
+/** The file at `path` in the image against the artifact file. */
+function checkFile(
+  path: string,
+  current: FoundFile,
+  expected: Awaited<ReturnType<typeof fileDigest>>,
+  problems: ImageProblem[],
+): ImageFileCheck {
+  if (current === undefined) {
+    problems.push({
+      code: 'PLB_OCI_FILE_MISSING',
+      message: `the image has no file at ${path}`,
+      details: { path },
+    });
+    return { path, status: 'missing', expected };
+  }
+  if (current.state.kind === 'other') {
+    problems.push({
+      code: 'PLB_OCI_FILE_NOT_REGULAR',
+      message: `${path} in the image is a ${current.state.type}, not a regular file`,
+      details: { path, type: current.state.type, layer: current.layer },
+    });
+    return { path, status: 'not-regular', expected, layer: current.layer };
+  }
+  const actual = { digest: current.state.digest, size: current.state.size };
+  const same = actual.digest === expected.digest && actual.size === expected.size;
+  if (!same) {
+    problems.push({
+      code: 'PLB_OCI_FILE_MISMATCH',
+      message: `${path} in the image (${actual.digest}, ${actual.size} bytes) differs from the artifact (${expected.digest}, ${expected.size} bytes)`,
+      details: { path, expected, actual, layer: current.layer },
+    });
+  }
+  return { path, status: same ? 'match' : 'mismatch', expected, actual, layer: current.layer };
 }

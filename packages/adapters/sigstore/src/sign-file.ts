@@ -80,7 +80,7 @@ function createBundle(
  * });
  * console.log(signed.artifactDigest, signed.bundle.verificationMaterial?.publicKey?.hint);
  * ```
- * @throws {@link PlumblineError} `PLB_SIGNER_CONFIG` unless exactly one of `key` and `keyless` is
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SIGNER_CONFIG` unless exactly one of `key` and `keyless` is
  *   given; as `attestArtifactFile`, {@link createKeyBundle} / {@link createKeylessBundle}
  *   (`PLB_SIGSTORE_*`), and `updateAttachmentsFile`; `PLB_IO` when the detached bundle cannot be
  *   written.

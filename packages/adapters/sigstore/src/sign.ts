@@ -196,7 +196,7 @@ async function build(
  * const bundle = await createKeyBundle({ statement, privateKey: await readFile('signing.key.pem', 'utf8') });
  * await writeFile('gateway.plb.sigstore.json', JSON.stringify(bundle));
  * ```
- * @throws {@link PlumblineError} `PLB_VERIFIER_CONFIG` without a key or signer (or a Rekor entry
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_VERIFIER_CONFIG` without a key or signer (or a Rekor entry
  *   without a public key), `PLB_KEY_INVALID`, `PLB_SIGSTORE_SIGNING` when a service fails,
  *   `PLB_ABORTED`.
  * @public
@@ -259,7 +259,7 @@ export async function createKeyBundle(options: KeyBundleOptions): Promise<Serial
  *   fulcioUrl: 'https://fulcio.internal.example', rekorUrl: 'https://rekor.internal.example',
  * });
  * ```
- * @throws {@link PlumblineError} `PLB_SIGSTORE_SIGNING` when Fulcio, Rekor or the TSA fails (the
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SIGSTORE_SIGNING` when Fulcio, Rekor or the TSA fails (the
  *   token is never part of the message), `PLB_ABORTED`.
  * @public
  */

@@ -1,5 +1,5 @@
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { PlumblineError } from '@plumbline/core';
+import { limitOption, PlumblineError } from '@plumbline/core';
 
 /** Media types of `trusted_root.json` documents the adapter reads. @public */
 export const TRUSTED_ROOT_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.trustedroot';
@@ -23,15 +23,20 @@ export interface TrustedRootLimits {
  * ```ts
  * const root = parseTrustedRoot(await readFile('trusted_root.json'));
  * ```
- * @throws {@link PlumblineError} `PLB_SIGSTORE_TRUST_ROOT` for a document that is too large, not
- *   JSON, of another media type or without any authority.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_SIGSTORE_TRUST_ROOT` for a document that is too large, not
+ *   JSON, of another media type or without any authority; `PLB_VERIFIER_CONFIG` for a
+ *   `maxTrustedRootBytes` that is not a positive integer.
  * @public
  */
 export function parseTrustedRoot(
   input: Uint8Array | string | object,
   limits: TrustedRootLimits = {},
 ): TrustedRoot {
-  const maxBytes = limits.maxTrustedRootBytes ?? 4 * 1024 * 1024;
+  const maxBytes = limitOption(limits.maxTrustedRootBytes, {
+    name: 'maxTrustedRootBytes',
+    code: 'PLB_VERIFIER_CONFIG',
+    fallback: 4 * 1024 * 1024,
+  });
   let value: unknown = input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const size = typeof input === 'string' ? input.length : input.byteLength;

@@ -509,6 +509,24 @@ describe('robustness', () => {
 });
 
 describe('configuration', () => {
+  it('refuses thresholds and limits that are not whole numbers in range (none fails open)', async () => {
+    const base = {
+      trustedRoot: mock.trustedRoot,
+      identities: [{ subjectAlternativeName: IDENTITY, issuer: ISSUER }],
+    };
+    for (const [option, value, bound] of [
+      ['tlogThreshold', Number.NaN, 'an integer >= 0'],
+      ['ctlogThreshold', -1, 'an integer >= 0'],
+      ['timestampThreshold', 1.5, 'an integer >= 0'],
+      ['maxBundleBytes', 0, 'a positive integer'],
+    ] as const) {
+      await expect(createSigstoreVerifier({ ...base, [option]: value })).rejects.toMatchObject({
+        code: 'PLB_VERIFIER_CONFIG',
+        message: `${option} must be ${bound}`,
+      });
+    }
+  });
+
   it('refuses incomplete or invalid configuration', async () => {
     await expect(createSigstoreVerifier({})).rejects.toMatchObject({ code: 'PLB_VERIFIER_CONFIG' });
     await expect(createSigstoreVerifier({ trustedRoot: mock.trustedRoot })).rejects.toMatchObject({
@@ -533,6 +551,14 @@ describe('configuration', () => {
     expect(() =>
       parseTrustedRoot(JSON.stringify(mock.trustedRoot), { maxTrustedRootBytes: 10 }),
     ).toThrow(/larger than 10/);
+    expect(() =>
+      parseTrustedRoot(JSON.stringify(mock.trustedRoot), { maxTrustedRootBytes: Number.NaN }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'PLB_VERIFIER_CONFIG',
+        message: 'maxTrustedRootBytes must be a positive integer',
+      }),
+    );
     expect(parseTrustedRoot(enc.encode(JSON.stringify(mock.trustedRoot))).tlogs).toHaveLength(1);
     fc.assert(
       fc.property(fc.json(), (text) => {

@@ -150,7 +150,7 @@ export function isValidName(name: string, maxLength = DEFAULT_MAX_NAME): boolean
  * import { parseNodeTokens } from '@plumbline/ws';
  * const tokens = parseNodeTokens(JSON.parse(await readFile('node-tokens.json', 'utf8')));
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_NODE_TOKENS_INVALID` naming the node and the problem,
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_NODE_TOKENS_INVALID` naming the node and the problem,
  *   `PLB_WS_NODE_TOKENS_LIMIT` for more nodes than allowed.
  * @public
  */
@@ -247,7 +247,7 @@ interface TokenRecord {
  *   nodes: { 'gw-1': { cluster: 'prod-eu', token_sha256: hashToken('token-of-gw-1') } },
  * });
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_NODE_TOKENS_INVALID` when the table is invalid.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_NODE_TOKENS_INVALID` when the table is invalid.
  * @public
  */
 export function createTokenAuthenticator(options: {

@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import WebSocket from 'ws';
-import { PlumblineError } from '@plumbline/core';
+import { limitOption, PlumblineError } from '@plumbline/core';
 import type { DriftChannel, DriftConnection, DriftConnectionHandler } from '@plumbline/core/drift';
+import { frameText } from './frame-text.js';
 
 /**
  * Credentials a data plane presents on the WebSocket upgrade.
@@ -71,7 +72,7 @@ export interface WsChannelOptions {
  * import { readTokenFile } from '@plumbline/ws';
  * const token = await readTokenFile('/etc/plumbline/node.token');
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_TOKEN_FILE_INVALID` when it is empty, too large
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_TOKEN_FILE_INVALID` when it is empty, too large
  *   or holds more than one line; `PLB_IO` when it cannot be read.
  * @public
  */
@@ -117,12 +118,58 @@ export async function readTokenFile(path: string, maxBytes = 4096): Promise<stri
  * import { createWsChannel } from '@plumbline/ws';
  * const channel = createWsChannel({ url: 'wss://cp.example:8443/ws/data-plane', credentials: { tokenFile: '/run/secrets/node-token' } });
  * ```
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_URL_INVALID` for a URL that is not
+ *   `ws://` or `wss://` or carries credentials; `PLB_WS_LIMIT_INVALID` for a limit that is not a
+ *   positive finite number.
  * @public
  */
 export function createWsChannel(options: WsChannelOptions): DriftChannel {
+  checkControlPlaneUrl(options.url);
+  const rule = { code: 'PLB_WS_LIMIT_INVALID', integer: false } as const;
+  const limits: ChannelLimits = {
+    handshakeTimeoutMs: limitOption(options.handshakeTimeoutMs, {
+      ...rule,
+      name: 'handshakeTimeoutMs',
+      fallback: 10_000,
+    }),
+    maxFrameBytes: limitOption(options.maxFrameBytes, {
+      ...rule,
+      name: 'maxFrameBytes',
+      fallback: 64 * 1024,
+    }),
+  };
+  const maxTokenBytes = limitOption(options.maxTokenBytes, {
+    ...rule,
+    name: 'maxTokenBytes',
+    fallback: 4096,
+  });
+  const token = tokenSource(options.credentials, maxTokenBytes);
+  return {
+    async connect(handler: DriftConnectionHandler, signal?: AbortSignal): Promise<DriftConnection> {
+      if (signal?.aborted) {
+        throw new PlumblineError('PLB_DRIFT_CONNECT', 'connection attempt aborted', {
+          cause: signal.reason,
+        });
+      }
+      let bearer: string | undefined;
+      try {
+        bearer = await token();
+      } catch (cause) {
+        throw new PlumblineError('PLB_DRIFT_CONNECT', 'cannot read the data-plane credentials', {
+          cause,
+          ...(PlumblineError.is(cause) ? { details: { reason: cause.code } } : {}),
+        });
+      }
+      return openConnection(options, limits, bearer, handler, signal);
+    },
+  };
+}
+
+/** A `ws://` or `wss://` URL without credentials in it, or `PLB_WS_URL_INVALID`. */
+function checkControlPlaneUrl(url: string): void {
   let parsed: URL;
   try {
-    parsed = new URL(options.url);
+    parsed = new URL(url);
   } catch {
     throw new PlumblineError('PLB_WS_URL_INVALID', 'the control-plane URL is not a valid URL');
   }
@@ -141,151 +188,152 @@ export function createWsChannel(options: WsChannelOptions): DriftChannel {
       'put credentials in a token file, not in the control-plane URL',
     );
   }
-  const maxTokenBytes = options.maxTokenBytes ?? 4096;
-  const token = async (): Promise<string | undefined> => {
-    const c = options.credentials;
+}
+
+/** The bearer token of each attempt (read again each time), or `undefined` for mTLS. */
+function tokenSource(
+  credentials: DataPlaneCredentials,
+  maxTokenBytes: number,
+): () => Promise<string | undefined> {
+  return async () => {
+    const c = credentials;
     if ('token' in c) return c.token;
     if ('tokenFile' in c) return readTokenFile(c.tokenFile, maxTokenBytes);
     if ('getToken' in c) return c.getToken();
     return undefined;
   };
-  return {
-    async connect(handler: DriftConnectionHandler, signal?: AbortSignal): Promise<DriftConnection> {
-      if (signal?.aborted) {
-        throw new PlumblineError('PLB_DRIFT_CONNECT', 'connection attempt aborted', {
-          cause: signal.reason,
-        });
+}
+
+/** The channel's checked limits. */
+interface ChannelLimits {
+  readonly handshakeTimeoutMs: number;
+  readonly maxFrameBytes: number;
+}
+
+/** One connection attempt: resolves once the WebSocket is open, rejects with a coded error. */
+function openConnection(
+  options: WsChannelOptions,
+  limits: ChannelLimits,
+  bearer: string | undefined,
+  handler: DriftConnectionHandler,
+  signal: AbortSignal | undefined,
+): Promise<DriftConnection> {
+  return new Promise<DriftConnection>((resolve, reject) => {
+    const ws = new WebSocket(options.url, {
+      headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` },
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      maxPayload: limits.maxFrameBytes,
+      perMessageDeflate: false,
+      followRedirects: false,
+      ...(options.tls ?? {}),
+    });
+    let opened = false;
+    let settled = false;
+    const fail = (error: PlumblineError): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      reject(error);
+    };
+    const onAbort = (): void => {
+      fail(
+        new PlumblineError('PLB_DRIFT_CONNECT', 'connection attempt aborted', {
+          cause: signal?.reason,
+        }),
+      );
+      ws.terminate();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      res.resume();
+      fail(upgradeRefused(res));
+      ws.terminate();
+    });
+    ws.on('error', (error: Error & { code?: string }) => {
+      if (!opened) fail(connectFailed(error));
+    });
+    ws.on('open', () => {
+      opened = true;
+      if (settled) {
+        ws.terminate();
+        return;
       }
-      let bearer: string | undefined;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      resolve(wsConnection(ws, handler));
+    });
+    ws.on('message', (data, isBinary) => {
+      if (!opened || isBinary) return;
       try {
-        bearer = await token();
-      } catch (cause) {
-        throw new PlumblineError('PLB_DRIFT_CONNECT', 'cannot read the data-plane credentials', {
-          cause,
-          ...(PlumblineError.is(cause) ? { details: { reason: cause.code } } : {}),
-        });
+        handler.onMessage(frameText(data));
+      } catch {
+        // Handlers never throw.
       }
-      return new Promise<DriftConnection>((resolve, reject) => {
-        const tls = options.tls ?? {};
-        const ws = new WebSocket(options.url, {
-          headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` },
-          handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
-          maxPayload: options.maxFrameBytes ?? 64 * 1024,
-          perMessageDeflate: false,
-          followRedirects: false,
-          ...tls,
-        });
-        let opened = false;
-        let closed = false;
-        let settled = false;
-        const fail = (error: PlumblineError): void => {
-          if (settled) return;
-          settled = true;
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        };
-        const onAbort = (): void => {
-          fail(
-            new PlumblineError('PLB_DRIFT_CONNECT', 'connection attempt aborted', {
-              cause: signal?.reason,
-            }),
-          );
-          ws.terminate();
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-          const status = res.statusCode ?? 0;
-          res.resume();
-          if (status === 401 || status === 403) {
-            fail(
-              new PlumblineError(
-                'PLB_DRIFT_UNAUTHENTICATED',
-                'the control plane refused the credentials',
-                {
-                  details: { status },
-                },
-              ),
-            );
-          } else {
-            fail(
-              new PlumblineError('PLB_DRIFT_CONNECT', `the control plane answered HTTP ${status}`, {
-                details: { status, retry_after: res.headers['retry-after'] },
-              }),
-            );
-          }
-          ws.terminate();
-        });
-        ws.on('error', (error: Error & { code?: string }) => {
-          if (!opened) {
-            fail(
-              new PlumblineError(
-                'PLB_DRIFT_CONNECT',
-                `cannot connect to the control plane: ${error.message}`,
-                {
-                  cause: error,
-                  ...(error.code ? { details: { errno: error.code } } : {}),
-                },
-              ),
-            );
-          }
-        });
-        ws.on('open', () => {
-          opened = true;
-          if (settled) {
-            ws.terminate();
-            return;
-          }
-          settled = true;
-          signal?.removeEventListener('abort', onAbort);
-          const connection: WsConnection = {
-            terminate() {
-              ws.terminate();
-            },
-            send(text) {
-              if (!closed && ws.readyState === WebSocket.OPEN) ws.send(text);
-            },
-            close(code = 1000, reason = '') {
-              if (closed || ws.readyState >= WebSocket.CLOSING) return;
-              try {
-                ws.close(code, reason.slice(0, 123));
-              } catch {
-                ws.terminate();
-              }
-              const kill = setTimeout(() => ws.terminate(), 5000);
-              kill.unref();
-            },
-          };
-          resolve(connection);
-        });
-        ws.on('message', (data, isBinary) => {
-          if (!opened || isBinary) return;
-          const text = Buffer.isBuffer(data)
-            ? data.toString('utf8')
-            : Array.isArray(data)
-              ? Buffer.concat(data).toString('utf8')
-              : Buffer.from(data).toString('utf8');
-          try {
-            handler.onMessage(text);
-          } catch {
-            // Handlers never throw.
-          }
-        });
-        ws.on('close', (code, reason) => {
-          if (!opened) {
-            fail(
-              new PlumblineError('PLB_DRIFT_CONNECT', 'the connection closed during the handshake'),
-            );
-            return;
-          }
-          if (closed) return;
-          closed = true;
-          try {
-            handler.onClose(code, reason.toString('utf8'));
-          } catch {
-            // Handlers never throw.
-          }
-        });
-      });
+    });
+    ws.on('close', () => {
+      if (!opened) {
+        fail(new PlumblineError('PLB_DRIFT_CONNECT', 'the connection closed during the handshake'));
+      }
+    });
+  });
+}
+
+/** The error for an HTTP answer instead of the upgrade: 401/403 are refused credentials. */
+function upgradeRefused(res: IncomingMessage): PlumblineError {
+  const status = res.statusCode ?? 0;
+  if (status === 401 || status === 403) {
+    return new PlumblineError(
+      'PLB_DRIFT_UNAUTHENTICATED',
+      'the control plane refused the credentials',
+      {
+        details: { status },
+      },
+    );
+  }
+  return new PlumblineError('PLB_DRIFT_CONNECT', `the control plane answered HTTP ${status}`, {
+    details: { status, retry_after: res.headers['retry-after'] },
+  });
+}
+
+function connectFailed(error: Error & { code?: string }): PlumblineError {
+  return new PlumblineError(
+    'PLB_DRIFT_CONNECT',
+    `cannot connect to the control plane: ${error.message}`,
+    {
+      cause: error,
+      ...(error.code ? { details: { errno: error.code } } : {}),
+    },
+  );
+}
+
+/** The open socket as a `WsConnection`; its close is reported to `handler` once. */
+function wsConnection(ws: WebSocket, handler: DriftConnectionHandler): WsConnection {
+  let closed = false;
+  ws.on('close', (code, reason) => {
+    if (closed) return;
+    closed = true;
+    try {
+      handler.onClose(code, reason.toString('utf8'));
+    } catch {
+      // Handlers never throw.
+    }
+  });
+  return {
+    terminate() {
+      ws.terminate();
+    },
+    send(text) {
+      if (!closed && ws.readyState === WebSocket.OPEN) ws.send(text);
+    },
+    close(code = 1000, reason = '') {
+      if (closed || ws.readyState >= WebSocket.CLOSING) return;
+      try {
+        ws.close(code, reason.slice(0, 123));
+      } catch {
+        ws.terminate();
+      }
+      const kill = setTimeout(() => ws.terminate(), 5000);
+      kill.unref();
     },
   };
 }

@@ -86,7 +86,7 @@ export interface DataPlaneClient {
  * // on shutdown
  * await client.close();
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_URL_INVALID` for a URL that is not ws(s)://;
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_URL_INVALID` for a URL that is not ws(s)://;
  *   `PLB_DRIFT_INVALID_OPTION` for an out-of-range interval or backoff.
  * @public
  */

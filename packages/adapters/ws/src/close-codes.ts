@@ -36,15 +36,3 @@ export const closeReason: Readonly<Record<number, string>> = {
   4409: 'replaced by a newer session',
   4429: 'rate limited',
 };
-
-/**
- * Close codes after which retrying soon cannot help (credentials or identity are wrong): the
- * client waits the maximum backoff before it tries again, so a fixed token file is picked up
- * eventually without hammering the control plane.
- *
- * @internal
- */
-export const fatalCloseCodes: ReadonlySet<number> = new Set([
-  DriftCloseCode.Unauthenticated,
-  DriftCloseCode.IdentityMismatch,
-]);

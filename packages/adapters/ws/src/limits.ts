@@ -1,4 +1,4 @@
-import { PlumblineError } from '@plumbline/core';
+import { limitOption } from '@plumbline/core';
 
 /**
  * Limits of the control-plane WebSocket server. Each is an option with a finite default; a
@@ -48,47 +48,17 @@ export const defaultControlPlaneLimits: ControlPlaneLimits = Object.freeze({
 /**
  * Fills in defaults and checks every limit is a positive finite number.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_LIMIT_INVALID` naming the limit.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_LIMIT_INVALID` naming the limit.
  * @internal
  */
 export function resolveLimits(limits: Partial<ControlPlaneLimits> = {}): ControlPlaneLimits {
-  const out = { ...defaultControlPlaneLimits, ...limits };
+  const out: Record<string, number> = { ...defaultControlPlaneLimits, ...limits };
   for (const [key, value] of Object.entries(out)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new PlumblineError(
-        'PLB_WS_LIMIT_INVALID',
-        `limit ${key} must be a positive finite number`,
-        { details: { key } },
-      );
-    }
+    out[key] = limitOption(value, {
+      name: `limits.${key}`,
+      code: 'PLB_WS_LIMIT_INVALID',
+      integer: false,
+    });
   }
-  return out;
-}
-
-/**
- * A token bucket: `rate` tokens per second, holding at most `burst`.
- *
- * @internal
- */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-    now: number,
-  ) {
-    this.tokens = burst;
-    this.last = now;
-  }
-
-  /** Takes one token; false when the bucket is empty. */
-  take(now: number): boolean {
-    const elapsed = Math.max(0, now - this.last) / 1000;
-    this.last = now;
-    this.tokens = Math.min(this.burst, this.tokens + elapsed * this.rate);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
+  return out as unknown as ControlPlaneLimits;
 }

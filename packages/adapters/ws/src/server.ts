@@ -75,7 +75,7 @@ export interface ControlPlaneServer {
  * });
  * console.log(server.url); // ws://127.0.0.1:8443/ws/data-plane
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_LIMIT_INVALID` for an invalid limit; the listen
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_LIMIT_INVALID` for an invalid limit; the listen
  *   error (such as `EADDRINUSE`) when the port cannot be bound.
  * @public
  */

@@ -29,7 +29,7 @@ const SEGMENT = /^[A-Za-z0-9._-]+$/;
  * import { parseSpiffeId } from '@plumbline/ws';
  * parseSpiffeId('spiffe://example.org/cluster/prod-eu/node/gw-1').segments; // ['cluster', 'prod-eu', 'node', 'gw-1']
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_SPIFFE_INVALID` when the text is not a valid SPIFFE ID.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_SPIFFE_INVALID` when the text is not a valid SPIFFE ID.
  * @public
  */
 export function parseSpiffeId(text: string): SpiffeId {

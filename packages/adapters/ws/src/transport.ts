@@ -13,11 +13,12 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import { PlumblineError } from '@plumbline/core';
+import { PlumblineError, TokenBucket } from '@plumbline/core';
 import type { DriftSession, DriftTransport, DriftTransportHandler } from '@plumbline/core/drift';
 import type { NodeAuthenticator, NodeIdentity, UpgradeRequestInfo } from './auth.js';
 import { CloseCode, closeReason } from './close-codes.js';
-import { resolveLimits, TokenBucket, type ControlPlaneLimits } from './limits.js';
+import { frameText } from './frame-text.js';
+import { resolveLimits, type ControlPlaneLimits } from './limits.js';
 import { StatsRecorder, type UpgradeRejection, type WsTransportStats } from './stats.js';
 
 /**
@@ -85,6 +86,8 @@ interface Conn {
 }
 
 const CLOSE_GRACE_MS = 5000;
+/** How often a slice of the sessions is pinged (see `#startPinging`). */
+const PING_SLICE_MS = 100;
 
 /** A short error frame before a close (the protocol's `error` message). */
 function errorFrame(code: string, message: string): string {
@@ -126,78 +129,419 @@ function rejectUpgrade(socket: Socket, status: number, text: string, extra: stri
  * await transport.start(handler);
  * console.log(transport.url);
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_LIMIT_INVALID` for a limit that is not a positive finite number.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_LIMIT_INVALID` for a limit that is not a positive finite number.
  * @public
  */
 export function createWsTransport(options: WsTransportOptions): WsTransport {
-  const limits = resolveLimits(options.limits);
-  const path = options.path ?? DEFAULT_WS_PATH;
-  const now = options.now ?? (() => performance.now());
-  const stats = new StatsRecorder();
-  const conns = new Set<Conn>();
-  const owned = options.server === undefined;
-  let server: HttpServer | HttpsServer | undefined = options.server;
-  let handler: DriftTransportHandler | undefined;
-  let wss: WebSocketServer | undefined;
-  let pingTimer: NodeJS.Timeout | undefined;
-  let offAuthChange: (() => void) | undefined;
-  let started = false;
-  let closing = false;
-  let allClosed: (() => void) | undefined;
-  const pendingSockets = new Map<Socket, NodeJS.Timeout>();
-  const scheme = (): 'ws' | 'wss' =>
-    options.tls !== undefined || (server !== undefined && 'setSecureContext' in server)
+  const endpoint = new WsEndpoint(options);
+  const transport: WsTransport = {
+    limits: endpoint.limits,
+    get url() {
+      const addr = transport.address();
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      return `${endpoint.scheme()}://${host}:${addr.port}${endpoint.path}`;
+    },
+    address: () => endpoint.address(),
+    stats: () => endpoint.stats.snapshot(),
+    start: (handler) => endpoint.start(handler),
+    close: () => endpoint.close(),
+  };
+  return transport;
+}
+
+type AuthResult = Awaited<ReturnType<NodeAuthenticator['authenticate']>>;
+
+/** The state of one transport and the named steps of its life: start, upgrade, session, close. */
+class WsEndpoint {
+  readonly limits: ControlPlaneLimits;
+  readonly path: string;
+  readonly stats = new StatsRecorder();
+  readonly #options: WsTransportOptions;
+  readonly #now: () => number;
+  readonly #conns = new Set<Conn>();
+  readonly #owned: boolean;
+  readonly #pendingSockets = new Map<Socket, NodeJS.Timeout>();
+  #server: HttpServer | HttpsServer | undefined;
+  #handler: DriftTransportHandler | undefined;
+  #wss: WebSocketServer | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #offAuthChange: (() => void) | undefined;
+  #started = false;
+  #closing = false;
+  #allClosed: (() => void) | undefined;
+
+  constructor(options: WsTransportOptions) {
+    this.limits = resolveLimits(options.limits);
+    this.path = options.path ?? DEFAULT_WS_PATH;
+    this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#owned = options.server === undefined;
+    this.#server = options.server;
+  }
+
+  scheme(): 'ws' | 'wss' {
+    const server = this.#server;
+    return this.#options.tls !== undefined || (server !== undefined && 'setSecureContext' in server)
       ? 'wss'
       : 'ws';
+  }
 
-  const refuse = (socket: Socket, reason: UpgradeRejection): void => {
-    stats.upgradesRejected[reason] += 1;
-    switch (reason) {
-      case 'unauthenticated':
-        rejectUpgrade(socket, 401, 'Unauthorized', ['WWW-Authenticate: Bearer']);
-        return;
-      case 'capacity':
-        rejectUpgrade(socket, 503, 'Service Unavailable', ['Retry-After: 5']);
-        return;
-      case 'shutting_down':
-        rejectUpgrade(socket, 503, 'Service Unavailable', ['Retry-After: 1']);
-        return;
-      case 'not_found':
-        rejectUpgrade(socket, 404, 'Not Found');
-        return;
-      case 'bad_request':
-        rejectUpgrade(socket, 400, 'Bad Request');
-        return;
+  address(): AddressInfo {
+    const addr = this.#server?.address();
+    if (!addr || typeof addr === 'string') {
+      throw new PlumblineError('PLB_WS_NOT_LISTENING', 'the WebSocket transport is not listening');
     }
-  };
+    return addr;
+  }
 
-  const finish = (conn: Conn, code: number, reason: string): void => {
-    if (conn.closed) return;
-    conn.closed = true;
-    if (conn.helloTimer) clearTimeout(conn.helloTimer);
-    if (conn.killTimer) clearTimeout(conn.killTimer);
-    conns.delete(conn);
-    stats.sessionsOpen = conns.size;
-    const reported = conn.closeCode ?? code;
-    stats.close(reported);
-    try {
-      handler?.onClose(
-        conn.session,
-        reported,
-        conn.closeCode !== undefined ? (closeReason[reported] ?? reason) : reason,
+  async start(handler: DriftTransportHandler): Promise<void> {
+    if (this.#started)
+      throw new PlumblineError('PLB_WS_ALREADY_STARTED', 'the transport was already started');
+    this.#started = true;
+    this.#handler = handler;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    if (this.#owned) this.#server = this.#createOwnServer();
+    this.#server!.on('upgrade', this.#onUpgrade);
+    if (this.#owned) await this.#listen(this.#server!);
+    this.#startPinging();
+    this.#offAuthChange = this.#options.auth.onChange?.(() => this.#closeRevoked());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#offAuthChange?.();
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    const drained =
+      this.#conns.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.#allClosed = resolve;
+          });
+    for (const conn of [...this.#conns]) this.#closeConn(conn, CloseCode.Shutdown);
+    await drained;
+    for (const [socket, timer] of this.#pendingSockets) {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    this.#pendingSockets.clear();
+    this.#server?.off('upgrade', this.#onUpgrade);
+    this.#wss?.close();
+    const server = this.#server;
+    if (this.#owned && server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+
+  /** The HTTP(S) server the transport listens on itself: plain requests get 426. */
+  #createOwnServer(): HttpServer | HttpsServer {
+    const { tls } = this.#options;
+    const serverOptions = {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: this.limits.handshakeTimeoutMs,
+      requestTimeout: this.limits.handshakeTimeoutMs,
+    };
+    const server = tls
+      ? createHttpsServer({ ...serverOptions, ...tls }, answerPlainRequest)
+      : createHttpServer(serverOptions, answerPlainRequest);
+    server.on(tls ? 'secureConnection' : 'connection', this.#onRawConnection);
+    server.on('tlsClientError', (_error: Error, socket: Socket) => {
+      this.stats.violations.protocol_error += 1;
+      socket.destroy();
+    });
+    server.on('clientError', (_error: Error, socket: Socket) => {
+      this.stats.upgradesRejected.bad_request += 1;
+      if (!socket.destroyed) socket.destroy();
+    });
+    return server;
+  }
+
+  async #listen(server: HttpServer | HttpsServer): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port ?? 0, this.#options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Pings every session once per interval (one that missed the previous pong is terminated),
+   * spread over the interval: every PING_SLICE_MS the share of this round's sessions that is due,
+   * catching up at most two slices at a time after the loop was held up. Pinging thousands of
+   * sockets in one callback blocks the event loop (every frame and alert waits) for hundreds of
+   * milliseconds.
+   */
+  #startPinging(): void {
+    const interval = this.limits.pingIntervalMs;
+    const step = Math.min(PING_SLICE_MS, interval);
+    let round: Conn[] = [];
+    let done = 0;
+    let roundStart = this.#now();
+    this.#pingTimer = setInterval(() => {
+      const t = this.#now();
+      if (done >= round.length && t - roundStart >= interval) {
+        round = [...this.#conns];
+        done = 0;
+        roundStart = t;
+      }
+      const due = Math.min(
+        done + 2 * Math.ceil((round.length * step) / interval),
+        Math.ceil((round.length * Math.min(interval, t - roundStart + step)) / interval),
       );
-    } catch {
-      // Handlers never throw; a faulty one must not take the transport down.
+      while (done < due) this.#ping(round[done++]!);
+      if (done >= round.length) round = [];
+    }, step);
+    this.#pingTimer.unref();
+  }
+
+  #ping(conn: Conn): void {
+    if (conn.closed) return;
+    if (!conn.alive) {
+      this.stats.violations.liveness_timeout += 1;
+      conn.closeCode ??= 1006;
+      conn.ws.terminate();
+      return;
     }
-    if (conns.size === 0 && allClosed) allClosed();
+    conn.alive = false;
+    try {
+      conn.ws.ping();
+    } catch {
+      // A socket in the middle of closing.
+    }
+  }
+
+  /** After the credentials changed: closes (4401) every session whose identity is no longer valid. */
+  #closeRevoked(): void {
+    const auth = this.#options.auth;
+    for (const conn of this.#conns) {
+      if (auth.isValid && !auth.isValid(conn.identity)) {
+        this.stats.violations.credential_revoked += 1;
+        this.#closeConn(conn, CloseCode.Unauthenticated, undefined, {
+          code: 'PLB_WS_CREDENTIAL_REVOKED',
+          message: 'the credentials of this session were revoked',
+        });
+      }
+    }
+  }
+
+  /** Destroys a socket that has not completed its upgrade within `handshakeTimeoutMs`. */
+  readonly #onRawConnection = (socket: Socket): void => {
+    const timer = setTimeout(() => {
+      this.#pendingSockets.delete(socket);
+      this.stats.violations.handshake_timeout += 1;
+      socket.destroy();
+    }, this.limits.handshakeTimeoutMs);
+    timer.unref();
+    this.#pendingSockets.set(socket, timer);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.#pendingSockets.delete(socket);
+    });
   };
 
-  const closeConn = (
+  /** An upgrade request: path, shutdown and capacity checks, then authentication. */
+  readonly #onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    let pathname: string;
+    try {
+      pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      this.#refuse(socket, 'bad_request');
+      return;
+    }
+    if (pathname !== this.path) {
+      // On a shared server another upgrade handler may own this path.
+      if (!this.#owned && this.#server!.listenerCount('upgrade') > 1) return;
+      this.#refuse(socket, 'not_found');
+      return;
+    }
+    if (this.#closing) return this.#refuse(socket, 'shutting_down');
+    if (
+      this.#conns.size + this.stats.upgradesPending >= this.limits.maxConnections ||
+      this.stats.upgradesPending >= this.limits.maxPendingUpgrades
+    ) {
+      return this.#refuse(socket, 'capacity');
+    }
+    this.stats.upgradesPending += 1;
+    const done = (result: AuthResult | undefined): void =>
+      this.#authenticated(req, socket, head, result);
+    let outcome: ReturnType<NodeAuthenticator['authenticate']>;
+    try {
+      outcome = this.#options.auth.authenticate(upgradeInfo(req, socket));
+    } catch {
+      done(undefined);
+      return;
+    }
+    if (outcome instanceof Promise) outcome.then(done, () => done(undefined));
+    else done(outcome);
+  };
+
+  /** The authenticator's answer: completes the upgrade into a session, or refuses it (401). */
+  #authenticated(
+    req: IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    result: AuthResult | undefined,
+  ): void {
+    this.stats.upgradesPending -= 1;
+    if (socket.destroyed) return;
+    if (this.#closing) return this.#refuse(socket, 'shutting_down');
+    if (!result || !result.ok) {
+      this.#refuse(socket, 'unauthenticated');
+      try {
+        this.#handler?.onAuthFailure?.({
+          reason: result ? result.reason.replace(/_/g, ' ') : 'authenticator failed',
+          ...(socket.remoteAddress === undefined ? {} : { remoteAddress: socket.remoteAddress }),
+        });
+      } catch {
+        // Handlers never throw.
+      }
+      return;
+    }
+    this.#wss!.handleUpgrade(req, socket, head, (ws) => {
+      const timer = this.#pendingSockets.get(socket);
+      if (timer) clearTimeout(timer);
+      this.#pendingSockets.delete(socket);
+      this.#onConnection(ws, result.identity, socket.remoteAddress);
+    });
+  }
+
+  #refuse(socket: Socket, reason: UpgradeRejection): void {
+    this.stats.upgradesRejected[reason] += 1;
+    const [status, text, extra] = REJECTIONS[reason];
+    rejectUpgrade(socket, status, text, extra);
+  }
+
+  /** A completed upgrade: the session, bound to its identity, and its socket's events. */
+  #onConnection(ws: WebSocket, identity: NodeIdentity, remoteAddress: string | undefined): void {
+    const conn = this.#newConn(ws, identity, remoteAddress);
+    this.#conns.add(conn);
+    this.stats.sessionsOpen = this.#conns.size;
+    this.stats.sessionsOpened += 1;
+    conn.helloTimer = setTimeout(() => {
+      if (conn.gotFrame || conn.closed) return;
+      this.stats.violations.hello_timeout += 1;
+      this.#closeConn(conn, CloseCode.HelloTimeout, undefined, {
+        code: 'PLB_WS_HELLO_TIMEOUT',
+        message: `no hello within ${this.limits.helloTimeoutMs} ms`,
+      });
+    }, this.limits.helloTimeoutMs);
+    conn.helloTimer.unref();
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => this.#onFrame(conn, data, isBinary));
+    ws.on('error', (error: Error & { code?: string }) => this.#onSocketError(conn, error));
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.#finish(conn, code, reason.toString('utf8'));
+    });
+    try {
+      this.#handler?.onOpen(conn.session);
+    } catch {
+      // Handlers never throw.
+    }
+  }
+
+  #newConn(ws: WebSocket, identity: NodeIdentity, remoteAddress: string | undefined): Conn {
+    // eslint-disable-next-line prefer-const
+    let conn: Conn;
+    const session: DriftSession = {
+      id: randomUUID(),
+      identity: {
+        node_id: identity.node_id,
+        cluster: identity.cluster,
+        principal: identity.principal,
+      },
+      ...(remoteAddress === undefined ? {} : { remoteAddress }),
+      send(text) {
+        if (!conn.closed && conn.closeCode === undefined && ws.readyState === ws.OPEN)
+          ws.send(text);
+      },
+      close: (code, reason) => {
+        this.#closeConn(conn, code, reason);
+      },
+    };
+    const { messagesPerSecond, messageBurst } = this.limits;
+    conn = {
+      ws,
+      session,
+      identity,
+      bucket: new TokenBucket(messagesPerSecond, messageBurst, this.#now()),
+      alive: true,
+      gotFrame: false,
+      closeCode: undefined,
+      helloTimer: undefined,
+      killTimer: undefined,
+      closed: false,
+    };
+    return conn;
+  }
+
+  /** A frame from the peer: the rate limit (4429), text only (4400), then the handler. */
+  #onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
+    if (conn.closed || conn.closeCode !== undefined) return;
+    conn.alive = true;
+    if (conn.bucket.take(this.#now()) > 0) {
+      this.stats.violations.rate_limited += 1;
+      this.#closeConn(conn, CloseCode.RateLimited, undefined, {
+        code: 'PLB_WS_RATE_LIMITED',
+        message: `more than ${this.limits.messagesPerSecond} messages per second`,
+      });
+      return;
+    }
+    if (isBinary) {
+      this.stats.violations.binary_frame += 1;
+      this.#closeConn(conn, CloseCode.Malformed, undefined, {
+        code: 'PLB_DRIFT_MALFORMED',
+        message: 'drift frames are JSON text frames',
+      });
+      return;
+    }
+    this.stats.framesReceived += 1;
+    if (!conn.gotFrame) {
+      conn.gotFrame = true;
+      if (conn.helloTimer) clearTimeout(conn.helloTimer);
+      conn.helloTimer = undefined;
+    }
+    const text = frameText(data);
+    try {
+      this.#handler?.onMessage(conn.session, text);
+    } catch {
+      // Handlers never throw.
+    }
+  }
+
+  #onSocketError(conn: Conn, error: Error & { code?: string }): void {
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.stats.violations.frame_too_big += 1;
+      conn.closeCode ??= CloseCode.FrameTooBig;
+    } else {
+      this.stats.violations.protocol_error += 1;
+    }
+    // ws closes the socket itself after a protocol error; make sure it goes.
+    if (!conn.killTimer) {
+      const ws = conn.ws;
+      conn.killTimer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+      conn.killTimer.unref();
+    }
+  }
+
+  /** This side closes a session: an optional error frame, the close frame, a kill timer. */
+  #closeConn(
     conn: Conn,
     code: number,
     reason?: string,
     error?: { code: string; message: string },
-  ): void => {
+  ): void {
     if (conn.closed || conn.closeCode !== undefined) return;
     conn.closeCode = code;
     if (conn.helloTimer) clearTimeout(conn.helloTimer);
@@ -210,330 +554,62 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     }
     conn.killTimer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
     conn.killTimer.unref();
-  };
+  }
 
-  const onConnection = (
-    ws: WebSocket,
-    identity: NodeIdentity,
-    remoteAddress: string | undefined,
-  ): void => {
-    const id = randomUUID();
-    // eslint-disable-next-line prefer-const
-    let conn: Conn;
-    const session: DriftSession = {
-      id,
-      identity: {
-        node_id: identity.node_id,
-        cluster: identity.cluster,
-        principal: identity.principal,
-      },
-      ...(remoteAddress === undefined ? {} : { remoteAddress }),
-      send(text) {
-        if (!conn.closed && conn.closeCode === undefined && ws.readyState === ws.OPEN)
-          ws.send(text);
-      },
-      close(code, reason) {
-        closeConn(conn, code, reason);
-      },
-    };
-    conn = {
-      ws,
-      session,
-      identity,
-      bucket: new TokenBucket(limits.messagesPerSecond, limits.messageBurst, now()),
-      alive: true,
-      gotFrame: false,
-      closeCode: undefined,
-      helloTimer: undefined,
-      killTimer: undefined,
-      closed: false,
-    };
-    conns.add(conn);
-    stats.sessionsOpen = conns.size;
-    stats.sessionsOpened += 1;
-    conn.helloTimer = setTimeout(() => {
-      if (conn.gotFrame || conn.closed) return;
-      stats.violations.hello_timeout += 1;
-      closeConn(conn, CloseCode.HelloTimeout, undefined, {
-        code: 'PLB_WS_HELLO_TIMEOUT',
-        message: `no hello within ${limits.helloTimeoutMs} ms`,
-      });
-    }, limits.helloTimeoutMs);
-    conn.helloTimer.unref();
-    ws.on('pong', () => {
-      conn.alive = true;
-    });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (conn.closed || conn.closeCode !== undefined) return;
-      conn.alive = true;
-      if (!conn.bucket.take(now())) {
-        stats.violations.rate_limited += 1;
-        closeConn(conn, CloseCode.RateLimited, undefined, {
-          code: 'PLB_WS_RATE_LIMITED',
-          message: `more than ${limits.messagesPerSecond} messages per second`,
-        });
-        return;
-      }
-      if (isBinary) {
-        stats.violations.binary_frame += 1;
-        closeConn(conn, CloseCode.Malformed, undefined, {
-          code: 'PLB_DRIFT_MALFORMED',
-          message: 'drift frames are JSON text frames',
-        });
-        return;
-      }
-      stats.framesReceived += 1;
-      if (!conn.gotFrame) {
-        conn.gotFrame = true;
-        if (conn.helloTimer) clearTimeout(conn.helloTimer);
-        conn.helloTimer = undefined;
-      }
-      // ws hands over a Buffer (binaryType 'nodebuffer'): decode without copying.
-      const text = Buffer.isBuffer(data)
-        ? data.toString('utf8')
-        : Array.isArray(data)
-          ? Buffer.concat(data).toString('utf8')
-          : Buffer.from(data).toString('utf8');
-      try {
-        handler?.onMessage(session, text);
-      } catch {
-        // Handlers never throw.
-      }
-    });
-    ws.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        stats.violations.frame_too_big += 1;
-        conn.closeCode ??= CloseCode.FrameTooBig;
-      } else {
-        stats.violations.protocol_error += 1;
-      }
-      // ws closes the socket itself after a protocol error; make sure it goes.
-      if (!conn.killTimer) {
-        conn.killTimer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-        conn.killTimer.unref();
-      }
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      finish(conn, code, reason.toString('utf8'));
-    });
+  /** The socket closed: the session ends, reported with the code this side decided if any. */
+  #finish(conn: Conn, code: number, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    if (conn.helloTimer) clearTimeout(conn.helloTimer);
+    if (conn.killTimer) clearTimeout(conn.killTimer);
+    this.#conns.delete(conn);
+    this.stats.sessionsOpen = this.#conns.size;
+    const reported = conn.closeCode ?? code;
+    this.stats.close(reported);
     try {
-      handler?.onOpen(session);
+      this.#handler?.onClose(
+        conn.session,
+        reported,
+        conn.closeCode !== undefined ? (closeReason[reported] ?? reason) : reason,
+      );
     } catch {
-      // Handlers never throw.
+      // Handlers never throw; a faulty one must not take the transport down.
     }
-  };
+    if (this.#conns.size === 0 && this.#allClosed) this.#allClosed();
+  }
+}
 
-  const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    const timer = pendingSockets.get(socket);
-    let pathname: string;
-    try {
-      pathname = new URL(req.url ?? '/', 'http://x').pathname;
-    } catch {
-      refuse(socket, 'bad_request');
-      return;
-    }
-    if (pathname !== path) {
-      // On a shared server another upgrade handler may own this path.
-      if (!owned && server!.listenerCount('upgrade') > 1) return;
-      refuse(socket, 'not_found');
-      return;
-    }
-    if (closing) return refuse(socket, 'shutting_down');
-    if (
-      conns.size + stats.upgradesPending >= limits.maxConnections ||
-      stats.upgradesPending >= limits.maxPendingUpgrades
-    ) {
-      return refuse(socket, 'capacity');
-    }
-    stats.upgradesPending += 1;
-    const tlsSocket = socket as Partial<TLSSocket>;
-    const info: UpgradeRequestInfo = {
-      headers: req.headers,
-      remoteAddress: socket.remoteAddress,
-      tlsAuthorized: tlsSocket.authorized === true,
-      peerCertificate:
-        typeof tlsSocket.getPeerCertificate === 'function'
-          ? tlsSocket.getPeerCertificate(false)
-          : undefined,
-    };
-    const done = (
-      result: Awaited<ReturnType<NodeAuthenticator['authenticate']>> | undefined,
-    ): void => {
-      stats.upgradesPending -= 1;
-      if (socket.destroyed) return;
-      if (closing) return refuse(socket, 'shutting_down');
-      if (!result || !result.ok) {
-        refuse(socket, 'unauthenticated');
-        try {
-          handler?.onAuthFailure?.({
-            reason: result ? result.reason.replace(/_/g, ' ') : 'authenticator failed',
-            ...(socket.remoteAddress === undefined ? {} : { remoteAddress: socket.remoteAddress }),
-          });
-        } catch {
-          // Handlers never throw.
-        }
-        return;
-      }
-      wss!.handleUpgrade(req, socket, head, (ws) => {
-        if (timer) clearTimeout(timer);
-        pendingSockets.delete(socket);
-        onConnection(ws, result.identity, socket.remoteAddress);
-      });
-    };
-    let outcome: ReturnType<NodeAuthenticator['authenticate']>;
-    try {
-      outcome = options.auth.authenticate(info);
-    } catch {
-      done(undefined);
-      return;
-    }
-    if (outcome instanceof Promise) outcome.then(done, () => done(undefined));
-    else done(outcome);
-  };
+/** The HTTP answer to each refused upgrade: status, reason phrase, extra headers. */
+const REJECTIONS: Readonly<Record<UpgradeRejection, readonly [number, string, string[]]>> = {
+  unauthenticated: [401, 'Unauthorized', ['WWW-Authenticate: Bearer']],
+  capacity: [503, 'Service Unavailable', ['Retry-After: 5']],
+  shutting_down: [503, 'Service Unavailable', ['Retry-After: 1']],
+  not_found: [404, 'Not Found', []],
+  bad_request: [400, 'Bad Request', []],
+};
 
-  const onRawConnection = (socket: Socket): void => {
-    const timer = setTimeout(() => {
-      pendingSockets.delete(socket);
-      stats.violations.handshake_timeout += 1;
-      socket.destroy();
-    }, limits.handshakeTimeoutMs);
-    timer.unref();
-    pendingSockets.set(socket, timer);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      pendingSockets.delete(socket);
-    });
+/** What the authenticator is told of an upgrade request. */
+function upgradeInfo(req: IncomingMessage, socket: Socket): UpgradeRequestInfo {
+  const tlsSocket = socket as Partial<TLSSocket>;
+  return {
+    headers: req.headers,
+    remoteAddress: socket.remoteAddress,
+    tlsAuthorized: tlsSocket.authorized === true,
+    peerCertificate:
+      typeof tlsSocket.getPeerCertificate === 'function'
+        ? tlsSocket.getPeerCertificate(false)
+        : undefined,
   };
+}
 
-  const onPlainRequest = (_req: IncomingMessage, res: ServerResponse): void => {
-    const body = JSON.stringify({ error: 'Upgrade Required' });
-    res.writeHead(426, {
-      Connection: 'Upgrade, close',
-      Upgrade: 'websocket',
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(body),
-    });
-    res.end(body);
-  };
-
-  const transport: WsTransport = {
-    limits,
-    get url() {
-      const addr = transport.address();
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      return `${scheme()}://${host}:${addr.port}${path}`;
-    },
-    address() {
-      const addr = server?.address();
-      if (!addr || typeof addr === 'string') {
-        throw new PlumblineError(
-          'PLB_WS_NOT_LISTENING',
-          'the WebSocket transport is not listening',
-        );
-      }
-      return addr;
-    },
-    stats() {
-      return stats.snapshot();
-    },
-    async start(h) {
-      if (started)
-        throw new PlumblineError('PLB_WS_ALREADY_STARTED', 'the transport was already started');
-      started = true;
-      handler = h;
-      wss = new WebSocketServer({
-        noServer: true,
-        maxPayload: limits.maxFrameBytes,
-        perMessageDeflate: false,
-        clientTracking: false,
-      });
-      if (owned) {
-        const serverOptions = {
-          maxHeaderSize: 16 * 1024,
-          headersTimeout: limits.handshakeTimeoutMs,
-          requestTimeout: limits.handshakeTimeoutMs,
-        };
-        server = options.tls
-          ? createHttpsServer({ ...serverOptions, ...options.tls }, onPlainRequest)
-          : createHttpServer(serverOptions, onPlainRequest);
-        server.on(options.tls ? 'secureConnection' : 'connection', onRawConnection);
-        server.on('tlsClientError', (_error: Error, socket: Socket) => {
-          stats.violations.protocol_error += 1;
-          socket.destroy();
-        });
-        server.on('clientError', (_error: Error, socket: Socket) => {
-          stats.upgradesRejected.bad_request += 1;
-          if (!socket.destroyed) socket.destroy();
-        });
-      }
-      server!.on('upgrade', onUpgrade);
-      if (owned) {
-        await new Promise<void>((resolve, reject) => {
-          server!.once('error', reject);
-          server!.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-            server!.off('error', reject);
-            resolve();
-          });
-        });
-      }
-      pingTimer = setInterval(() => {
-        for (const conn of conns) {
-          if (conn.closed) continue;
-          if (!conn.alive) {
-            stats.violations.liveness_timeout += 1;
-            conn.closeCode ??= 1006;
-            conn.ws.terminate();
-            continue;
-          }
-          conn.alive = false;
-          try {
-            conn.ws.ping();
-          } catch {
-            // A socket in the middle of closing.
-          }
-        }
-      }, limits.pingIntervalMs);
-      pingTimer.unref();
-      offAuthChange = options.auth.onChange?.(() => {
-        for (const conn of conns) {
-          if (options.auth.isValid && !options.auth.isValid(conn.identity)) {
-            stats.violations.credential_revoked += 1;
-            closeConn(conn, CloseCode.Unauthenticated, undefined, {
-              code: 'PLB_WS_CREDENTIAL_REVOKED',
-              message: 'the credentials of this session were revoked',
-            });
-          }
-        }
-      });
-    },
-    async close() {
-      if (closing) return;
-      closing = true;
-      offAuthChange?.();
-      if (pingTimer) clearInterval(pingTimer);
-      const drained =
-        conns.size === 0
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              allClosed = resolve;
-            });
-      for (const conn of [...conns]) closeConn(conn, CloseCode.Shutdown);
-      await drained;
-      for (const [socket, timer] of pendingSockets) {
-        clearTimeout(timer);
-        socket.destroy();
-      }
-      pendingSockets.clear();
-      server?.off('upgrade', onUpgrade);
-      wss?.close();
-      if (owned && server) {
-        const s = server;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
-        });
-      }
-    },
-  };
-  return transport;
+/** A plain HTTP request to a server the transport owns: 426 Upgrade Required. */
+function answerPlainRequest(_req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify({ error: 'Upgrade Required' });
+  res.writeHead(426, {
+    Connection: 'Upgrade, close',
+    Upgrade: 'websocket',
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(body);
 }

@@ -80,6 +80,22 @@ afterEach(async () => {
 });
 
 describe('WebSocket transport', () => {
+  it('refuses a limit that is not a positive number, naming it', () => {
+    const auth = createTokenAuthenticator({ nodes: tokens });
+    for (const [key, value] of [
+      ['messageBurst', 0],
+      ['messagesPerSecond', -1],
+      ['maxFrameBytes', Number.NaN],
+    ] as const) {
+      expect(() => createWsTransport({ auth, limits: { [key]: value } })).toThrow(
+        expect.objectContaining({
+          code: 'PLB_WS_LIMIT_INVALID',
+          message: `limits.${key} must be a positive number`,
+        }),
+      );
+    }
+  });
+
   it('authenticates before the upgrade and binds the session to the identity', async () => {
     const { handler, rec } = recorder();
     transport = createWsTransport({ auth: createTokenAuthenticator({ nodes: tokens }) });
@@ -320,5 +336,22 @@ describe('WebSocket channel', () => {
     expect(() => createWsChannel({ url: 'not a url', credentials: { token: 't' } })).toThrow(
       expect.objectContaining({ code: 'PLB_WS_URL_INVALID' }),
     );
+  });
+
+  it('refuses channel limits that are not positive numbers, naming them', () => {
+    for (const [key, value] of [
+      ['handshakeTimeoutMs', Number.NaN],
+      ['maxFrameBytes', 0],
+      ['maxTokenBytes', -1],
+    ] as const) {
+      expect(() =>
+        createWsChannel({ url: 'ws://127.0.0.1:1/x', credentials: { token: 't' }, [key]: value }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'PLB_WS_LIMIT_INVALID',
+          message: `${key} must be a positive number`,
+        }),
+      );
+    }
   });
 });

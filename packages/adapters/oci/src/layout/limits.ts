@@ -1,3 +1,4 @@
+import { limitOption } from '@plumbline/core';
 /**
  * Limits for reading an OCI image layout. Each is checked before the bytes are read or allocated.
  *
@@ -43,14 +44,16 @@ export const DEFAULT_OCI_LAYOUT_LIMITS: OciLayoutLimits = Object.freeze({
   maxUncompressedBytes: 512 * 1024 ** 3,
 });
 
-/** Merges user limits over the defaults, refusing non-finite or negative values. @internal */
-export function resolveLimits(
-  limits: Partial<OciLayoutLimits> | undefined,
-  fail: (key: string) => never,
-): OciLayoutLimits {
-  const merged = { ...DEFAULT_OCI_LAYOUT_LIMITS, ...limits };
+/**
+ * Merges user limits over the defaults, refusing values that are not non-negative integers.
+ *
+ * @throws {@link @plumbline/core#PlumblineError} `PLB_OCI_OPTIONS` naming the limit.
+ * @internal
+ */
+export function resolveLimits(limits: Partial<OciLayoutLimits> | undefined): OciLayoutLimits {
+  const merged: Record<string, number> = { ...DEFAULT_OCI_LAYOUT_LIMITS, ...limits };
   for (const [key, value] of Object.entries(merged)) {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(key);
+    merged[key] = limitOption(value, { name: `limits.${key}`, code: 'PLB_OCI_OPTIONS', min: 0 });
   }
-  return merged;
+  return merged as unknown as OciLayoutLimits;
 }
