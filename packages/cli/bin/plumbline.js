@@ -5,7 +5,11 @@
 // after `npm ci`. This file is plain JavaScript so that npm can link it at install time, before
 // any build.
 import { existsSync } from 'node:fs';
-import { register } from 'node:module';
+import module, { register } from 'node:module';
+
+// Node >= 22.1 keeps the compiled code of the modules it loads between runs (in the system's
+// temporary directory; NODE_DISABLE_COMPILE_CACHE=1 turns it off). Older Node has no such cache.
+module.enableCompileCache?.();
 
 const built = new URL('../dist/bin.js', import.meta.url);
 if (existsSync(built)) {

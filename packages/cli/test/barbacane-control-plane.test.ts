@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import { startControlPlane, type RunningControlPlane } from '@plumbline/cli';
 import { hashToken } from '@plumbline/ws';
+import { connectRaw as client } from '@plumbline/testkit/ws-client';
 import { until } from './helpers.js';
 import { runCli, spawnCli } from './helpers.js';
 
@@ -128,41 +129,6 @@ describe('plumbline control-plane --protocol barbacane', () => {
   }, 60_000);
 });
 
-/** A WebSocket client that queues the frames it receives. */
-async function client(
-  url: string,
-  headers: Record<string, string> = {},
-): Promise<{
-  ws: WebSocket;
-  next(): Promise<Record<string, unknown>>;
-  closed: Promise<number>;
-}> {
-  const ws = new WebSocket(url, { headers });
-  const queue: Record<string, unknown>[] = [];
-  const waiters: ((m: Record<string, unknown>) => void)[] = [];
-  ws.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as Record<string, unknown>;
-    const w = waiters.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return {
-    ws,
-    closed,
-    next: () =>
-      new Promise((resolve) => {
-        const m = queue.shift();
-        if (m) resolve(m);
-        else waiters.push(resolve);
-      }),
-  };
-}
-
 /** The HTTP status a WebSocket upgrade on `url` is refused with. */
 function refusedWith(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -238,7 +204,7 @@ describe('control plane with both protocols on one listener', () => {
     expect(await refusedWith(cp.wsUrl)).toBe(401);
     expect(await refusedWith(cp.wsUrl.replace('/ws/data-plane', '/elsewhere'))).toBe(404);
 
-    const closes = Promise.all([agent.closed, gw.closed]);
+    const closes = Promise.all([agent.closed, gw.closed]).then((all) => all.map((c) => c.code));
     await cp.close();
     cp = undefined;
     expect(await closes).toEqual([1001, 1001]);

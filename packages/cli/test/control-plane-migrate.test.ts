@@ -28,10 +28,10 @@ describe('plumbline control-plane migrate', () => {
     ]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ schema, from: 0, to: 2, applied: [1, 2] });
+    expect(JSON.parse(first.stdout)).toEqual({ schema, from: 0, to: 5, applied: [1, 2, 3, 4, 5] });
     const again = await runCli(['control-plane', 'migrate', '--store', PG_URL, '--schema', schema]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toBe(`schema ${schema}: version 2 (up to date)\n`);
+    expect(again.stdout).toBe(`schema ${schema}: version 5 (up to date)\n`);
   });
 
   it('refuses a missing or non-PostgreSQL store and an unreachable server', async () => {

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-import { h, type ComponentChildren } from 'preact';
+import { h, type ComponentChildren, type RefObject } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   EMPTY_VIEW,
@@ -18,8 +18,9 @@ import {
   timelineRows,
   auditTarget,
   diffRows,
-  formatDuration,
   fromSnapshot,
+  releaseName,
+  releaseOf,
   rolloutProgress,
   shortHash,
   sourceLink,
@@ -40,6 +41,9 @@ import {
   type Sort,
   type SortKey,
 } from './model.js';
+import { ActionDialog, type ActionKind } from './actions.js';
+import { HistoryPanel } from './history.js';
+import { LABELS, StateBadge, ago, columnHeads, getJson, time } from './ui.js';
 
 /** Where the admin token is kept (session storage only: gone when the tab closes). */
 export const TOKEN_KEY = 'plumbline.adminToken';
@@ -65,68 +69,6 @@ function usePlace(): [Place, (next: Place, push?: boolean) => void] {
 }
 
 type Connection = 'connecting' | 'live' | 'disconnected';
-
-const LABELS: Readonly<Record<NodeState, string>> = {
-  in_sync: 'in sync',
-  drift: 'drift',
-  pending: 'pending',
-  rejected: 'rejected',
-  unknown: 'unknown',
-  stale: 'stale',
-  disconnected: 'disconnected',
-  never_seen: 'never seen',
-  awaiting_report: 'awaiting report',
-  reload_pending: 'reload pending',
-  probe_failing: 'probe failing',
-};
-
-/** A table head of column headers (`<th scope="col">`), one per label. */
-function columnHeads(...labels: string[]) {
-  return h(
-    'thead',
-    null,
-    h(
-      'tr',
-      null,
-      labels.map((label) => h('th', { key: label, scope: 'col' }, label)),
-    ),
-  );
-}
-
-function StateBadge({ state }: { state: NodeState }) {
-  return h('span', { class: `badge state-${state}` }, LABELS[state]);
-}
-
-function time(iso: string | null): string {
-  if (iso === null) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { timeZoneName: 'short' });
-}
-
-function ago(iso: string | null, now: number): string {
-  if (iso === null) return 'never';
-  return `${formatDuration(now - Date.parse(iso))} ago`;
-}
-
-/** GETs a fleet API document with the token (never in the URL). */
-async function getJson(
-  token: string,
-  path: string,
-  signal: AbortSignal,
-): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(path, {
-    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-    cache: 'no-store',
-    signal,
-  });
-  let body: unknown = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  return { status: response.status, body };
-}
 
 interface StreamState {
   readonly view: FleetView;
@@ -270,9 +212,13 @@ function ClusterCard(props: {
   cluster: Cluster;
   now: number;
   active: boolean;
+  /** The release name of the desired hash, when a node running it says. */
+  release: string | null;
   onFilter: (cluster: string | undefined) => void;
+  /** Opens an action dialog (absent for the read token: no controls). */
+  onAction?: (kind: ActionKind) => void;
 }) {
-  const { cluster, now } = props;
+  const { cluster, now, onAction } = props;
   const progress = rolloutProgress(cluster, now);
   return h(
     'article',
@@ -300,6 +246,7 @@ function ClusterCard(props: {
       null,
       'Desired ',
       h('code', { title: cluster.desired_hash ?? 'none' }, shortHash(cluster.desired_hash)),
+      props.release === null ? null : h('span', { class: 'release' }, ` ${props.release}`),
     ),
     h(
       'table',
@@ -326,6 +273,24 @@ function ClusterCard(props: {
           h('label', null, `Rollout ${progress.done}/${progress.total} in sync, ${progress.label}`),
           h('progress', { max: Math.max(1, progress.total), value: progress.done }),
         ),
+    onAction === undefined
+      ? null
+      : h(
+          'div',
+          { class: 'actions' },
+          h(
+            'button',
+            { type: 'button', onClick: () => onAction('desired') },
+            'Set desired state',
+            h('span', { class: 'sr-only' }, ` of ${cluster.cluster}`),
+          ),
+          h(
+            'button',
+            { type: 'button', onClick: () => onAction('expected') },
+            'Declare expected nodes',
+            h('span', { class: 'sr-only' }, ` of ${cluster.cluster}`),
+          ),
+        ),
   );
 }
 
@@ -337,55 +302,30 @@ const COLUMNS: readonly { key: SortKey | null; label: string }[] = [
   { key: null, label: 'Reported' },
   { key: null, label: 'Desired' },
   { key: 'last_seen', label: 'Last seen' },
-  { key: null, label: 'Commit' },
+  { key: null, label: 'Release' },
   { key: null, label: 'Why' },
 ];
 
-function CommitCell({ node }: { node: FleetNode }) {
-  const commit = node.provenance?.commit;
-  if (commit === undefined) return h('td', null, '—');
+function ReleaseCell({ node }: { node: FleetNode }) {
+  const text = releaseName(node.provenance);
+  if (text === null) return h('td', null, '—');
   const href = sourceLink(node.provenance);
-  const text = commit.slice(0, 12);
   return h(
     'td',
     null,
     href === null
-      ? h('code', null, text)
-      : h('a', { href, rel: 'noopener noreferrer', target: '_blank' }, h('code', null, text)),
+      ? h('span', { title: node.provenance?.commit }, text)
+      : h(
+          'a',
+          { href, rel: 'noopener noreferrer', target: '_blank', title: node.provenance?.commit },
+          text,
+        ),
   );
 }
 
-function NodeTable(props: {
-  view: FleetView;
-  now: number;
-  filter: Filter;
-  onFilter: (filter: Filter) => void;
-  onOpen: (id: string) => void;
-}) {
-  const [sort, setSort] = useState<Sort>({ key: 'state', descending: false });
-  const { filter, onFilter: setFilter } = props;
-  const [scrollTop, setScrollTop] = useState(0);
-  const [height, setHeight] = useState(TABLE_HEIGHT);
-  const scroller = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const el = scroller.current;
-    if (el === null || typeof ResizeObserver === 'undefined') return undefined;
-    const observer = new ResizeObserver(() => setHeight(el.clientHeight || TABLE_HEIGHT));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
-  const rows = useMemo(
-    () => visibleNodes(props.view.nodes.values(), filter, sort),
-    [props.view.nodes, filter, sort],
-  );
-  const { start, end } = windowOf({
-    total: rows.length,
-    rowHeight: ROW_HEIGHT,
-    height,
-    scrollTop,
-  });
-  const clusters = [...props.view.clusters.keys()].sort();
-  const header = COLUMNS.map((c) => {
+/** The column heads of the node table; a sortable column's head is a button. */
+function sortHeads(sort: Sort, setSort: (sort: Sort) => void) {
+  return COLUMNS.map((c) => {
     if (c.key === null) return h('th', { scope: 'col', key: c.label }, c.label);
     const key = c.key;
     const active = sort.key === key;
@@ -409,104 +349,150 @@ function NodeTable(props: {
       ),
     );
   });
-  const body: ComponentChildren[] = [];
-  if (start > 0)
-    body.push(
-      h('tr', { key: 'top', 'aria-hidden': 'true', style: { height: `${start * ROW_HEIGHT}px` } }),
-    );
-  rows.slice(start, end).forEach((node, i) => {
-    body.push(
+}
+
+/** One row of the node table (`index`: its place among the rows, 0 first). */
+function nodeRow(node: FleetNode, index: number, now: number, onOpen: (id: string) => void) {
+  return h(
+    'tr',
+    {
+      key: node.node_id,
+      'data-node': node.node_id,
+      class: `row-${node.state}`,
+      'aria-rowindex': index + 2,
+    },
+    h(
+      'th',
+      { scope: 'row' },
       h(
-        'tr',
-        {
-          key: node.node_id,
-          'data-node': node.node_id,
-          class: `row-${node.state}`,
-          'aria-rowindex': start + i + 2,
-        },
-        h(
-          'th',
-          { scope: 'row' },
-          h(
-            'button',
-            { type: 'button', class: 'link', onClick: () => props.onOpen(node.node_id) },
-            node.node_id,
-          ),
-        ),
-        h('td', null, node.cluster),
-        h('td', null, h(StateBadge, { state: node.state })),
-        h('td', { title: time(node.since) }, ago(node.since, props.now)),
-        h(
-          'td',
-          null,
-          h('code', { title: node.reported_hash ?? '' }, shortHash(node.reported_hash)),
-        ),
-        h('td', null, h('code', { title: node.desired_hash ?? '' }, shortHash(node.desired_hash))),
-        h('td', { title: time(node.last_seen) }, ago(node.last_seen, props.now)),
-        h(CommitCell, { node }),
-        h('td', { class: 'why', title: nodeWhy(node) ?? '' }, nodeWhy(node) ?? '—'),
+        'button',
+        { type: 'button', class: 'link', onClick: () => onOpen(node.node_id) },
+        node.node_id,
       ),
-    );
-  });
-  if (end < rows.length)
-    body.push(
-      h('tr', {
-        key: 'bottom',
-        'aria-hidden': 'true',
-        style: { height: `${(rows.length - end) * ROW_HEIGHT}px` },
-      }),
-    );
+    ),
+    h('td', null, node.cluster),
+    h('td', null, h(StateBadge, { state: node.state })),
+    h('td', { title: time(node.since) }, ago(node.since, now)),
+    h('td', null, h('code', { title: node.reported_hash ?? '' }, shortHash(node.reported_hash))),
+    h('td', null, h('code', { title: node.desired_hash ?? '' }, shortHash(node.desired_hash))),
+    h('td', { title: time(node.last_seen) }, ago(node.last_seen, now)),
+    h(ReleaseCell, { node }),
+    h('td', { class: 'why', title: nodeWhy(node) ?? '' }, nodeWhy(node) ?? '—'),
+  );
+}
+
+/** The rendered rows `start` to `end` of `rows`, between spacers standing for the others. */
+function tableBody(
+  rows: readonly FleetNode[],
+  rendered: { start: number; end: number },
+  now: number,
+  onOpen: (id: string) => void,
+): ComponentChildren[] {
+  const { start, end } = rendered;
+  const spacer = (key: string, count: number) =>
+    h('tr', { key, 'aria-hidden': 'true', style: { height: `${count * ROW_HEIGHT}px` } });
+  return [
+    ...(start > 0 ? [spacer('top', start)] : []),
+    ...rows.slice(start, end).map((node, i) => nodeRow(node, start + i, now, onOpen)),
+    ...(end < rows.length ? [spacer('bottom', rows.length - end)] : []),
+  ];
+}
+
+/** The search box, the cluster and state filters, and how many nodes they leave. */
+function NodeFilters(props: {
+  filter: Filter;
+  onFilter: (filter: Filter) => void;
+  clusters: readonly string[];
+  shown: number;
+  total: number;
+}) {
+  const { filter, onFilter: setFilter } = props;
+  return h(
+    'div',
+    { class: 'filters', role: 'search' },
+    h('label', { for: 'filter-text' }, 'Search'),
+    h('input', {
+      id: 'filter-text',
+      type: 'search',
+      placeholder: 'node, cluster, hash, commit',
+      value: filter.text ?? '',
+      onInput: (e: Event) => setFilter({ ...filter, text: (e.target as HTMLInputElement).value }),
+    }),
+    h('label', { for: 'filter-cluster' }, 'Cluster'),
+    h(
+      'select',
+      {
+        id: 'filter-cluster',
+        value: filter.cluster ?? '',
+        onChange: (e: Event) => {
+          const v = (e.target as HTMLSelectElement).value;
+          const { cluster: _c, ...rest } = filter;
+          setFilter(v === '' ? rest : { ...rest, cluster: v });
+        },
+      },
+      h('option', { value: '' }, 'all'),
+      props.clusters.map((c) => h('option', { value: c, key: c }, c)),
+    ),
+    h('label', { for: 'filter-state' }, 'State'),
+    h(
+      'select',
+      {
+        id: 'filter-state',
+        value: filter.state ?? '',
+        onChange: (e: Event) => {
+          const v = (e.target as HTMLSelectElement).value as NodeState | '';
+          const { state: _s, ...rest } = filter;
+          setFilter(v === '' ? rest : { ...rest, state: v });
+        },
+      },
+      h('option', { value: '' }, 'all'),
+      STATES.map((s) => h('option', { value: s, key: s }, LABELS[s])),
+    ),
+    h('span', { class: 'count', 'aria-live': 'polite' }, `${props.shown} of ${props.total} nodes`),
+  );
+}
+
+/** The height of the scrolled element, followed as it is resized. */
+function useScrollerHeight(): [RefObject<HTMLDivElement>, number] {
+  const [height, setHeight] = useState(TABLE_HEIGHT);
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (el === null || typeof ResizeObserver === 'undefined') return undefined;
+    const observer = new ResizeObserver(() => setHeight(el.clientHeight || TABLE_HEIGHT));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  return [scroller, height];
+}
+
+function NodeTable(props: {
+  view: FleetView;
+  now: number;
+  filter: Filter;
+  onFilter: (filter: Filter) => void;
+  onOpen: (id: string) => void;
+}) {
+  const [sort, setSort] = useState<Sort>({ key: 'state', descending: false });
+  const { filter } = props;
+  const [scrollTop, setScrollTop] = useState(0);
+  const [scroller, height] = useScrollerHeight();
+  const rows = useMemo(
+    () => visibleNodes(props.view.nodes.values(), filter, sort),
+    [props.view.nodes, filter, sort],
+  );
+  const rendered = windowOf({ total: rows.length, rowHeight: ROW_HEIGHT, height, scrollTop });
   return h(
     'section',
     { 'aria-labelledby': 'nodes-title' },
     h('h2', { id: 'nodes-title', tabIndex: -1 }, 'Nodes'),
-    h(
-      'div',
-      { class: 'filters', role: 'search' },
-      h('label', { for: 'filter-text' }, 'Search'),
-      h('input', {
-        id: 'filter-text',
-        type: 'search',
-        placeholder: 'node, cluster, hash, commit',
-        value: filter.text ?? '',
-        onInput: (e: Event) => setFilter({ ...filter, text: (e.target as HTMLInputElement).value }),
-      }),
-      h('label', { for: 'filter-cluster' }, 'Cluster'),
-      h(
-        'select',
-        {
-          id: 'filter-cluster',
-          value: filter.cluster ?? '',
-          onChange: (e: Event) => {
-            const v = (e.target as HTMLSelectElement).value;
-            const { cluster: _c, ...rest } = filter;
-            setFilter(v === '' ? rest : { ...rest, cluster: v });
-          },
-        },
-        h('option', { value: '' }, 'all'),
-        clusters.map((c) => h('option', { value: c, key: c }, c)),
-      ),
-      h('label', { for: 'filter-state' }, 'State'),
-      h(
-        'select',
-        {
-          id: 'filter-state',
-          value: filter.state ?? '',
-          onChange: (e: Event) => {
-            const v = (e.target as HTMLSelectElement).value as NodeState | '';
-            const { state: _s, ...rest } = filter;
-            setFilter(v === '' ? rest : { ...rest, state: v });
-          },
-        },
-        h('option', { value: '' }, 'all'),
-        STATES.map((s) => h('option', { value: s, key: s }, LABELS[s])),
-      ),
-      h(
-        'span',
-        { class: 'count', 'aria-live': 'polite' },
-        `${rows.length} of ${props.view.nodes.size} nodes`,
-      ),
-    ),
+    h(NodeFilters, {
+      filter,
+      onFilter: props.onFilter,
+      clusters: [...props.view.clusters.keys()].sort(),
+      shown: rows.length,
+      total: props.view.nodes.size,
+    }),
     h(
       'div',
       {
@@ -525,8 +511,8 @@ function NodeTable(props: {
           null,
           COLUMNS.map((c) => h('col', { key: c.label, class: `col-${c.label.replace(' ', '-')}` })),
         ),
-        h('thead', null, h('tr', { 'aria-rowindex': 1 }, header)),
-        h('tbody', null, body),
+        h('thead', null, h('tr', { 'aria-rowindex': 1 }, sortHeads(sort, setSort))),
+        h('tbody', null, tableBody(rows, rendered, props.now, props.onOpen)),
       ),
     ),
   );
@@ -661,7 +647,8 @@ function AuditPanel(props: {
       getJson(token, '/v1/audit/recent?limit=20', abort.signal).then(
         ({ status, body }) => {
           if (status === 401) onUnauthorized();
-          else if (status === 200) setEvents((body as { events: AuditEntry[] }).events);
+          else if (status === 200 && Array.isArray((body as { events?: unknown } | null)?.events))
+            setEvents((body as { events: AuditEntry[] }).events);
           else setEvents(null);
         },
         () => undefined,
@@ -712,8 +699,19 @@ function AuditPanel(props: {
   );
 }
 
+/** A hash with the release name people use for it, when known. */
+function HashName({ hash, release }: { hash: string | null; release: string | null }) {
+  return h(
+    'span',
+    null,
+    h('code', null, hash ?? '—'),
+    release === null ? null : h('span', { class: 'release' }, ` (${release})`),
+  );
+}
+
 function NodeDetail(props: {
   node: FleetNode;
+  nodes: ReadonlyMap<string, FleetNode>;
   manifests: readonly string[];
   timeline: readonly FleetEvent[];
   now: number;
@@ -751,8 +749,14 @@ function NodeDetail(props: {
       field('State', [h(StateBadge, { state: node.state }), ` since ${time(node.since)}`]),
       field('Why', nodeWhy(node) ?? '—'),
       field('Cluster', node.cluster),
-      field('Reported', h('code', null, node.reported_hash ?? '—')),
-      field('Desired', h('code', null, node.desired_hash ?? '—')),
+      field('Reported', h(HashName, { hash: node.reported_hash, release: releaseName(p) })),
+      field(
+        'Desired',
+        h(HashName, {
+          hash: node.desired_hash,
+          release: releaseOf(node.desired_hash, props.nodes.values()),
+        }),
+      ),
       field('Instance', node.instance_id ?? '—'),
       field('Last seen', `${time(node.last_seen)} (${ago(node.last_seen, props.now)})`),
     ),
@@ -792,7 +796,7 @@ function NodeDetail(props: {
           'table',
           { class: 'timeline' },
           h('caption', { class: 'sr-only' }, `Transitions of ${node.node_id}, newest first`),
-          columnHeads('When', 'Event', 'From', 'To', 'Reported'),
+          columnHeads('When', 'Event', 'From', 'To', 'Reported', 'By', 'Why'),
           h(
             'tbody',
             null,
@@ -804,12 +808,223 @@ function NodeDetail(props: {
                 h('td', null, e.type),
                 h('td', null, e.from === undefined ? '—' : h(StateBadge, { state: e.from })),
                 h('td', null, e.state === undefined ? '—' : h(StateBadge, { state: e.state })),
-                h('td', null, h('code', null, shortHash(e.reported_hash))),
+                h('td', null, h('code', null, shortHash(e.reported_hash ?? e.artifact_hash))),
+                h('td', null, typeof e.actor === 'string' ? e.actor : '—'),
+                h('td', null, typeof e.reason === 'string' ? e.reason : '—'),
               ),
             ),
           ),
         ),
   );
+}
+
+/** The cluster cards, in name order. */
+function ClusterCards(props: {
+  view: FleetView;
+  now: number;
+  active: string | undefined;
+  onFilter: (cluster: string | undefined) => void;
+  /** Opens an action dialog (absent for the read token: no controls). */
+  onAction?: (cluster: string, kind: ActionKind) => void;
+}) {
+  const { view, onAction } = props;
+  const clusters = [...view.clusters.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
+  return h(
+    'section',
+    { 'aria-labelledby': 'clusters-title' },
+    h('h2', { id: 'clusters-title' }, 'Clusters'),
+    clusters.length === 0
+      ? h('p', null, 'No clusters yet.')
+      : h(
+          'div',
+          { class: 'clusters' },
+          clusters.map((c) =>
+            h(ClusterCard, {
+              cluster: c,
+              now: props.now,
+              key: c.cluster,
+              active: props.active === c.cluster,
+              release: releaseOf(c.desired_hash, view.nodes.values()),
+              onFilter: props.onFilter,
+              ...(onAction === undefined
+                ? {}
+                : { onAction: (kind: ActionKind) => onAction(c.cluster, kind) }),
+            }),
+          ),
+        ),
+  );
+}
+
+/** The history of the cluster the table shows, and the open action dialog (admin token only). */
+function ClusterPanels(props: {
+  view: FleetView;
+  info: DashboardInfo;
+  token: string;
+  cluster: string | undefined;
+  action: { cluster: string; kind: ActionKind } | null;
+  onUnauthorized: () => void;
+  onClose: () => void;
+}) {
+  const { view, info, action, cluster } = props;
+  const target = action === null ? undefined : view.clusters.get(action.cluster);
+  return h(
+    'div',
+    null,
+    cluster === undefined
+      ? null
+      : h(HistoryPanel, {
+          key: `history-${cluster}`,
+          cluster,
+          token: props.token,
+          latest: view.recent[0]?.id,
+          onUnauthorized: props.onUnauthorized,
+        }),
+    action === null || target === undefined || info.role === 'read'
+      ? null
+      : h(ActionDialog, {
+          key: 'action',
+          cluster: target,
+          kind: action.kind,
+          token: props.token,
+          manifests: info.manifests,
+          nodes: view.nodes,
+          onUnauthorized: props.onUnauthorized,
+          onClose: props.onClose,
+        }),
+  );
+}
+
+/** A node's timeline with its cluster's desired-state changes (who, and why), oldest first. */
+function nodeTimeline(view: FleetView, node: FleetNode): FleetEvent[] {
+  const own = view.timelines.get(node.node_id) ?? [];
+  const cluster = view.recent.filter(
+    (e) =>
+      e.node_id === undefined && e.cluster === node.cluster && e.type === 'desired_state.changed',
+  );
+  return [...own, ...cluster].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
+/** The page's clock, ticking every second (ages and durations move without events). */
+function useNow(): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return now;
+}
+
+/** Focus back on a node's button once its detail closes (or the table's heading when it scrolled away). */
+function returnFocus(id: string | null): void {
+  setTimeout(() => {
+    const button =
+      id === null
+        ? null
+        : document.querySelector<HTMLElement>(`tr[data-node="${CSS.escape(id)}"] button`);
+    (button ?? document.getElementById('nodes-title'))?.focus();
+  }, 0);
+}
+
+/** The page's header: its title, the stream's connection, and signing out. */
+function AppHeader(props: { connection: Connection; onSignOut: () => void }) {
+  const { connection } = props;
+  return h(
+    'header',
+    null,
+    h('h1', null, 'Plumbline fleet'),
+    h(
+      'p',
+      { class: `connection ${connection}`, role: 'status', 'aria-live': 'polite' },
+      connection === 'live'
+        ? 'Live'
+        : connection === 'connecting'
+          ? 'Connecting…'
+          : 'Disconnected: reconnecting…',
+    ),
+    h('button', { type: 'button', onClick: props.onSignOut }, 'Sign out'),
+  );
+}
+
+/** An action dialog: its cluster and what it does. */
+type OpenAction = { readonly cluster: string; readonly kind: ActionKind };
+
+/** The live fleet once loaded: cluster cards, the node table, a node's detail, panels, audit. */
+function FleetConsole(props: {
+  view: FleetView;
+  info: DashboardInfo;
+  token: string;
+  now: number;
+  place: Place;
+  go: (next: Place, push?: boolean) => void;
+  /** The open action dialog (kept by the page, so that a reconnection does not close it). */
+  action: OpenAction | null;
+  setAction: (action: OpenAction | null) => void;
+  onUnauthorized: () => void;
+}) {
+  const { view, info, token, now, place, go, action, setAction, onUnauthorized } = props;
+  const selected = place.node ?? null;
+  const setSelected = (id: string | null): void =>
+    go(id === null ? { filter: place.filter } : { node: id, filter: place.filter }, true);
+  const node = selected === null ? undefined : view.nodes.get(selected);
+  const close = (): void => {
+    setSelected(null);
+    returnFocus(selected);
+  };
+  const withNode = place.node === undefined ? {} : { node: place.node };
+  return [
+    h(ClusterCards, {
+      key: 'clusters',
+      view,
+      now,
+      active: place.filter.cluster,
+      onFilter: (cluster: string | undefined) => {
+        const { cluster: _c, ...rest } = place.filter;
+        go({ ...withNode, filter: cluster === undefined ? rest : { ...rest, cluster } });
+      },
+      ...(info.role === 'read'
+        ? {}
+        : { onAction: (cluster: string, kind: ActionKind) => setAction({ cluster, kind }) }),
+    }),
+    h(NodeTable, {
+      view,
+      now,
+      filter: place.filter,
+      onFilter: (filter: Filter) => go({ ...withNode, filter }),
+      onOpen: setSelected,
+      key: 'nodes',
+    }),
+    node === undefined
+      ? null
+      : h(NodeDetail, {
+          key: 'detail',
+          node,
+          nodes: view.nodes,
+          now,
+          manifests: info.manifests,
+          timeline: nodeTimeline(view, node),
+          token,
+          onUnauthorized,
+          onClose: close,
+        }),
+    h(ClusterPanels, {
+      key: 'cluster-panels',
+      view,
+      info,
+      token,
+      cluster: place.filter.cluster,
+      action,
+      onUnauthorized,
+      onClose: () => setAction(null),
+    }),
+    h(AuditPanel, {
+      key: 'audit',
+      token,
+      latest: view.recent[0]?.id,
+      now,
+      enabled: info.audit_log,
+      onUnauthorized,
+    }),
+  ];
 }
 
 /**
@@ -825,29 +1040,14 @@ export function App() {
   const [token, setToken] = useState<string | null>(() => sessionStorage.getItem(TOKEN_KEY));
   const [error, setError] = useState<string | null>(null);
   const [place, go] = usePlace();
-  const selected = place.node ?? null;
-  const setSelected = (id: string | null): void =>
-    go(id === null ? { filter: place.filter } : { node: id, filter: place.filter }, true);
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, []);
+  const [action, setAction] = useState<OpenAction | null>(null);
+  const now = useNow();
   const unauthorized = useCallback(() => {
     sessionStorage.removeItem(TOKEN_KEY);
     setToken(null);
     setError('The control plane refused this admin token.');
   }, []);
-  const {
-    view,
-    connection,
-    loaded: streamLoaded,
-    info,
-    offset,
-  } = useFleetStream(token, unauthorized);
-  const loaded = streamLoaded && info !== null;
-  // Ages count on the control plane's clock (the page's may be off).
-  const serverNow = now + offset;
+  const { view, connection, loaded, info, offset } = useFleetStream(token, unauthorized);
   if (token === null) {
     return h(Login, {
       error,
@@ -858,110 +1058,31 @@ export function App() {
       },
     });
   }
-  const node = selected === null ? undefined : view.nodes.get(selected);
-  const close = (): void => {
-    const id = selected;
-    setSelected(null);
-    // Focus goes back to the node's button (or the table's heading when it scrolled away).
-    setTimeout(() => {
-      const button =
-        id === null
-          ? null
-          : document.querySelector<HTMLElement>(`tr[data-node="${CSS.escape(id)}"] button`);
-      (button ?? document.getElementById('nodes-title'))?.focus();
-    }, 0);
+  const signOut = (): void => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    setToken(null);
   };
-  const clusters = [...view.clusters.values()].sort((a, b) => (a.cluster < b.cluster ? -1 : 1));
   return h(
     'div',
     { class: 'app' },
-    h(
-      'header',
-      null,
-      h('h1', null, 'Plumbline fleet'),
-      h(
-        'p',
-        { class: `connection ${connection}`, role: 'status', 'aria-live': 'polite' },
-        connection === 'live'
-          ? 'Live'
-          : connection === 'connecting'
-            ? 'Connecting…'
-            : 'Disconnected: reconnecting…',
-      ),
-      h(
-        'button',
-        {
-          type: 'button',
-          onClick: () => {
-            sessionStorage.removeItem(TOKEN_KEY);
-            setToken(null);
-          },
-        },
-        'Sign out',
-      ),
-    ),
+    h(AppHeader, { connection, onSignOut: signOut }),
     h(
       'main',
       null,
-      !loaded
+      !loaded || info === null
         ? h('p', null, 'Loading the fleet…')
-        : [
-            h(
-              'section',
-              { 'aria-labelledby': 'clusters-title', key: 'clusters' },
-              h('h2', { id: 'clusters-title' }, 'Clusters'),
-              clusters.length === 0
-                ? h('p', null, 'No clusters yet.')
-                : h(
-                    'div',
-                    { class: 'clusters' },
-                    clusters.map((c) =>
-                      h(ClusterCard, {
-                        cluster: c,
-                        now: serverNow,
-                        key: c.cluster,
-                        active: place.filter.cluster === c.cluster,
-                        onFilter: (cluster: string | undefined) => {
-                          const { cluster: _c, ...rest } = place.filter;
-                          go({
-                            ...(place.node === undefined ? {} : { node: place.node }),
-                            filter: cluster === undefined ? rest : { ...rest, cluster },
-                          });
-                        },
-                      }),
-                    ),
-                  ),
-            ),
-            h(NodeTable, {
-              view,
-              now: serverNow,
-              filter: place.filter,
-              onFilter: (filter: Filter) =>
-                go({ ...(place.node === undefined ? {} : { node: place.node }), filter }),
-              onOpen: setSelected,
-              key: 'nodes',
-            }),
-            node === undefined
-              ? null
-              : h(NodeDetail, {
-                  key: 'detail',
-                  node,
-                  now: serverNow,
-                  manifests: info.manifests,
-                  timeline: view.timelines.get(node.node_id) ?? [],
-                  token,
-                  onUnauthorized: unauthorized,
-                  onClose: close,
-                }),
-            h(AuditPanel, {
-              key: 'audit',
-              token,
-              latest: view.recent[0]?.id,
-              now: serverNow,
-              enabled: info.audit_log,
-              onUnauthorized: unauthorized,
-            }),
-          ],
+        : // Ages count on the control plane's clock (the page's may be off).
+          h(FleetConsole, {
+            view,
+            info,
+            token,
+            now: now + offset,
+            place,
+            go,
+            action,
+            setAction,
+            onUnauthorized: unauthorized,
+          }),
     ),
   );
 }

@@ -280,7 +280,6 @@ export interface Filter {
   readonly text?: string;
 }
 
-const STATE_RANK = new Map(STATES.map((s, i) => [s, i]));
 /** Worst first: the states that need attention. */
 const SEVERITY: readonly NodeState[] = [
   'drift',
@@ -346,11 +345,6 @@ export function visibleNodes(nodes: Iterable<FleetNode>, filter: Filter, sort: S
       (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0),
   );
   return rows;
-}
-
-/** The state ranks in display order (for tests and legends). @internal */
-export function stateRank(state: NodeState): number {
-  return STATE_RANK.get(state) ?? -1;
 }
 
 /**
@@ -722,6 +716,8 @@ export interface DashboardInfo {
   readonly audit_log: boolean;
   /** The artifact hashes whose manifests the control plane knows (for file diffs). */
   readonly manifests: readonly string[];
+  /** What the page's token may do: `admin` acts, `read` only looks (absent: `admin`). */
+  readonly role?: 'admin' | 'read';
 }
 
 /**
@@ -827,4 +823,137 @@ export function nodeWhy(node: FleetNode): string | null {
   }
   if (error != null) return `last load failed: ${error.code}: ${error.message}`;
   return null;
+}
+
+/**
+ * The name people use for a release, from a node's provenance: the version (a tag ref), the
+ * branch, and the commit's short sha (`v1.4.0 @ 0123456`, `main @ 0123456`); `null` without any.
+ *
+ * @example
+ * ```ts
+ * releaseName({ ref: 'refs/tags/v1.4.0', commit: '0123456789abcdef' }); // 'v1.4.0 @ 0123456'
+ * ```
+ * @public
+ */
+export function releaseName(provenance: Provenance | null | undefined): string | null {
+  if (provenance == null) return null;
+  const ref = provenance.ref?.replace(/^refs\/(heads|tags)\//, '');
+  const commit = provenance.commit?.slice(0, 7);
+  if (ref !== undefined && ref !== '' && commit !== undefined) return `${ref} @ ${commit}`;
+  return ref !== undefined && ref !== '' ? ref : (commit ?? null);
+}
+
+/**
+ * The release name of an artifact hash, from the provenance of a node that reports running it
+ * (`null` when no node does, or none says).
+ *
+ * @example
+ * ```ts
+ * releaseOf(cluster.desired_hash, view.nodes.values());
+ * ```
+ * @public
+ */
+export function releaseOf(hash: string | null, nodes: Iterable<FleetNode>): string | null {
+  if (hash === null) return null;
+  for (const n of nodes) {
+    if (n.reported_hash !== hash) continue;
+    const name = releaseName(n.provenance);
+    if (name !== null) return name;
+  }
+  return null;
+}
+
+/** The `GET /v1/clusters/{cluster}/history` document. @public */
+export interface ClusterHistory {
+  readonly cluster: string;
+  readonly from: string;
+  readonly to: string;
+  readonly step_ms: number;
+  readonly samples: readonly {
+    readonly at: string;
+    readonly counts: Readonly<Record<NodeState, number>>;
+    /** The most nodes drifting at once during the step. */
+    readonly peak_drift: number;
+  }[];
+  readonly drifts: readonly {
+    readonly node_id: string;
+    readonly since: string;
+    readonly until: string | null;
+    readonly duration_ms: number;
+  }[];
+  /** The desired-state changes in the window, newest first: who, why, when. */
+  readonly changes: readonly {
+    readonly version: number;
+    readonly artifact_hash: string;
+    readonly actor: string;
+    readonly reason: string;
+    readonly changed_at: string;
+  }[];
+  readonly truncated: boolean;
+}
+
+/** One stacked band of the history chart: a state and its polygon points. @public */
+export interface HistoryBand {
+  readonly state: NodeState;
+  readonly points: string;
+}
+
+/**
+ * The stacked bands of a cluster's history chart (SVG polygon points in a `width` × `height` box,
+ * one band per state that ever had a node, in {@link STATES} order, bottom up).
+ *
+ * @example
+ * ```ts
+ * historyBands(history, 600, 120).map((b) => b.state); // ['in_sync', 'drift']
+ * ```
+ * @public
+ */
+export function historyBands(
+  history: ClusterHistory,
+  width: number,
+  height: number,
+): HistoryBand[] {
+  const samples = history.samples;
+  if (samples.length === 0) return [];
+  const total = historyScale(history);
+  const x = (i: number): number =>
+    samples.length === 1 ? width : (i / (samples.length - 1)) * width;
+  const y = (n: number): number => height - (n / total) * height;
+  const base = samples.map(() => 0);
+  const bands: HistoryBand[] = [];
+  for (const state of STATES) {
+    if (!samples.some((s) => s.counts[state] > 0)) continue;
+    const top = samples.map((s, i) => base[i]! + s.counts[state]);
+    const upper = top.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+    const lower = base.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).reverse();
+    bands.push({ state, points: [...upper, ...lower].join(' ') });
+    top.forEach((v, i) => (base[i] = v));
+  }
+  return bands;
+}
+
+/** The most nodes of any sample of a history (the chart's vertical scale), at least 1. */
+function historyScale(history: ClusterHistory): number {
+  return Math.max(1, ...history.samples.map((s) => STATES.reduce((a, st) => a + s.counts[st], 0)));
+}
+
+/**
+ * The polyline points of the most nodes drifting at once per step, on the scale of
+ * {@link historyBands} (a drift shorter than a step shows here even when no sample caught it).
+ *
+ * @example
+ * ```ts
+ * peakDriftLine(history, 600, 120); // '0.0,120.0 8.5,60.0 …'
+ * ```
+ * @public
+ */
+export function peakDriftLine(history: ClusterHistory, width: number, height: number): string {
+  const samples = history.samples;
+  const total = historyScale(history);
+  return samples
+    .map((s, i) => {
+      const x = samples.length === 1 ? width : (i / (samples.length - 1)) * width;
+      return `${x.toFixed(1)},${(height - (s.peak_drift / total) * height).toFixed(1)}`;
+    })
+    .join(' ');
 }

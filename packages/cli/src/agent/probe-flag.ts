@@ -32,7 +32,7 @@ const FORMATS = ['json', 'nginx', 'haproxy', 'bytes'];
 /**
  * Builds the probe `--probe KIND=TARGET` names.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` for an unknown kind, a missing
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` for an unknown kind, a missing
  *   target or an option that does not fit the kind; `PLB_PROBE_INVALID_OPTION` from the probe.
  * @internal
  */

@@ -10,7 +10,7 @@ import {
   type LoadedArtifact,
   type LoadPolicy,
 } from '@plumbline/core/verify';
-import { stateFromSnapshot } from '@plumbline/core/drift';
+import { stateFromSnapshot, type VerificationReasonReport } from '@plumbline/core/drift';
 import type { LiveConfigProbe, LiveConfigWatch } from '@plumbline/core/probe';
 import { startLiveWatch } from './live.js';
 import type { DataPlaneClient, DataPlaneTlsOptions } from '@plumbline/ws';
@@ -144,7 +144,7 @@ async function readArtifact(path: string, maxBytes: number): Promise<Uint8Array>
  *   nodeId: 'gw-1', cluster: 'prod-eu', tokenFile: '/run/secrets/node-token',
  * });
  * ```
- * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` for missing credentials or admin token,
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` for missing credentials or admin token,
  *   `PLB_WS_URL_INVALID` for a bad URL, the admin listener's errors.
  * @public
  */
@@ -153,22 +153,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     component: 'agent',
     level: options.logLevel ?? 'info',
   });
-  if (
-    options.token === undefined &&
-    options.tokenFile === undefined &&
-    options.tls?.cert === undefined
-  ) {
-    throw new PlumblineError('PLB_USAGE', 'the agent needs --token-file (or a client certificate)');
-  }
-  if (options.adminListen && !options.adminToken) {
-    throw new PlumblineError('PLB_USAGE', '--admin-listen needs --admin-token-file');
-  }
-  const maxBytes = options.maxArtifactBytes ?? 512 * 1024 * 1024;
-  const policy: LoadPolicy = options.policy ?? { mode: 'warn' };
+  checkAgentOptions(options);
   const registry = new LoadedArtifactRegistry();
-  let lastDigest: string | undefined;
-  // The verified payload of the artifact on disk: what the live configuration should be.
-  let payload: Uint8Array | null = null;
   // Set once connected (the first check runs before, so that the first hello reports it).
   const link: { sessions?: AgentSessions; live?: LiveConfigWatch } = {};
   // Tells the control plane at once. Heartbeats carry only the hash, so another verified artifact
@@ -183,30 +169,157 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       sessions.renew();
     else sessions.report();
   };
+  const artifact = createArtifactCheck(options, { registry, logger, publish });
+  await artifact.check();
+  const live =
+    options.probe === undefined
+      ? undefined
+      : startLiveWatch({
+          probe: options.probe,
+          payload: artifact.payload,
+          logger,
+          intervalMs: options.probeIntervalMs ?? options.heartbeatIntervalMs ?? 5000,
+          onChange: () => link.sessions?.report(),
+        });
+  if (live !== undefined) link.live = live;
+  await live?.check();
+  const connection = openAgentSessions({
+    url: options.controlPlane,
+    nodeId: options.nodeId,
+    cluster: options.cluster,
+    credentials: agentCredentials(options),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    logger: { warn: (message, details) => logger.warn(message, details) },
+    instanceId: registry.instanceId,
+    state: () => ({
+      ...stateFromSnapshot(registry.snapshot()),
+      ...(live === undefined ? {} : { live_config: live.current() }),
+      verification_reasons: toleratedReasons(registry.snapshot().current),
+    }),
+  });
+  link.sessions = connection;
+  const watcher = watchFile({
+    path: options.artifact,
+    intervalMs: options.rehashIntervalMs ?? 60_000,
+    onChange: () => artifact.check(),
+    onError: (error) =>
+      logger.warn('watching the artifact failed', { message: (error as Error).message }),
+  });
+  const stop = async (): Promise<void> => {
+    watcher.close();
+    await live?.close();
+    await connection.close();
+  };
+  let admin: AdminListener | undefined;
+  try {
+    admin = await startAgentAdmin(options, registry, logger);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    adminUrl: admin?.url,
+    registry,
+    get client() {
+      return connection.client;
+    },
+    check: artifact.check,
+    live,
+    close() {
+      closed ??= (async () => {
+        await stop();
+        await admin?.close({ graceMs: 1000 });
+        logger.info('agent stopped');
+      })();
+      return closed;
+    },
+  };
+}
 
+/** Refuses an agent without credentials, or with an admin listener but no admin token. */
+function checkAgentOptions(options: AgentOptions): void {
+  if (
+    options.token === undefined &&
+    options.tokenFile === undefined &&
+    options.tls?.cert === undefined
+  ) {
+    throw new PlumblineError('PLB_USAGE', 'the agent needs --token-file (or a client certificate)');
+  }
+  if (options.adminListen && !options.adminToken) {
+    throw new PlumblineError('PLB_USAGE', '--admin-listen needs --admin-token-file');
+  }
+}
+
+/** How the agent authenticates: a token file (re-read), a token, or its client certificate. */
+function agentCredentials(
+  options: AgentOptions,
+): { tokenFile: string } | { token: string } | { mtls: true } {
+  if (options.tokenFile !== undefined) return { tokenFile: options.tokenFile };
+  if (options.token !== undefined) return { token: options.token };
+  return { mtls: true };
+}
+
+/** The admin provenance endpoint on its own loopback port, when `adminListen` asks for it. */
+async function startAgentAdmin(
+  options: AgentOptions,
+  registry: LoadedArtifactRegistry,
+  logger: JsonLogger,
+): Promise<AdminListener | undefined> {
+  if (!options.adminListen) return undefined;
+  const handler = createAdminHandler({
+    source: registry,
+    auth: { tokens: [{ id: 'admin', sha256: hashAdminToken(options.adminToken!) }] },
+    onRequest: (event) =>
+      logger.info('admin request', {
+        path: event.path,
+        status: event.status,
+        principal: event.principal?.id ?? null,
+      }),
+  });
+  return startAdminListener({
+    handler,
+    host: options.adminListen.host ?? '127.0.0.1',
+    port: options.adminListen.port ?? 0,
+  });
+}
+
+/**
+ * Reads and verifies the artifact on disk when its bytes changed, and publishes what the agent
+ * reports: the verified artifact, or a record without a hash when it cannot be read or no longer
+ * verifies. `payload` is the verified payload: what the live configuration should be.
+ */
+function createArtifactCheck(
+  options: AgentOptions,
+  to: {
+    readonly registry: LoadedArtifactRegistry;
+    readonly logger: JsonLogger;
+    readonly publish: (record: LoadedArtifact) => void;
+  },
+): { check: () => Promise<void>; payload: () => Uint8Array | null } {
+  const { registry, logger, publish } = to;
+  const maxBytes = options.maxArtifactBytes ?? 512 * 1024 * 1024;
+  const policy: LoadPolicy = options.policy ?? { mode: 'warn' };
+  let lastDigest: string | undefined;
+  let payload: Uint8Array | null = null;
+  const unverified = (at: string, code: PlumblineErrorCode, error: unknown): void =>
+    publish(missingRecord(registry.instanceId, at, code, (error as Error).message, policy));
   const check = async (): Promise<void> => {
     const at = new Date().toISOString();
     let bytes: Uint8Array;
     try {
       bytes = await readArtifact(options.artifact, maxBytes);
     } catch (error) {
-      const coded = PlumblineError.is(error) ? error : undefined;
+      const code = PlumblineError.is(error) ? error.code : 'PLB_IO';
       if (lastDigest !== 'missing') {
-        logger.error('cannot read the artifact', {
-          code: coded?.code ?? 'PLB_IO',
-          message: (error as Error).message,
-        });
+        logger.error('cannot read the artifact', { code, message: (error as Error).message });
       }
       lastDigest = 'missing';
-      publish(
-        missingRecord(
-          registry.instanceId,
-          at,
-          coded?.code ?? 'PLB_IO',
-          (error as Error).message,
-          policy,
-        ),
-      );
+      unverified(at, code, error);
       return;
     }
     const digest = createHash('sha256').update(bytes).digest('hex');
@@ -224,7 +337,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         code,
         message: (error as Error).message,
       });
-      publish(missingRecord(registry.instanceId, at, code, (error as Error).message, policy));
+      unverified(at, code, error);
       return;
     }
     const failed =
@@ -246,95 +359,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
     publish(record);
   };
+  return { check, payload: () => payload };
+}
 
-  await check();
-  const live =
-    options.probe === undefined
-      ? undefined
-      : startLiveWatch({
-          probe: options.probe,
-          payload: () => payload,
-          logger,
-          intervalMs: options.probeIntervalMs ?? options.heartbeatIntervalMs ?? 5000,
-          onChange: () => link.sessions?.report(),
-        });
-  if (live !== undefined) link.live = live;
-  await live?.check();
-  const connection = openAgentSessions({
-    url: options.controlPlane,
-    nodeId: options.nodeId,
-    cluster: options.cluster,
-    credentials:
-      options.tokenFile !== undefined
-        ? { tokenFile: options.tokenFile }
-        : options.token !== undefined
-          ? { token: options.token }
-          : { mtls: true },
-    ...(options.tls === undefined ? {} : { tls: options.tls }),
-    ...(options.heartbeatIntervalMs === undefined
-      ? {}
-      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    logger: { warn: (message, details) => logger.warn(message, details) },
-    instanceId: registry.instanceId,
-    state: () => ({
-      ...stateFromSnapshot(registry.snapshot()),
-      ...(live === undefined ? {} : { live_config: live.current() }),
-    }),
-  });
-  link.sessions = connection;
-  const watcher = watchFile({
-    path: options.artifact,
-    intervalMs: options.rehashIntervalMs ?? 60_000,
-    onChange: () => check(),
-    onError: (error) =>
-      logger.warn('watching the artifact failed', { message: (error as Error).message }),
-  });
-  let admin: AdminListener | undefined;
-  try {
-    if (options.adminListen) {
-      const handler = createAdminHandler({
-        source: registry,
-        auth: { tokens: [{ id: 'admin', sha256: hashAdminToken(options.adminToken!) }] },
-        onRequest: (event) =>
-          logger.info('admin request', {
-            path: event.path,
-            status: event.status,
-            principal: event.principal?.id ?? null,
-          }),
-      });
-      admin = await startAdminListener({
-        handler,
-        host: options.adminListen.host ?? '127.0.0.1',
-        port: options.adminListen.port ?? 0,
-      });
-    }
-  } catch (error) {
-    watcher.close();
-    await live?.close();
-    await connection.close();
-    throw error;
-  }
-  let closed: Promise<void> | undefined;
-  return {
-    adminUrl: admin?.url,
-    registry,
-    get client() {
-      return connection.client;
-    },
-    check,
-    live,
-    close() {
-      closed ??= (async () => {
-        watcher.close();
-        await live?.close();
-        await connection.close();
-        await admin?.close({ graceMs: 1000 });
-        logger.info('agent stopped');
-      })();
-      return closed;
-    },
-  };
+/**
+ * The checks that failed on the artifact on disk and that the `warn` policy tolerated, for the
+ * drift protocol's `verification_reasons` (`plumbline fleet` shows them as WHY).
+ */
+function toleratedReasons(record: LoadedArtifact | undefined): VerificationReasonReport[] {
+  if (record?.verification.status !== 'warned') return [];
+  return record.verification.reasons.map((r) => ({
+    rule: r.rule,
+    code: r.code,
+    message: r.message,
+  }));
 }
 
 function missingRecord(

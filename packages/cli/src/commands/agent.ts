@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
 import { PlumblineError } from '@plumbline/core';
 import { readTokenFile } from '@plumbline/ws';
-import type { CommandModule } from '../context.js';
+import type { CommandContext, CommandModule } from '../context.js';
 import { parseDuration, parseListen } from '../control-plane/parse.js';
 import { waitForShutdown } from '../control-plane/shutdown.js';
-import type { LogLevel } from '../control-plane/log.js';
+import { parseLogLevel } from '../control-plane/log.js';
+import type { LiveConfigProbe } from '@plumbline/core/probe';
 import { startAgent } from '../agent/start.js';
 import { probeFromFlags } from '../agent/probe-flag.js';
 
@@ -84,81 +85,89 @@ Examples:
     --node-id edge-1 --cluster prod-eu --token-file edge-1.token \\
     --probe caddy=http://127.0.0.1:2019   # also reports Caddy's running configuration`,
     )
-    .action(async (flags: AgentFlags) => {
-      const cwd = context.io.cwd;
-      if (flags.adminListen && !flags.adminTokenFile) {
-        throw new PlumblineError('PLB_USAGE', '--admin-listen needs --admin-token-file');
-      }
-      const policy = flags.policy ?? 'warn';
-      if (policy !== 'warn' && policy !== 'enforce') {
-        throw new PlumblineError('PLB_USAGE', '--policy must be warn or enforce');
-      }
-      const logLevel = (flags.logLevel ?? 'info') as LogLevel;
-      if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-        throw new PlumblineError('PLB_USAGE', '--log-level must be debug, info, warn or error');
-      }
-      const adminListen = flags.adminListen
-        ? parseListen(flags.adminListen, '--admin-listen')
-        : undefined;
-      if (flags.probe === undefined) {
-        for (const [flag, value] of [
-          ['--probe-interval', flags.probeInterval],
-          ['--probe-timeout', flags.probeTimeout],
-          ['--probe-pointer', flags.probePointer],
-          ['--probe-ignore', flags.probeIgnore],
-          ['--probe-format', flags.probeFormat],
-          ['--probe-token-file', flags.probeTokenFile],
-        ] as const) {
-          if (value !== undefined) throw new PlumblineError('PLB_USAGE', `${flag} needs --probe`);
-        }
-      }
-      const probe =
-        flags.probe === undefined
-          ? undefined
-          : probeFromFlags({
-              probe: flags.probe,
-              ...(flags.probePointer === undefined ? {} : { pointer: flags.probePointer }),
-              ...(flags.probeIgnore === undefined ? {} : { ignore: flags.probeIgnore }),
-              ...(flags.probeFormat === undefined ? {} : { format: flags.probeFormat }),
-              ...(flags.probeTimeout === undefined
-                ? {}
-                : { timeoutMs: parseDuration(flags.probeTimeout, '--probe-timeout') }),
-              ...(flags.probeTokenFile === undefined
-                ? {}
-                : { token: await readTokenFile(resolve(cwd, flags.probeTokenFile)) }),
-            });
-      const tokenFile = resolve(cwd, flags.tokenFile);
-      await readTokenFile(tokenFile); // fail fast on a missing or malformed token file
-      const agent = await startAgent({
-        artifact: resolve(cwd, flags.artifact),
-        controlPlane: flags.controlPlane,
-        nodeId: flags.nodeId,
-        cluster: flags.cluster,
-        tokenFile,
-        ...(adminListen ? { adminListen } : {}),
-        ...(flags.adminTokenFile
-          ? { adminToken: await readTokenFile(resolve(cwd, flags.adminTokenFile)) }
-          : {}),
-        ...(flags.heartbeatInterval
-          ? { heartbeatIntervalMs: parseDuration(flags.heartbeatInterval, '--heartbeat-interval') }
-          : {}),
-        ...(flags.rehashInterval
-          ? { rehashIntervalMs: parseDuration(flags.rehashInterval, '--rehash-interval') }
-          : {}),
-        policy: { mode: policy },
-        logOutput: context.io.stderr,
-        logLevel,
-        ...(probe === undefined ? {} : { probe }),
-        ...(flags.probeInterval
-          ? { probeIntervalMs: parseDuration(flags.probeInterval, '--probe-interval') }
-          : {}),
-      });
-      if (agent.adminUrl !== undefined) {
-        context.io.stdout.write(
-          `${JSON.stringify({ event: 'listening', admin: agent.adminUrl })}\n`,
-        );
-      }
-      await waitForShutdown(context.io.shutdownSignal);
-      await agent.close();
-    });
+    .action((flags: AgentFlags) => runAgent(flags, context));
 };
+
+/** The probe of `--probe` and its flags; the probe flags without `--probe` are refused. */
+async function probeOf(flags: AgentFlags, cwd: string): Promise<LiveConfigProbe | undefined> {
+  if (flags.probe === undefined) {
+    for (const [flag, value] of [
+      ['--probe-interval', flags.probeInterval],
+      ['--probe-timeout', flags.probeTimeout],
+      ['--probe-pointer', flags.probePointer],
+      ['--probe-ignore', flags.probeIgnore],
+      ['--probe-format', flags.probeFormat],
+      ['--probe-token-file', flags.probeTokenFile],
+    ] as const) {
+      if (value !== undefined) throw new PlumblineError('PLB_USAGE', `${flag} needs --probe`);
+    }
+    return undefined;
+  }
+  return probeFromFlags({
+    probe: flags.probe,
+    ...(flags.probePointer === undefined ? {} : { pointer: flags.probePointer }),
+    ...(flags.probeIgnore === undefined ? {} : { ignore: flags.probeIgnore }),
+    ...(flags.probeFormat === undefined ? {} : { format: flags.probeFormat }),
+    ...(flags.probeTimeout === undefined
+      ? {}
+      : { timeoutMs: parseDuration(flags.probeTimeout, '--probe-timeout') }),
+    ...(flags.probeTokenFile === undefined
+      ? {}
+      : { token: await readTokenFile(resolve(cwd, flags.probeTokenFile)) }),
+  });
+}
+
+/** The durations of the interval flags, in ms. */
+function intervalsOf(flags: AgentFlags) {
+  return {
+    ...(flags.heartbeatInterval
+      ? { heartbeatIntervalMs: parseDuration(flags.heartbeatInterval, '--heartbeat-interval') }
+      : {}),
+    ...(flags.rehashInterval
+      ? { rehashIntervalMs: parseDuration(flags.rehashInterval, '--rehash-interval') }
+      : {}),
+  };
+}
+
+/** `plumbline agent`: checks the flags, starts the agent and runs it until shutdown. */
+async function runAgent(flags: AgentFlags, context: CommandContext): Promise<void> {
+  const cwd = context.io.cwd;
+  if (flags.adminListen && !flags.adminTokenFile) {
+    throw new PlumblineError('PLB_USAGE', '--admin-listen needs --admin-token-file');
+  }
+  const policy = flags.policy ?? 'warn';
+  if (policy !== 'warn' && policy !== 'enforce') {
+    throw new PlumblineError('PLB_USAGE', '--policy must be warn or enforce');
+  }
+  const logLevel = parseLogLevel(flags.logLevel);
+  const adminListen = flags.adminListen
+    ? parseListen(flags.adminListen, '--admin-listen')
+    : undefined;
+  const probe = await probeOf(flags, cwd);
+  const tokenFile = resolve(cwd, flags.tokenFile);
+  await readTokenFile(tokenFile); // fail fast on a missing or malformed token file
+  const agent = await startAgent({
+    artifact: resolve(cwd, flags.artifact),
+    controlPlane: flags.controlPlane,
+    nodeId: flags.nodeId,
+    cluster: flags.cluster,
+    tokenFile,
+    ...(adminListen ? { adminListen } : {}),
+    ...(flags.adminTokenFile
+      ? { adminToken: await readTokenFile(resolve(cwd, flags.adminTokenFile)) }
+      : {}),
+    ...intervalsOf(flags),
+    policy: { mode: policy },
+    logOutput: context.io.stderr,
+    logLevel,
+    ...(probe === undefined ? {} : { probe }),
+    ...(flags.probeInterval
+      ? { probeIntervalMs: parseDuration(flags.probeInterval, '--probe-interval') }
+      : {}),
+  });
+  if (agent.adminUrl !== undefined) {
+    context.io.stdout.write(`${JSON.stringify({ event: 'listening', admin: agent.adminUrl })}\n`);
+  }
+  await waitForShutdown(context.io.shutdownSignal);
+  await agent.close();
+}

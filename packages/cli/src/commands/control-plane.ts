@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PlumblineError } from '@plumbline/core';
+import { PlumblineError, limitOption } from '@plumbline/core';
 import { hashToken, readTokenFile, type ControlPlaneLimits } from '@plumbline/ws';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -9,10 +9,10 @@ import {
   readConfigFile,
   type ControlPlaneConfig,
 } from '../control-plane/config.js';
-import { parseDuration, parseListen } from '../control-plane/parse.js';
+import { isUrlOf, parseDuration, parseListen } from '../control-plane/parse.js';
 import { startControlPlane, type ControlPlaneOptions } from '../control-plane/start.js';
 import { checkStoreUrl, migratePostgresStore, openPostgresStore } from '../control-plane/store.js';
-import type { LogLevel } from '../control-plane/log.js';
+import { parseLogLevel } from '../control-plane/log.js';
 import { waitForShutdown } from '../control-plane/shutdown.js';
 import { parseProtocol } from '../control-plane/barbacane.js';
 
@@ -21,10 +21,13 @@ interface ControlPlaneFlags {
   adminListen?: string;
   nodeTokens?: string;
   adminTokenFile?: string;
+  readTokenFile?: string;
   stateFile?: string;
   store?: string;
   schema?: string;
   heartbeatInterval?: string;
+  replicaTimeout?: string;
+  sweepInterval?: string;
   webhook?: string;
   webhookSecretFile?: string;
   auditLog?: string;
@@ -75,24 +78,17 @@ function limitsOf(config: ControlPlaneConfig['limits']): Partial<ControlPlaneLim
   return out;
 }
 
-/**
- * Builds {@link ControlPlaneOptions} from flags and the config file (flags win).
- *
- * @internal
- */
-export async function controlPlaneOptionsFrom(
-  flags: ControlPlaneFlags,
-  context: CommandContext,
-): Promise<{ options: ControlPlaneOptions; storeUrl?: string; schema?: string }> {
-  const cwd = context.io.cwd;
-  const config: ControlPlaneConfig = flags.config
-    ? await readConfigFile(resolve(cwd, flags.config), controlPlaneConfigSchema)
-    : {};
-  const pick = <T>(flag: T | undefined, key: keyof ControlPlaneConfig): T | undefined =>
-    flag ?? (config[key] as T | undefined);
-  const path = (p: string | undefined): string | undefined =>
-    p === undefined ? undefined : resolve(cwd, p);
+/** Where each setting comes from: a flag, else the config file's key (paths relative to `cwd`). */
+interface Settings {
+  readonly flags: ControlPlaneFlags;
+  readonly config: ControlPlaneConfig;
+  readonly cwd: string;
+  pick<T>(flag: T | undefined, key: keyof ControlPlaneConfig): T | undefined;
+  path(p: string | undefined): string | undefined;
+}
 
+/** The data-plane and admin listeners, which must be two. */
+function listenersOf({ flags, pick }: Settings) {
   const listenText = pick(flags.listen, 'listen');
   const adminText = pick(flags.adminListen, 'admin-listen');
   if (!listenText)
@@ -114,8 +110,11 @@ export async function controlPlaneOptionsFrom(
       'the admin listener must be separate from the data-plane listener',
     );
   }
-  const adminTokenFile = path(pick(flags.adminTokenFile, 'admin-token-file'));
-  if (!adminTokenFile) throw new PlumblineError('PLB_USAGE', '--admin-token-file FILE is required');
+  return { listen, adminListen };
+}
+
+/** How nodes authenticate: node tokens, mTLS trust domains, Barbacane keys, by protocol. */
+function nodeAuthOf({ flags, config, pick, path }: Settings) {
   const nodeTokens = path(pick(flags.nodeTokens, 'node-tokens'));
   const trustDomains = config.mtls?.['trust-domains'];
   const protocol = parseProtocol(pick(flags.protocol, 'protocol') ?? 'ws');
@@ -129,6 +128,19 @@ export async function controlPlaneOptionsFrom(
   if (!nodeTokens && !trustDomains && protocol !== 'barbacane') {
     throw new PlumblineError('PLB_USAGE', '--node-tokens FILE is required (or "mtls" in --config)');
   }
+  return {
+    ...(nodeTokens ? { nodeTokens } : {}),
+    ...(trustDomains ? { mtlsTrustDomains: trustDomains } : {}),
+    ...(protocol === 'ws' ? {} : { protocol, ...(barbacaneKeys ? { barbacaneKeys } : {}) }),
+  };
+}
+
+/** The fleet store: a state file, or a PostgreSQL URL (and schema) opened by the caller. */
+function storeOf({ flags, cwd, pick, path }: Settings): {
+  store: string;
+  storeUrl?: string;
+  schema?: string;
+} {
   const stateFile = path(pick(flags.stateFile, 'state-file'));
   const storeUrl = pick(flags.store, 'store');
   if (stateFile && storeUrl)
@@ -137,7 +149,64 @@ export async function controlPlaneOptionsFrom(
   const schema = pick(flags.schema, 'schema');
   if (schema !== undefined && !storeUrl)
     throw new PlumblineError('PLB_USAGE', '--schema needs --store postgres://…');
-  const heartbeat = flags.heartbeatInterval ?? config['heartbeat-interval'];
+  return {
+    store: stateFile ?? resolve(cwd, 'plumbline-state.json'),
+    ...(storeUrl ? { storeUrl } : {}),
+    ...(storeUrl && schema !== undefined ? { schema } : {}),
+  };
+}
+
+/** The PostgreSQL store's timings (`--replica-timeout`, `--sweep-interval`), in milliseconds. */
+export interface StoreTimings {
+  readonly replicaTimeoutMs?: number;
+  readonly sweepIntervalMs?: number;
+  readonly replicaHeartbeatMs?: number;
+}
+
+/** One store timing: a flag or config-file duration, at least `min` ms. */
+function timingOf(
+  { config }: Settings,
+  flag: string | undefined,
+  key: 'replica-timeout' | 'sweep-interval',
+  min: number,
+): number | undefined {
+  const what = flag === undefined ? key : `--${key}`;
+  const ms = durationOf(flag ?? config[key], what);
+  return ms === undefined ? undefined : limitOption(ms, { name: what, code: 'PLB_USAGE', min });
+}
+
+/**
+ * How long a silent replica lives and how often the sweep runs. A replica records that it is
+ * alive every third of the timeout (at most every 5 s, the store's default), so a live one is
+ * never taken for dead.
+ */
+function storeTimingsOf(settings: Settings, storeUrl: string | undefined): StoreTimings {
+  const { flags } = settings;
+  const replicaTimeoutMs = timingOf(settings, flags.replicaTimeout, 'replica-timeout', 1000);
+  const sweepIntervalMs = timingOf(settings, flags.sweepInterval, 'sweep-interval', 100);
+  if ((replicaTimeoutMs !== undefined || sweepIntervalMs !== undefined) && !storeUrl) {
+    throw new PlumblineError(
+      'PLB_USAGE',
+      '--replica-timeout and --sweep-interval need --store postgres://…',
+    );
+  }
+  return {
+    ...(replicaTimeoutMs === undefined
+      ? {}
+      : {
+          replicaTimeoutMs,
+          replicaHeartbeatMs: Math.min(5000, Math.floor(replicaTimeoutMs / 3)),
+        }),
+    ...(sweepIntervalMs === undefined ? {} : { sweepIntervalMs }),
+  };
+}
+
+/** The webhook URL (http or https) and the file of the secret signing its alerts. */
+function webhookOf({
+  flags,
+  pick,
+  path,
+}: Settings): { url: string; secretFile: string } | undefined {
   const webhook = pick(flags.webhook, 'webhook');
   const webhookSecretFile = path(pick(flags.webhookSecretFile, 'webhook-secret-file'));
   if (webhook && !webhookSecretFile) {
@@ -146,48 +215,79 @@ export async function controlPlaneOptionsFrom(
       '--webhook needs --webhook-secret-file (alerts are signed)',
     );
   }
-  if (webhook) {
-    let url: URL | undefined;
-    try {
-      url = new URL(webhook);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw new PlumblineError('PLB_USAGE', '--webhook must be an http(s) URL');
-    }
+  if (!webhook || !webhookSecretFile) return undefined;
+  if (!isUrlOf(webhook, ['http:', 'https:'])) {
+    throw new PlumblineError('PLB_USAGE', '--webhook must be an http(s) URL');
   }
-  const auditLog = path(pick(flags.auditLog, 'audit-log'));
-  const auditKey = path(pick(flags.auditKey, 'audit-key'));
+  return { url: webhook, secretFile: webhookSecretFile };
+}
+
+/** The TLS files of the config file, read. */
+async function tlsOf({ config, cwd }: Settings): Promise<ControlPlaneOptions['tls']> {
+  if (!config.tls) return undefined;
+  return {
+    cert: await readFile(resolve(cwd, config.tls.cert)),
+    key: await readFile(resolve(cwd, config.tls.key)),
+    ...(config.tls.ca ? { ca: await readFile(resolve(cwd, config.tls.ca)) } : {}),
+    ...(config.tls['client-auth'] ? { clientAuth: config.tls['client-auth'] } : {}),
+  };
+}
+
+/**
+ * Builds {@link ControlPlaneOptions} from flags and the config file (flags win).
+ *
+ * @internal
+ */
+export async function controlPlaneOptionsFrom(
+  flags: ControlPlaneFlags,
+  context: CommandContext,
+): Promise<{
+  options: ControlPlaneOptions;
+  storeUrl?: string;
+  schema?: string;
+  timings?: StoreTimings;
+}> {
+  const cwd = context.io.cwd;
+  const config: ControlPlaneConfig = flags.config
+    ? await readConfigFile(resolve(cwd, flags.config), controlPlaneConfigSchema)
+    : {};
+  const settings: Settings = {
+    flags,
+    config,
+    cwd,
+    pick: <T>(flag: T | undefined, key: keyof ControlPlaneConfig): T | undefined =>
+      flag ?? (config[key] as T | undefined),
+    path: (p) => (p === undefined ? undefined : resolve(cwd, p)),
+  };
+  const listeners = listenersOf(settings);
+  const adminTokenFile = settings.path(settings.pick(flags.adminTokenFile, 'admin-token-file'));
+  if (!adminTokenFile) throw new PlumblineError('PLB_USAGE', '--admin-token-file FILE is required');
+  const nodeAuth = nodeAuthOf(settings);
+  const { store, storeUrl, schema } = storeOf(settings);
+  const timings = storeTimingsOf(settings, storeUrl);
+  const webhook = webhookOf(settings);
+  const auditLog = settings.path(settings.pick(flags.auditLog, 'audit-log'));
+  const auditKey = settings.path(settings.pick(flags.auditKey, 'audit-key'));
   if (auditKey && !auditLog) throw new PlumblineError('PLB_USAGE', '--audit-key needs --audit-log');
-  const logLevel = (flags.logLevel ?? config['log-level'] ?? 'info') as LogLevel;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
-    throw new PlumblineError('PLB_USAGE', '--log-level must be debug, info, warn or error');
-  }
-  const tls = config.tls
-    ? {
-        cert: await readFile(resolve(cwd, config.tls.cert)),
-        key: await readFile(resolve(cwd, config.tls.key)),
-        ...(config.tls.ca ? { ca: await readFile(resolve(cwd, config.tls.ca)) } : {}),
-        ...(config.tls['client-auth'] ? { clientAuth: config.tls['client-auth'] } : {}),
-      }
-    : undefined;
+  const logLevel = parseLogLevel(flags.logLevel ?? config['log-level']);
+  const tls = await tlsOf(settings);
   const limits = limitsOf(config.limits);
   const heartbeatIntervalMs = durationOf(
-    heartbeat,
+    flags.heartbeatInterval ?? config['heartbeat-interval'],
     flags.heartbeatInterval ? '--heartbeat-interval' : 'heartbeat-interval',
   );
   const options: ControlPlaneOptions = {
-    listen,
-    adminListen,
+    ...listeners,
     adminToken: await readTokenFile(adminTokenFile),
-    ...(nodeTokens ? { nodeTokens } : {}),
-    ...(trustDomains ? { mtlsTrustDomains: trustDomains } : {}),
-    store: stateFile ?? resolve(cwd, 'plumbline-state.json'),
+    ...(flags.readTokenFile
+      ? { readToken: await readTokenFile(resolve(cwd, flags.readTokenFile)) }
+      : {}),
+    ...nodeAuth,
+    store,
     ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
     ...(config['stale-after'] === undefined ? {} : { staleAfterIntervals: config['stale-after'] }),
-    ...(webhook && webhookSecretFile
-      ? { webhook: { url: webhook, secret: await readTokenFile(webhookSecretFile) } }
+    ...(webhook
+      ? { webhook: { url: webhook.url, secret: await readTokenFile(webhook.secretFile) } }
       : {}),
     ...(auditLog
       ? {
@@ -201,10 +301,44 @@ export async function controlPlaneOptionsFrom(
     ...(limits ? { limits } : {}),
     logOutput: context.io.stderr,
     logLevel,
-    ...(protocol === 'ws' ? {} : { protocol, ...(barbacaneKeys ? { barbacaneKeys } : {}) }),
   };
   if (!storeUrl) return { options };
-  return schema === undefined ? { options, storeUrl } : { options, storeUrl, schema };
+  return { options, storeUrl, timings, ...(schema === undefined ? {} : { schema }) };
+}
+
+/**
+ * Runs `plumbline control-plane`: opens the store (a shared PostgreSQL store when `--store`),
+ * starts the control plane, prints the listening line and serves until the shutdown signal.
+ */
+async function runControlPlane(flags: ControlPlaneFlags, context: CommandContext): Promise<void> {
+  const { options, storeUrl, schema, timings } = await controlPlaneOptionsFrom(flags, context);
+  // One webhook sender per process: a shared store's sweep hands the nodes of dead replicas to
+  // the monitor, which announces them through the control plane's own sinks.
+  const store = storeUrl
+    ? await openPostgresStore(storeUrl, {
+        ...timings,
+        ...(schema === undefined ? {} : { schema }),
+      })
+    : undefined;
+  let cp: Awaited<ReturnType<typeof startControlPlane>>;
+  try {
+    cp = await startControlPlane(store ? { ...options, store } : options);
+  } catch (error) {
+    await store?.close().catch(() => undefined);
+    throw error;
+  }
+  // The sweep leaves alone the nodes whose session ended here (this replica alerted them).
+  store?.followSessions(cp.monitor);
+  context.io.stdout.write(
+    `${JSON.stringify({
+      event: 'listening',
+      ws: cp.wsUrl,
+      ...(cp.barbacaneUrl === undefined ? {} : { barbacane: cp.barbacaneUrl }),
+      admin: cp.adminUrl,
+    })}\n`,
+  );
+  await waitForShutdown(context.io.shutdownSignal);
+  await cp.close();
 }
 
 /**
@@ -222,9 +356,21 @@ export const controlPlaneCommand: CommandModule = (program, context) => {
     .option('--admin-listen <host:port>', 'admin listener: fleet API, /metrics, /healthz')
     .option('--node-tokens <file>', 'JSON { node_id: { cluster, token_sha256 } }')
     .option('--admin-token-file <file>', 'file holding the admin bearer token')
+    .option(
+      '--read-token-file <file>',
+      'file holding a read-only token for the dashboard (no actions, no uploads)',
+    )
     .option('--state-file <file>', 'JSON state file (default plumbline-state.json)')
     .option('--store <url>', 'shared store: postgres://… (migrate it first: control-plane migrate)')
     .option('--schema <name>', 'PostgreSQL schema of --store (default plumbline)')
+    .option(
+      '--replica-timeout <duration>',
+      'a --store replica silent this long is dead and its nodes are swept (default 15s, at least 1s)',
+    )
+    .option(
+      '--sweep-interval <duration>',
+      'how often the --store sweep leader sweeps and the others try to lead (default 5s, at least 100ms)',
+    )
     .option(
       '--heartbeat-interval <duration>',
       'heartbeat interval announced to data planes (default 5s)',
@@ -258,33 +404,7 @@ Examples:
     --node-tokens node-tokens.json --admin-token-file admin.token --webhook https://alerts.example/plumbline \\
     --webhook-secret-file webhook.secret --audit-log audit.jsonl --audit-key audit.key.pem`,
     )
-    .action(async (flags: ControlPlaneFlags) => {
-      const { options, storeUrl, schema } = await controlPlaneOptionsFrom(flags, context);
-      // One webhook sender per process: a shared store's sweep hands the nodes of dead replicas to
-      // the monitor, which announces them through the control plane's own sinks.
-      const store = storeUrl
-        ? await openPostgresStore(storeUrl, schema === undefined ? {} : { schema })
-        : undefined;
-      let cp: Awaited<ReturnType<typeof startControlPlane>>;
-      try {
-        cp = await startControlPlane(store ? { ...options, store } : options);
-      } catch (error) {
-        await store?.close().catch(() => undefined);
-        throw error;
-      }
-      // The sweep leaves alone the nodes whose session ended here (this replica alerted them).
-      store?.followSessions(cp.monitor);
-      context.io.stdout.write(
-        `${JSON.stringify({
-          event: 'listening',
-          ws: cp.wsUrl,
-          ...(cp.barbacaneUrl === undefined ? {} : { barbacane: cp.barbacaneUrl }),
-          admin: cp.adminUrl,
-        })}\n`,
-      );
-      await waitForShutdown(context.io.shutdownSignal);
-      await cp.close();
-    });
+    .action((flags: ControlPlaneFlags) => runControlPlane(flags, context));
 
   command
     .command('migrate')

@@ -9,6 +9,8 @@ export interface FleetNode {
   last_seen: string | null;
   /** The last failed load the node reported (code and message of its verification). */
   last_load_error?: { artifact_hash: string; code: string; message: string; at: string } | null;
+  /** The verification checks the node's `warn` policy tolerated on the artifact it runs. */
+  verification_reasons?: { rule: string; code: string; message: string }[];
 }
 
 /** A cluster as `GET /v1/fleet` lists it. @internal */
@@ -61,7 +63,8 @@ function oneLine(text: string, max = 160): string {
 
 /**
  * Why a node is in its state, in a few words: the load error it reported (the verification that
- * failed), what it runs against what it should, how long it has been silent.
+ * failed), what it runs against what it should, how long it has been silent, and the verification
+ * checks its `warn` policy tolerated.
  *
  * @internal
  */
@@ -100,7 +103,14 @@ export function nodeWhy(node: FleetNode, nowMs: number): string {
     default:
       why = '';
   }
-  return [why, loadError].filter((part) => part !== '').join('; ');
+  const reasons = node.verification_reasons ?? [];
+  const tolerated =
+    reasons.length === 0
+      ? ''
+      : `verification failed (tolerated by the warn policy): ${reasons
+          .map((r) => `${r.code}: ${oneLine(r.message)}`)
+          .join('; ')}`;
+  return [why, loadError, tolerated].filter((part) => part !== '').join('; ');
 }
 
 function table(rows: readonly string[][], colourColumn: number, colour: boolean): string[] {

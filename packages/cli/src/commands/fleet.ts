@@ -103,14 +103,9 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/**
- * `plumbline fleet`: the fleet as a table (or JSON), and `fleet set-desired` / `fleet
- * expected-nodes` / `fleet node` calling the control plane's fleet API.
- *
- * @internal
- */
-export const fleetCommand: CommandModule = (program, context) => {
-  const fleet = addApiOptions(
+/** `plumbline fleet` itself: the table (or JSON), once or under `--watch`. */
+function fleetShowCommand(program: Command, context: CommandContext): Command {
+  return addApiOptions(
     program
       .command('fleet')
       .description('show the fleet (nodes and their drift state) from a control plane')
@@ -151,8 +146,10 @@ Examples:
       await sleep(intervalMs, signal);
     }
   });
+}
 
-  // Subcommands share the options of `fleet` (--control-plane, --admin-token-file, --json, --cluster).
+/** `plumbline fleet node <node_id>`. */
+function fleetNodeCommand(fleet: Command, context: CommandContext): void {
   fleet
     .command('node <node_id>')
     .description("show one node's detail")
@@ -178,7 +175,10 @@ Examples:
       if (opts.json) context.printJson(node);
       else for (const line of formatNode(node as Record<string, unknown>)) context.print(line);
     });
+}
 
+/** `plumbline fleet set-desired`. */
+function fleetSetDesiredCommand(fleet: Command, context: CommandContext): void {
   fleet
     .command('set-desired')
     .description('set the artifact a cluster should run (with --cluster)')
@@ -223,7 +223,10 @@ Examples:
         );
       }
     });
+}
 
+/** `plumbline fleet expected-nodes`. */
+function fleetExpectedNodesCommand(fleet: Command, context: CommandContext): void {
   fleet
     .command('expected-nodes')
     .description('set the nodes a cluster is expected to have (with --cluster)')
@@ -242,4 +245,18 @@ Examples:
       if (opts.json) context.printJson(result);
       else context.print(`cluster ${cluster}: ${nodeIds.length} expected node(s)`);
     });
+}
+
+/**
+ * `plumbline fleet`: the fleet as a table (or JSON), and `fleet set-desired` / `fleet
+ * expected-nodes` / `fleet node` calling the control plane's fleet API.
+ *
+ * @internal
+ */
+export const fleetCommand: CommandModule = (program, context) => {
+  const fleet = fleetShowCommand(program, context);
+  // Subcommands share the options of `fleet` (--control-plane, --admin-token-file, --json, --cluster).
+  fleetNodeCommand(fleet, context);
+  fleetSetDesiredCommand(fleet, context);
+  fleetExpectedNodesCommand(fleet, context);
 };

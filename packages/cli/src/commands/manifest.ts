@@ -82,10 +82,17 @@ async function action(
   } finally {
     progress.done();
   }
-  const document = serializeBuiltManifest(manifest);
-  if (opts.out !== undefined) await writeFile(await prepareOutputPath(io.cwd, opts.out), document);
-  if (opts.json) io.stdout.write(document);
-  else context.print(manifest.root);
+  // The document is built only when it is written or printed (printing the root needs none).
+  if (opts.out !== undefined || opts.json) {
+    const document = serializeBuiltManifest(manifest);
+    if (opts.out !== undefined)
+      await writeFile(await prepareOutputPath(io.cwd, opts.out), document);
+    if (opts.json) {
+      io.stdout.write(document);
+      return;
+    }
+  }
+  context.print(manifest.root);
 }
 
 /**

@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { PlumblineError } from '@plumbline/core';
-import { readArtifactHeader } from '@plumbline/barbacane';
 import { LABEL_FORMATS, ociLabels, renderLabels, type LabelFormat } from '@plumbline/oci';
 import type { CommandContext, CommandModule } from '../context.js';
-import { ExitCode } from '../exit-codes.js';
+import { readHeaderOrUnverified } from './artifact-header.js';
 
 interface OciLabelsOptions {
   format?: string;
@@ -44,17 +42,8 @@ Examples:
           { details: { format } },
         );
       }
-      let info: Awaited<ReturnType<typeof readArtifactHeader>>;
-      try {
-        info = await readArtifactHeader(resolve(context.io.cwd, artifact));
-      } catch (error) {
-        if (PlumblineError.is(error, 'PLB_LEGACY_ARTIFACT')) {
-          context.note(`plumbline: ${error.code}: ${artifact}: ${error.message}`);
-          context.exit(ExitCode.Unverified);
-          return;
-        }
-        throw error;
-      }
+      const info = await readHeaderOrUnverified(context, artifact);
+      if (info === undefined) return;
       const labels = ociLabels(info.header, { headerDigest: info.headerDigest });
       context.io.stdout.write(renderLabels(labels, format));
     });

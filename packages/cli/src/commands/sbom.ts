@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { PlumblineError } from '@plumbline/core';
-import { readArtifactHeader } from '@plumbline/barbacane';
+import { readHeaderOrUnverified } from './artifact-header.js';
 import {
   DEFAULT_SPEC_VERSION,
   mergeInto,
@@ -11,11 +11,10 @@ import {
   SUPPORTED_SPEC_VERSIONS,
   toCycloneDX,
   validateBom,
-  writeFileAtomic,
 } from '@plumbline/cyclonedx';
+import { writeFileAtomic } from '@plumbline/core/node';
 import type { CommandContext, CommandModule } from '../context.js';
 import { prepareOutputPath } from '../output-path.js';
-import { ExitCode } from '../exit-codes.js';
 
 interface SbomOptions {
   format?: string;
@@ -73,17 +72,8 @@ Examples:
         });
       }
       const artifactPath = resolve(io.cwd, artifact);
-      let info: Awaited<ReturnType<typeof readArtifactHeader>>;
-      try {
-        info = await readArtifactHeader(artifactPath, { artifactDigest: true });
-      } catch (error) {
-        if (PlumblineError.is(error, 'PLB_LEGACY_ARTIFACT')) {
-          context.note(`plumbline: ${error.code}: ${artifact}: ${error.message}`);
-          context.exit(ExitCode.Unverified);
-          return;
-        }
-        throw error;
-      }
+      const info = await readHeaderOrUnverified(context, artifact, { artifactDigest: true });
+      if (info === undefined) return;
       const size = (await stat(artifactPath)).size;
       const build = {
         artifact: { name: basename(artifactPath), digest: info.artifactDigest!, size },

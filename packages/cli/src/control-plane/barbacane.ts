@@ -17,7 +17,7 @@ import {
   type BarbacaneTransport,
 } from '@plumbline/barbacane';
 import type { WsTransportStats } from '@plumbline/ws';
-import type { JsonLogger } from './log.js';
+import { logAuditWriteFailed, logRejectedSession, type JsonLogger } from './log.js';
 
 /**
  * The data-plane protocols a control plane serves: `ws` (Plumbline's, the default), `barbacane`
@@ -42,7 +42,7 @@ export const BARBACANE_SHARED_PATH = '/barbacane/ws/data-plane';
 /**
  * Checks a `--protocol` value.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` for another value.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` for another value.
  * @internal
  */
 export function parseProtocol(text: string): DataPlaneProtocol {
@@ -136,7 +136,7 @@ export interface BarbacaneEndpoint {
  * Mounts the Barbacane data-plane protocol on a shared listener, feeding the control plane's
  * monitor (and audit trail). Credentials are the `--barbacane-keys` file or a list.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` without credentials,
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` without credentials,
  *   `PLB_BARBACANE_CREDENTIALS` for a bad credentials file.
  * @internal
  */
@@ -169,16 +169,8 @@ export async function startBarbacaneEndpoint(options: {
     transport,
     monitor: options.monitor,
     ...(options.audit === undefined ? {} : { audit: options.audit }),
-    onRejected: (r) =>
-      logger.warn('session rejected', {
-        protocol: 'barbacane',
-        code: r.code,
-        reason: r.reason,
-        ...(r.node_id === undefined ? {} : { node_id: r.node_id }),
-        ...(r.remoteAddress === undefined ? {} : { remote_address: r.remoteAddress }),
-      }),
-    onAuditError: (error) =>
-      logger.error('audit write failed', { message: (error as Error).message }),
+    onRejected: (r) => logRejectedSession(logger, r, 'barbacane'),
+    onAuditError: (error) => logAuditWriteFailed(logger, error),
     onCollision: (c) =>
       logger.error('two gateways share one name; the connected one keeps it, others are refused', {
         protocol: 'barbacane',

@@ -39,6 +39,8 @@ export const controlPlaneConfigSchema = z
     protocol: z.enum(['ws', 'barbacane', 'both']).optional(),
     'barbacane-keys': path.optional(),
     'heartbeat-interval': duration.optional(),
+    'replica-timeout': duration.optional(),
+    'sweep-interval': duration.optional(),
     'stale-after': positiveInt.optional(),
     webhook: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
     'webhook-secret-file': path.optional(),
@@ -104,7 +106,7 @@ export function describeZodError(error: z.ZodError): string {
 /**
  * Reads and validates a configuration file against `schema`.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_CONFIG_INVALID` naming the file, the key and the problem;
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_CONFIG_INVALID` naming the file, the key and the problem;
  *   `PLB_IO` when it cannot be read.
  * @internal
  */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { PlumblineError } from '@plumbline/core';
 import type { FleetMonitor, NodeStatus } from '@plumbline/core/drift';
+import { httpError, httpErrorHeaders, httpStatusOf } from './http-errors.js';
 import type { JsonLogger } from './log.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
 
@@ -62,17 +63,6 @@ export interface FleetApiOptions {
   readonly logger: JsonLogger;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 function send(
   res: ServerResponse,
   status: number,
@@ -89,30 +79,27 @@ function send(
   res.end(text);
 }
 
+const tooLarge = (): PlumblineError =>
+  httpError('PLB_FLEET_API_TOO_LARGE', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
-    throw new HttpError(415, 'PLB_FLEET_API_CONTENT_TYPE', 'the body must be application/json');
+    throw httpError('PLB_FLEET_API_CONTENT_TYPE', 'the body must be application/json');
   }
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > MAX_BODY_BYTES)
-    throw new HttpError(413, 'PLB_FLEET_API_TOO_LARGE', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new HttpError(
-        413,
-        'PLB_FLEET_API_TOO_LARGE',
-        `the body exceeds ${MAX_BODY_BYTES} bytes`,
-      );
+    if (size > MAX_BODY_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new HttpError(400, 'PLB_FLEET_API_MALFORMED', 'the body is not valid JSON');
+    throw httpError('PLB_FLEET_API_MALFORMED', 'the body is not valid JSON');
   }
 }
 
@@ -125,14 +112,14 @@ function validate<T>(schema: z.ZodType<T>, value: unknown): T {
       issue?.code === 'unrecognized_keys'
         ? `${(issue as { keys: string[] }).keys.join(', ')}: unknown key`
         : `${key}: ${issue?.message ?? 'invalid'}`;
-    throw new HttpError(400, 'PLB_FLEET_API_INVALID', message);
+    throw httpError('PLB_FLEET_API_INVALID', message);
   }
   return result.data;
 }
 
 /**
  * A node as listed by `GET /v1/fleet` (the fields of docs/guides/control-plane-and-agent.md, in order, then `live_config`
- * when the node reports one: protocol v1.1, additive).
+ * and `verification_reasons` when the node reports them: protocol v1.1, additive).
  *
  * @internal
  */
@@ -150,6 +137,7 @@ export function fleetNode(n: NodeStatus): Record<string, unknown> {
     // Additive: why a node is rejected or drifting, for `plumbline fleet`'s WHY column.
     last_load_error: n.last_load_error,
     ...(n.live_config === null ? {} : { live_config: n.live_config }),
+    ...(n.verification_reasons === null ? {} : { verification_reasons: n.verification_reasons }),
   };
 }
 
@@ -175,11 +163,154 @@ function segment(text: string): string {
   try {
     decoded = decodeURIComponent(text);
   } catch {
-    throw new HttpError(400, 'PLB_FLEET_API_INVALID', 'invalid path encoding');
+    throw httpError('PLB_FLEET_API_INVALID', 'invalid path encoding');
   }
-  if (!NAME.test(decoded))
-    throw new HttpError(400, 'PLB_FLEET_API_INVALID', 'invalid name in path');
+  if (!NAME.test(decoded)) throw httpError('PLB_FLEET_API_INVALID', 'invalid name in path');
   return decoded;
+}
+
+/** What a route handler needs: the options, the request, the response and its method. */
+interface Exchange {
+  readonly options: FleetApiOptions;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+}
+
+/** A route: its path (a capture group names the path's one parameter) and methods. */
+interface Route {
+  readonly path: RegExp;
+  readonly methods: string;
+  readonly handle: (exchange: Exchange, param: string) => Promise<void> | void;
+}
+
+const ACTOR = 'admin';
+
+function serveMetrics({ options, res, method }: Exchange): void {
+  const text = options.metrics();
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': PROMETHEUS_CONTENT_TYPE,
+    'content-length': String(Buffer.byteLength(text)),
+  });
+  res.end(method === 'HEAD' ? undefined : text);
+}
+
+function serveNode({ options, res }: Exchange, id: string): void {
+  const node = options.monitor.node(segment(id));
+  if (!node) throw httpError('PLB_FLEET_NODE_UNKNOWN', 'no such node');
+  send(res, 200, node);
+}
+
+async function putDesired({ options, req, res }: Exchange, param: string): Promise<void> {
+  const { monitor } = options;
+  const cluster = segment(param);
+  const body = validate(desiredBody, await readJson(req));
+  const previous = monitor.desired(cluster)?.artifact_hash ?? null;
+  const deadline =
+    body.deadline_seconds === undefined ? {} : { deadline_seconds: body.deadline_seconds };
+  const desired = await monitor.setDesired({
+    cluster,
+    artifact_hash: body.artifact_hash as `sha256:${string}`,
+    actor: ACTOR,
+    reason: body.reason,
+    ...(body.deadline_seconds === undefined
+      ? {}
+      : { rollout: { graceMs: body.deadline_seconds * 1000 } }),
+  });
+  await options.onDesiredChanged?.({
+    cluster,
+    previous_hash: previous,
+    artifact_hash: body.artifact_hash,
+    ...deadline,
+    reason: body.reason,
+    actor: ACTOR,
+  });
+  options.logger.info('desired state changed', {
+    cluster,
+    artifact_hash: desired.artifact_hash,
+    version: desired.version,
+    actor: ACTOR,
+  });
+  send(res, 200, desired);
+}
+
+async function putExpected({ options, req, res }: Exchange, param: string): Promise<void> {
+  const cluster = segment(param);
+  const body = validate(expectedBody, await readJson(req));
+  const before = new Set((await options.expectedNodes?.(cluster)) ?? []);
+  const after = [...new Set(body.nodes)].sort();
+  await options.monitor.setExpectedNodes(cluster, after, ACTOR);
+  const afterSet = new Set(after);
+  await options.onExpectedChanged?.({
+    cluster,
+    added: after.filter((n) => !before.has(n)),
+    removed: [...before].filter((n) => !afterSet.has(n)).sort(),
+    actor: ACTOR,
+  });
+  options.logger.info('expected nodes changed', { cluster, count: after.length, actor: ACTOR });
+  send(res, 200, { cluster, nodes: after });
+}
+
+/** The routes behind the admin token, in the order they are tried. */
+const ROUTES: readonly Route[] = [
+  { path: /^\/metrics$/, methods: 'GET, HEAD', handle: serveMetrics },
+  {
+    path: /^\/v1\/fleet$/,
+    methods: 'GET, HEAD',
+    handle: ({ options, res }) => send(res, 200, fleetDocument(options.monitor)),
+  },
+  { path: /^\/v1\/fleet\/nodes\/([^/]+)$/, methods: 'GET, HEAD', handle: serveNode },
+  { path: /^\/v1\/clusters\/([^/]+)\/desired$/, methods: 'PUT', handle: putDesired },
+  { path: /^\/v1\/clusters\/([^/]+)\/expected-nodes$/, methods: 'PUT', handle: putExpected },
+];
+
+function allow(methods: string, method: string): void {
+  if (!methods.split(', ').includes(method)) {
+    throw httpError('PLB_FLEET_API_METHOD', `use ${methods}`, { allow: methods });
+  }
+}
+
+async function route(exchange: Exchange): Promise<void> {
+  const { options, req, res, method } = exchange;
+  const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+  if (pathname === '/healthz') {
+    allow('GET, HEAD', method);
+    const ok = options.healthy();
+    send(res, ok ? 200 : 503, { status: ok ? 'ok' : 'shutting_down' });
+    return;
+  }
+  if (!options.authorize(req.headers.authorization)) {
+    throw httpError('PLB_FLEET_UNAUTHORIZED', 'a valid admin bearer token is required');
+  }
+  for (const candidate of ROUTES) {
+    const match = candidate.path.exec(pathname);
+    if (!match) continue;
+    allow(candidate.methods, method);
+    await candidate.handle(exchange, match[1] ?? '');
+    return;
+  }
+  throw httpError('PLB_FLEET_API_NOT_FOUND', 'no such route');
+}
+
+/** Answers a failed request: a coded error with the status of its code, anything else a bare 500. */
+function answerError(res: ServerResponse, logger: JsonLogger, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (PlumblineError.is(error)) {
+    const status = httpStatusOf(error.code);
+    if (status === 500)
+      logger.error('fleet API failure', { code: error.code, message: error.message });
+    const body = { error: { code: error.code, message: error.message } };
+    send(res, status, body, httpErrorHeaders(error));
+    return;
+  }
+  logger.error('fleet API failure', {
+    message: error instanceof Error ? error.message : String(error),
+  });
+  send(res, 500, { error: { code: 'PLB_INTERNAL', message: 'internal error' } });
 }
 
 /**
@@ -193,135 +324,8 @@ function segment(text: string): string {
 export function createFleetApi(
   options: FleetApiOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { monitor } = options;
-  const actor = 'admin';
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const method = req.method ?? 'GET';
-    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
-    const allow = (methods: string): void => {
-      if (!methods.split(', ').includes(method)) {
-        throw new HttpError(405, 'PLB_FLEET_API_METHOD', `use ${methods}`, { allow: methods });
-      }
-    };
-    if (pathname === '/healthz') {
-      allow('GET, HEAD');
-      const ok = options.healthy();
-      send(res, ok ? 200 : 503, { status: ok ? 'ok' : 'shutting_down' });
-      return;
-    }
-    if (!options.authorize(req.headers.authorization)) {
-      throw new HttpError(401, 'PLB_FLEET_UNAUTHORIZED', 'a valid admin bearer token is required', {
-        'www-authenticate': 'Bearer',
-      });
-    }
-    if (pathname === '/metrics') {
-      allow('GET, HEAD');
-      const text = options.metrics();
-      res.writeHead(200, {
-        ...SECURITY_HEADERS,
-        'content-type': PROMETHEUS_CONTENT_TYPE,
-        'content-length': String(Buffer.byteLength(text)),
-      });
-      res.end(method === 'HEAD' ? undefined : text);
-      return;
-    }
-    if (pathname === '/v1/fleet') {
-      allow('GET, HEAD');
-      send(res, 200, fleetDocument(monitor));
-      return;
-    }
-    let match = /^\/v1\/fleet\/nodes\/([^/]+)$/.exec(pathname);
-    if (match) {
-      allow('GET, HEAD');
-      const node = monitor.node(segment(match[1]!));
-      if (!node) throw new HttpError(404, 'PLB_FLEET_NODE_UNKNOWN', 'no such node');
-      send(res, 200, node);
-      return;
-    }
-    match = /^\/v1\/clusters\/([^/]+)\/desired$/.exec(pathname);
-    if (match) {
-      allow('PUT');
-      const cluster = segment(match[1]!);
-      const body = validate(desiredBody, await readJson(req));
-      const previous = monitor.desired(cluster)?.artifact_hash ?? null;
-      const desired = await monitor.setDesired({
-        cluster,
-        artifact_hash: body.artifact_hash as `sha256:${string}`,
-        actor,
-        reason: body.reason,
-        ...(body.deadline_seconds === undefined
-          ? {}
-          : { rollout: { graceMs: body.deadline_seconds * 1000 } }),
-      });
-      await options.onDesiredChanged?.({
-        cluster,
-        previous_hash: previous,
-        artifact_hash: body.artifact_hash,
-        ...(body.deadline_seconds === undefined ? {} : { deadline_seconds: body.deadline_seconds }),
-        reason: body.reason,
-        actor,
-      });
-      options.logger.info('desired state changed', {
-        cluster,
-        artifact_hash: desired.artifact_hash,
-        version: desired.version,
-        actor,
-      });
-      send(res, 200, desired);
-      return;
-    }
-    match = /^\/v1\/clusters\/([^/]+)\/expected-nodes$/.exec(pathname);
-    if (match) {
-      allow('PUT');
-      const cluster = segment(match[1]!);
-      const body = validate(expectedBody, await readJson(req));
-      const before = new Set((await options.expectedNodes?.(cluster)) ?? []);
-      const after = [...new Set(body.nodes)].sort();
-      await monitor.setExpectedNodes(cluster, after, actor);
-      const afterSet = new Set(after);
-      await options.onExpectedChanged?.({
-        cluster,
-        added: after.filter((n) => !before.has(n)),
-        removed: [...before].filter((n) => !afterSet.has(n)).sort(),
-        actor,
-      });
-      options.logger.info('expected nodes changed', { cluster, count: after.length, actor });
-      send(res, 200, { cluster, nodes: after });
-      return;
-    }
-    throw new HttpError(404, 'PLB_FLEET_API_NOT_FOUND', 'no such route');
-  };
   return (req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (error instanceof HttpError) {
-        send(
-          res,
-          error.status,
-          { error: { code: error.code, message: error.message } },
-          error.headers,
-        );
-        return;
-      }
-      if (PlumblineError.is(error)) {
-        const status =
-          error.code === 'PLB_STORE_CONFLICT'
-            ? 409
-            : /INVALID|LIMIT|TOO_MANY/.test(error.code)
-              ? 400
-              : 500;
-        if (status === 500)
-          options.logger.error('fleet API failure', { code: error.code, message: error.message });
-        send(res, status, { error: { code: error.code, message: error.message } });
-        return;
-      }
-      options.logger.error('fleet API failure', {
-        message: error instanceof Error ? error.message : String(error),
-      });
-      send(res, 500, { error: { code: 'PLB_INTERNAL', message: 'internal error' } });
-    });
+    const exchange: Exchange = { options, req, res, method: req.method ?? 'GET' };
+    route(exchange).catch((error: unknown) => answerError(res, options.logger, error));
   };
 }

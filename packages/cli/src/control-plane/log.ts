@@ -1,3 +1,4 @@
+import { PlumblineError } from '@plumbline/core';
 import type { CliWritable } from '../io.js';
 
 /**
@@ -9,6 +10,20 @@ import type { CliWritable } from '../io.js';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/**
+ * The `--log-level` of `plumbline control-plane` and `plumbline agent` (default `info`).
+ *
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` for anything but the four levels.
+ * @internal
+ */
+export function parseLogLevel(value: string | undefined): LogLevel {
+  const level = value ?? 'info';
+  if (!Object.hasOwn(RANK, level)) {
+    throw new PlumblineError('PLB_USAGE', '--log-level must be debug, info, warn or error');
+  }
+  return level as LogLevel;
+}
 
 /**
  * A structured logger writing one JSON object per line (`time`, `level`, `msg`, fields).
@@ -70,4 +85,34 @@ export function createJsonLogger(
     warn: (msg, fields) => write('warn', msg, fields),
     error: (msg, fields) => write('error', msg, fields),
   };
+}
+
+/**
+ * Logs a refused data-plane session (a warning): its close code and reason, the node and the peer
+ * address when known, and the protocol when it is not Plumbline's.
+ *
+ * @internal
+ */
+export function logRejectedSession(
+  logger: JsonLogger,
+  rejected: {
+    readonly code: string | number;
+    readonly reason: string;
+    readonly node_id?: string | undefined;
+    readonly remoteAddress?: string | undefined;
+  },
+  protocol?: 'barbacane',
+): void {
+  logger.warn('session rejected', {
+    ...(protocol === undefined ? {} : { protocol }),
+    code: rejected.code,
+    reason: rejected.reason,
+    ...(rejected.node_id === undefined ? {} : { node_id: rejected.node_id }),
+    ...(rejected.remoteAddress === undefined ? {} : { remote_address: rejected.remoteAddress }),
+  });
+}
+
+/** Logs an audit write that failed (an error). @internal */
+export function logAuditWriteFailed(logger: JsonLogger, error: unknown): void {
+  logger.error('audit write failed', { message: (error as Error).message });
 }

@@ -17,6 +17,47 @@ export interface ControlPlaneMetricSources {
     invalid: number;
   };
   readonly startedAt: number;
+  /** The shared store's state, when the store reports it (`@plumbline/postgres`). */
+  readonly store?: () => SharedStoreGauges | undefined;
+}
+
+/**
+ * What a shared fleet store reports about itself: the PostgreSQL store's `stats()`.
+ *
+ * @internal
+ */
+export interface SharedStoreGauges {
+  /** Whether this replica leads the sweep. */
+  readonly leader: boolean;
+  /** Whether the store's backend is reachable. */
+  readonly connected: boolean;
+  /** Observed-state updates waiting for the backend. */
+  readonly buffered: number;
+}
+
+/**
+ * The gauges of a store that reports them (`stats()` with `leader`, `connected`, `buffered`, as
+ * `@plumbline/postgres`'s store has), else `undefined` (a state file has none).
+ *
+ * @internal
+ */
+export function sharedStoreGauges(store: unknown): SharedStoreGauges | undefined {
+  if (typeof store !== 'object' || store === null) return undefined;
+  const stats = (store as { stats?: unknown }).stats;
+  if (typeof stats !== 'function') return undefined;
+  const s = (stats as () => unknown).call(store) as Partial<
+    Record<keyof SharedStoreGauges, unknown>
+  >;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.leader !== 'boolean' ||
+    typeof s.connected !== 'boolean' ||
+    typeof s.buffered !== 'number'
+  ) {
+    return undefined;
+  }
+  return { leader: s.leader, connected: s.connected, buffered: s.buffered };
 }
 
 /**
@@ -26,105 +67,163 @@ export interface ControlPlaneMetricSources {
  * @internal
  */
 export function renderControlPlaneMetrics(sources: ControlPlaneMetricSources): string {
-  const t = sources.transport();
-  const counters = sources.monitor.counters();
-  const families: MetricFamily[] = [];
+  return renderPrometheus([
+    ...fleetFamilies(sources.monitor),
+    ...storeFamilies(sources.store?.()),
+    ...transportFamilies(sources.transport()),
+    ...alertFamilies(sources.sinks),
+    ...(sources.audit ? auditFamilies(sources.audit()) : []),
+    ...processFamilies(sources.startedAt),
+  ]);
+}
+
+type MetricType = MetricFamily['type'];
+
+/** A family of one sample without labels. */
+function single(name: string, help: string, type: MetricType, value: number): MetricFamily {
+  return { name, help, type, samples: [{ value }] };
+}
+
+/** A family of one sample per key of `values`, labelled `label`. */
+function byLabel(
+  name: string,
+  help: string,
+  label: string,
+  values: Readonly<Record<string, number>>,
+): MetricFamily {
+  const samples = Object.entries(values).map(([key, value]) => ({
+    labels: { [label]: key },
+    value,
+  }));
+  return { name, help, type: 'counter', samples };
+}
+
+/** Nodes per cluster and state, and the fleet monitor's counters. */
+function fleetFamilies(monitor: FleetMonitor): MetricFamily[] {
+  const counters = monitor.counters();
   const nodes: Array<{ labels: Record<string, string>; value: number }> = [];
-  for (const cluster of sources.monitor.summary()) {
+  for (const cluster of monitor.summary()) {
     for (const [state, value] of Object.entries(cluster.counts)) {
       nodes.push({ labels: { cluster: cluster.cluster, state }, value });
     }
   }
-  families.push(
+  return [
     {
       name: 'plumbline_fleet_nodes',
       help: 'Nodes per cluster and state.',
       type: 'gauge',
       samples: nodes,
     },
-    {
-      name: 'plumbline_heartbeats_total',
-      help: 'Heartbeats accepted.',
-      type: 'counter',
-      samples: [{ value: counters.heartbeats }],
-    },
-    {
-      name: 'plumbline_heartbeats_replayed_total',
-      help: 'Heartbeats dropped because their seq did not rise.',
-      type: 'counter',
-      samples: [{ value: counters.replayed }],
-    },
-    {
-      name: 'plumbline_messages_rejected_total',
-      help: 'Frames or sessions refused by the fleet monitor, by reason.',
-      type: 'counter',
-      samples: Object.entries(counters.rejected).map(([reason, value]) => ({
-        labels: { reason },
-        value,
-      })),
-    },
-    {
-      name: 'plumbline_state_transitions_total',
-      help: 'Node state transitions.',
-      type: 'counter',
-      samples: [{ value: counters.transitions }],
-    },
-    {
-      name: 'plumbline_store_errors_total',
-      help: 'Failed store writes (retried).',
-      type: 'counter',
-      samples: [{ value: counters.storeErrors }],
-    },
-    {
-      name: 'plumbline_ws_sessions',
-      help: 'Open data-plane WebSocket sessions.',
-      type: 'gauge',
-      samples: [{ value: t.sessionsOpen }],
-    },
-    {
-      name: 'plumbline_ws_upgrades_pending',
-      help: 'WebSocket upgrades being authenticated.',
-      type: 'gauge',
-      samples: [{ value: t.upgradesPending }],
-    },
-    {
-      name: 'plumbline_ws_sessions_opened_total',
-      help: 'Data-plane sessions opened.',
-      type: 'counter',
-      samples: [{ value: t.sessionsOpened }],
-    },
-    {
-      name: 'plumbline_ws_frames_received_total',
-      help: 'Frames received from data planes.',
-      type: 'counter',
-      samples: [{ value: t.framesReceived }],
-    },
-    {
-      name: 'plumbline_ws_upgrades_rejected_total',
-      help: 'WebSocket upgrades refused, by reason.',
-      type: 'counter',
-      samples: Object.entries(t.upgradesRejected).map(([reason, value]) => ({
-        labels: { reason },
-        value,
-      })),
-    },
-    {
-      name: 'plumbline_ws_closes_total',
-      help: 'Data-plane sessions closed, by close code.',
-      type: 'counter',
-      samples: Object.entries(t.closes).map(([code, value]) => ({ labels: { code }, value })),
-    },
-    {
-      name: 'plumbline_ws_limit_violations_total',
-      help: 'Connections that broke a limit, by kind.',
-      type: 'counter',
-      samples: Object.entries(t.violations).map(([kind, value]) => ({ labels: { kind }, value })),
-    },
+    single('plumbline_heartbeats_total', 'Heartbeats accepted.', 'counter', counters.heartbeats),
+    single(
+      'plumbline_heartbeats_replayed_total',
+      'Heartbeats dropped because their seq did not rise.',
+      'counter',
+      counters.replayed,
+    ),
+    byLabel(
+      'plumbline_messages_rejected_total',
+      'Frames or sessions refused by the fleet monitor, by reason.',
+      'reason',
+      counters.rejected,
+    ),
+    single(
+      'plumbline_state_transitions_total',
+      'Node state transitions.',
+      'counter',
+      counters.transitions,
+    ),
+    single(
+      'plumbline_store_errors_total',
+      'Failed store writes (retried).',
+      'counter',
+      counters.storeErrors,
+    ),
+    single(
+      'plumbline_fleet_observed_dropped_total',
+      'Observed-state updates the store dropped while unreachable, beyond its buffer bound (counted when it is back).',
+      'counter',
+      counters.observedDropped,
+    ),
+  ];
+}
+
+/** A shared store's sweep leadership, reachability and buffered observed state. */
+function storeFamilies(store: SharedStoreGauges | undefined): MetricFamily[] {
+  if (store === undefined) return [];
+  return [
+    single(
+      'plumbline_store_sweep_leader',
+      "Whether this replica leads the shared store's sweep (1) or not (0).",
+      'gauge',
+      store.leader ? 1 : 0,
+    ),
+    single(
+      'plumbline_store_connected',
+      'Whether the shared store is reachable (1) or not (0).',
+      'gauge',
+      store.connected ? 1 : 0,
+    ),
+    single(
+      'plumbline_store_observed_buffered',
+      'Observed-state updates buffered while the shared store is unreachable.',
+      'gauge',
+      store.buffered,
+    ),
+  ];
+}
+
+/** The data-plane WebSocket transport's sessions, frames, refusals and closes. */
+function transportFamilies(t: WsTransportStats): MetricFamily[] {
+  return [
+    single('plumbline_ws_sessions', 'Open data-plane WebSocket sessions.', 'gauge', t.sessionsOpen),
+    single(
+      'plumbline_ws_upgrades_pending',
+      'WebSocket upgrades being authenticated.',
+      'gauge',
+      t.upgradesPending,
+    ),
+    single(
+      'plumbline_ws_sessions_opened_total',
+      'Data-plane sessions opened.',
+      'counter',
+      t.sessionsOpened,
+    ),
+    single(
+      'plumbline_ws_frames_received_total',
+      'Frames received from data planes.',
+      'counter',
+      t.framesReceived,
+    ),
+    byLabel(
+      'plumbline_ws_upgrades_rejected_total',
+      'WebSocket upgrades refused, by reason.',
+      'reason',
+      t.upgradesRejected,
+    ),
+    byLabel(
+      'plumbline_ws_closes_total',
+      'Data-plane sessions closed, by close code.',
+      'code',
+      t.closes,
+    ),
+    byLabel(
+      'plumbline_ws_limit_violations_total',
+      'Connections that broke a limit, by kind.',
+      'kind',
+      t.violations,
+    ),
+  ];
+}
+
+/** Deliveries and queues of each alert sink. */
+function alertFamilies(sinks: readonly AlertSink[]): MetricFamily[] {
+  return [
     {
       name: 'plumbline_alerts_total',
       help: 'Alert sink deliveries, by sink and outcome.',
       type: 'counter',
-      samples: sources.sinks.flatMap((sink) => {
+      samples: sinks.flatMap((sink) => {
         const s = sink.stats();
         return [
           { labels: { sink: sink.name, outcome: 'delivered' }, value: s.delivered },
@@ -137,43 +236,43 @@ export function renderControlPlaneMetrics(sources: ControlPlaneMetricSources): s
       name: 'plumbline_alerts_queued',
       help: 'Alerts waiting for delivery, by sink.',
       type: 'gauge',
-      samples: sources.sinks.map((sink) => ({
+      samples: sinks.map((sink) => ({
         labels: { sink: sink.name },
         value: sink.stats().queued,
       })),
     },
-  );
-  if (sources.audit) {
-    const a = sources.audit();
-    families.push(
-      {
-        name: 'plumbline_audit_events_total',
-        help: 'Audit events written, by type.',
-        type: 'counter',
-        samples: Object.entries(a.emitted).map(([type, value]) => ({ labels: { type }, value })),
-      },
-      {
-        name: 'plumbline_audit_events_suppressed_total',
-        help: 'Audit events suppressed by deny-storm limiting (summarised).',
-        type: 'counter',
-        samples: [{ value: a.suppressed }],
-      },
-    );
-  }
-  const mem = process.memoryUsage();
-  families.push(
-    {
-      name: 'process_resident_memory_bytes',
-      help: 'Resident memory size in bytes.',
-      type: 'gauge',
-      samples: [{ value: mem.rss }],
-    },
-    {
-      name: 'process_start_time_seconds',
-      help: 'Start time of the process since the epoch in seconds.',
-      type: 'gauge',
-      samples: [{ value: Math.floor(sources.startedAt / 1000) }],
-    },
-  );
-  return renderPrometheus(families);
+  ];
+}
+
+/** Audit events written by type, and the ones deny-storm limiting summarised. */
+function auditFamilies(
+  a: ReturnType<NonNullable<ControlPlaneMetricSources['audit']>>,
+): MetricFamily[] {
+  return [
+    byLabel('plumbline_audit_events_total', 'Audit events written, by type.', 'type', a.emitted),
+    single(
+      'plumbline_audit_events_suppressed_total',
+      'Audit events suppressed by deny-storm limiting (summarised).',
+      'counter',
+      a.suppressed,
+    ),
+  ];
+}
+
+/** The standard process metrics. */
+function processFamilies(startedAt: number): MetricFamily[] {
+  return [
+    single(
+      'process_resident_memory_bytes',
+      'Resident memory size in bytes.',
+      'gauge',
+      process.memoryUsage().rss,
+    ),
+    single(
+      'process_start_time_seconds',
+      'Start time of the process since the epoch in seconds.',
+      'gauge',
+      Math.floor(startedAt / 1000),
+    ),
+  ];
 }

@@ -6,7 +6,7 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
 /**
  * Parses a duration such as `500ms`, `5s`, `2m` or `1h` (a bare number is seconds) into ms.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` naming `what` when it is not a positive duration
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` naming `what` when it is not a positive duration
  *   of at most 24 hours.
  * @internal
  */
@@ -37,7 +37,7 @@ export interface ListenAddress {
 /**
  * Parses `HOST:PORT` (`[::1]:8443` for IPv6; port 0 picks a free port).
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` naming `what`.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` naming `what`.
  * @internal
  */
 export function parseListen(text: string, what: string): ListenAddress {
@@ -60,4 +60,20 @@ export function parseListen(text: string, what: string): ListenAddress {
  */
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Whether `text` is an absolute URL with one of `schemes` (such as `http:`), for flags that take
+ * a URL of a given kind.
+ *
+ * @internal
+ */
+export function isUrlOf(text: string, schemes: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return schemes.includes(url.protocol);
 }

@@ -46,8 +46,14 @@ import {
   startBarbacaneEndpoint,
 } from './barbacane.js';
 import { createFleetApi } from './fleet-api.js';
-import { createJsonLogger, type JsonLogger, type LogLevel } from './log.js';
-import { renderControlPlaneMetrics } from './metrics.js';
+import {
+  createJsonLogger,
+  logAuditWriteFailed,
+  logRejectedSession,
+  type JsonLogger,
+  type LogLevel,
+} from './log.js';
+import { renderControlPlaneMetrics, sharedStoreGauges } from './metrics.js';
 import { hostPort } from './parse.js';
 
 /**
@@ -66,6 +72,11 @@ export interface ControlPlaneOptions {
   readonly mtlsTrustDomains?: readonly string[];
   /** The admin bearer token (the content of `--admin-token-file`, without the newline). */
   readonly adminToken: string;
+  /**
+   * A read-only token (`--read-token-file`): it opens the dashboard and its data routes, but
+   * takes no action (the fleet API's writes keep needing the admin token).
+   */
+  readonly readToken?: string;
   /** The fleet store: a `FleetStore`, or the path of a JSON state file (default `plumbline-state.json`). */
   readonly store?: FleetStore | string;
   /** Heartbeat interval announced to data planes, in ms (default 5,000). */
@@ -138,7 +149,7 @@ async function readText(path: string, what: string): Promise<string> {
 /**
  * Reads and validates a `--node-tokens` file.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_WS_NODE_TOKENS_INVALID` or `PLB_IO`.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_WS_NODE_TOKENS_INVALID` or `PLB_IO`.
  * @internal
  */
 export async function readNodeTokensFile(path: string): Promise<NodeTokens> {
@@ -181,7 +192,7 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
  * console.log(cp.wsUrl, cp.adminUrl);
  * await cp.close();
  * ```
- * @throws {@link @plumbline/core#PlumblineError} for invalid tokens files, keys, limits, or listen errors.
+ * @throws {@link @plumbline/core!PlumblineError} for invalid tokens files, keys, limits, or listen errors.
  * @public
  */
 export async function startControlPlane(
@@ -195,6 +206,86 @@ export async function startControlPlane(
   if (options.adminToken.length === 0) {
     throw new PlumblineError('PLB_USAGE', 'an admin token is required (--admin-token-file)');
   }
+  const auth = await nodeAuthenticator(options);
+  const cleanups = new Cleanups(logger);
+  try {
+    const audit = await openAudit(options, logger, cleanups);
+    const sinks = alertSinks(options, logger, cleanups);
+    const monitor = await openMonitor(options, { sinks, audit, logger }, cleanups);
+    const parts: ControlPlaneParts = { options, logger, cleanups, monitor, audit, sinks };
+    const { server, barbacane, wsUrl } = await startDataPlane(parts, auth);
+    let closing = false;
+    const adminUrl = await startAdmin(parts, {
+      healthy: () => !closing,
+      metrics: () =>
+        renderControlPlaneMetrics({
+          monitor,
+          transport: () => server?.stats() ?? emptyWsStats(),
+          sinks,
+          ...(audit === undefined ? {} : { audit: () => audit.metrics() }),
+          store: () => sharedStoreGauges(options.store),
+          startedAt,
+        }),
+    });
+    logger.info('control plane started', {
+      ws: wsUrl,
+      ...(barbacane ? { barbacane: barbacane.url } : {}),
+      admin: adminUrl,
+    });
+    let closed: Promise<void> | undefined;
+    return {
+      wsUrl,
+      ...(barbacane ? { barbacaneUrl: barbacane.url } : {}),
+      adminUrl,
+      monitor,
+      ...(server ? { server } : {}),
+      close() {
+        closing = true;
+        closed ??= cleanups.run().then(() => logger.info('control plane stopped'));
+        return closed;
+      },
+    };
+  } catch (error) {
+    await cleanups.run();
+    throw error;
+  }
+}
+
+/** Shutdown steps, run once in the reverse order of their start; a failing step is logged. */
+class Cleanups {
+  private readonly steps: Array<() => Promise<void>> = [];
+
+  constructor(private readonly logger: JsonLogger) {}
+
+  push(step: () => Promise<void>): void {
+    this.steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        this.logger.error('shutdown step failed', {
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+}
+
+/** What the steps of {@link startControlPlane} started so far, for the steps after them. */
+interface ControlPlaneParts {
+  readonly options: ControlPlaneOptions;
+  readonly logger: JsonLogger;
+  readonly cleanups: Cleanups;
+  readonly monitor: FleetMonitor;
+  readonly audit: AuditLogger | undefined;
+  readonly sinks: readonly AlertSink[];
+}
+
+/** How nodes prove who they are: mTLS trust domains, node tokens, or either. */
+async function nodeAuthenticator(options: ControlPlaneOptions): Promise<NodeAuthenticator> {
   const authenticators: NodeAuthenticator[] = [];
   if (options.mtlsTrustDomains && options.mtlsTrustDomains.length > 0) {
     if (!options.tls?.ca) {
@@ -209,231 +300,217 @@ export async function startControlPlane(
         : options.nodeTokens;
     authenticators.push(createTokenAuthenticator({ nodes: tokens }));
   }
-  const protocol = options.protocol ?? 'ws';
-  if (authenticators.length === 0 && protocol !== 'barbacane') {
+  if (authenticators.length === 0 && (options.protocol ?? 'ws') !== 'barbacane') {
     throw new PlumblineError(
       'PLB_USAGE',
       'no way to authenticate nodes: give --node-tokens (or mTLS trust domains)',
     );
   }
-  const auth = authenticators.length === 1 ? authenticators[0]! : anyAuthenticator(authenticators);
+  return authenticators.length === 1 ? authenticators[0]! : anyAuthenticator(authenticators);
+}
 
-  const cleanups: Array<() => Promise<void>> = [];
-  const cleanup = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch (error) {
-        logger.error('shutdown step failed', {
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
-  };
-  try {
-    // Audit trail.
-    let audit: AuditLogger | undefined;
-    if (options.audit) {
-      const bindings: AuditSinkBinding[] = [];
-      if (options.audit.keyPem !== undefined) {
-        const signer = await createKeySigner({ privateKey: options.audit.keyPem });
-        bindings.push({
-          sink: await createAuditTransparencyLog({
-            path: options.audit.path,
-            signer,
-            onError: (error) =>
-              logger.warn('audit checkpoint signing failed', { code: error.code }),
-          }),
-          delivery: 'must-write',
-        });
-      } else {
-        bindings.push({
-          sink: await createAuditFileSink({ path: options.audit.path }),
-          delivery: 'must-write',
-        });
-      }
-      audit = createAuditLogger({ source: { component: 'control-plane' }, sinks: bindings });
-      const a = audit;
-      cleanups.push(() => a.close());
-    }
-
-    // Alert sinks.
-    const sinks: AlertSink[] = [
-      createLogSink({ writable: options.logOutput ?? process.stderr }),
-      ...(options.sinks ?? []),
-    ];
-    if (options.webhook) {
-      sinks.push(
-        new WebhookSink({
-          url: options.webhook.url,
-          secret: options.webhook.secret,
-          logger: { warn: (message, details) => logger.warn(message, details) },
-        }),
-      );
-    }
-    cleanups.push(async () => {
-      for (const sink of sinks) await sink.close();
-    });
-
-    // Store and monitor.
-    const store: FleetStore =
-      typeof options.store === 'object'
-        ? options.store
-        : await FileFleetStore.open({ path: options.store ?? 'plumbline-state.json' });
-    cleanups.push(() => store.close());
-    const monitor = await FleetMonitor.create({
-      store,
-      sinks,
-      ...(options.heartbeatIntervalMs === undefined
-        ? {}
-        : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-      ...(options.staleAfterIntervals === undefined
-        ? {}
-        : { staleAfterIntervals: options.staleAfterIntervals }),
-      logger: { warn: (message, details) => logger.warn(message, details) },
-      // The monitor writes the fleet's audit events: desired state, expected nodes, node state
-      // changes (with drift_duration_ms), drift detected and resolved.
-      ...(audit === undefined ? {} : { audit }),
-    });
-    cleanups.push(() => monitor.close());
-    // Data-plane endpoints: Plumbline's protocol, Barbacane's, or both on one listener by path.
-    const wsHost = options.listen?.host ?? '127.0.0.1';
-    const tls = options.tls;
-    const serverTls = tls
-      ? {
-          cert: tls.cert,
-          key: tls.key,
-          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-          requestCert: tls.ca !== undefined && tls.clientAuth !== 'none',
-          rejectUnauthorized: tls.clientAuth === 'require',
-          minVersion: 'TLSv1.2' as const,
-        }
-      : undefined;
-    const barbacanePath = protocol === 'both' ? BARBACANE_SHARED_PATH : BARBACANE_DATA_PLANE_PATH;
-    const shared =
-      protocol === 'ws'
-        ? undefined
-        : await listenDataPlane({
-            host: wsHost,
-            port: options.listen?.port ?? 0,
-            paths:
-              protocol === 'both' ? [BARBACANE_DATA_PLANE_PATH, barbacanePath] : [barbacanePath],
-            ...(serverTls ? { tls: serverTls } : {}),
-          });
-    if (shared) cleanups.push(() => shared.close());
-    const server =
-      protocol === 'barbacane'
-        ? undefined
-        : await createControlPlaneServer({
-            monitor,
-            auth,
-            ...(shared
-              ? { server: shared.server }
-              : {
-                  host: wsHost,
-                  port: options.listen?.port ?? 0,
-                  ...(serverTls ? { tls: serverTls } : {}),
-                }),
-            ...(options.limits === undefined ? {} : { limits: options.limits }),
-            ...(audit === undefined ? {} : { audit }),
-            onRejected: (r) =>
-              logger.warn('session rejected', {
-                code: r.code,
-                reason: r.reason,
-                ...(r.node_id === undefined ? {} : { node_id: r.node_id }),
-                ...(r.remoteAddress === undefined ? {} : { remote_address: r.remoteAddress }),
-              }),
-            onError: (error) =>
-              logger.error('audit write failed', { message: (error as Error).message }),
-          });
-    if (server) cleanups.push(() => server.close());
-    const barbacane = shared
-      ? await startBarbacaneEndpoint({
-          listener: shared,
-          path: barbacanePath,
-          monitor,
-          credentials: options.barbacaneKeys,
-          ...(audit === undefined ? {} : { audit }),
-          logger,
+/** The audit trail: a JSON-lines file, or with a key a transparency log with signed checkpoints. */
+async function openAudit(
+  options: ControlPlaneOptions,
+  logger: JsonLogger,
+  cleanups: Cleanups,
+): Promise<AuditLogger | undefined> {
+  if (!options.audit) return undefined;
+  const { path, keyPem } = options.audit;
+  const sink =
+    keyPem !== undefined
+      ? await createAuditTransparencyLog({
+          path,
+          signer: await createKeySigner({ privateKey: keyPem }),
+          onError: (error) => logger.warn('audit checkpoint signing failed', { code: error.code }),
         })
-      : undefined;
-    if (barbacane) cleanups.push(() => barbacane.close());
-    const wsUrl = server?.url ?? barbacane!.url;
+      : await createAuditFileSink({ path });
+  const bindings: AuditSinkBinding[] = [{ sink, delivery: 'must-write' }];
+  const audit = createAuditLogger({ source: { component: 'control-plane' }, sinks: bindings });
+  cleanups.push(() => audit.close());
+  return audit;
+}
 
-    // Admin listener.
-    let closing = false;
-    const authorize = createAdminTokenCheck(options.adminToken);
-    const api = createFleetApi({
-      monitor,
-      authorize: (header) => authorize(header),
-      healthy: () => !closing,
-      logger,
-      metrics: () =>
-        renderControlPlaneMetrics({
-          monitor,
-          transport: () => server?.stats() ?? emptyWsStats(),
-          sinks,
-          ...(audit === undefined ? {} : { audit: () => audit.metrics() }),
-          startedAt,
-        }),
-    });
-    // The dashboard (`/ui/`, its event stream, manifests, diffs, audit) shares the admin token.
-    const dashboard = createDashboard({
-      monitor,
-      authorize: (header) => authorize(header),
-      ...(options.audit === undefined ? {} : { auditLog: options.audit.path }),
-    });
-    cleanups.push(() => dashboard.close());
-    const routes = (req: IncomingMessage, res: ServerResponse): void => {
-      if (!dashboard.handle(req, res)) api(req, res);
-    };
-    const adminLimits = {
-      maxHeaderSize: 16 * 1024,
-      headersTimeout: 10_000,
-      requestTimeout: 30_000,
-    };
-    const admin = tls
-      ? createHttpsServer({ cert: tls.cert, key: tls.key, ...adminLimits }, routes)
-      : createHttpServer(adminLimits, routes);
-    // Silent and slow connections are closed or evicted, never allowed to lock operators out.
-    guardConnections(admin);
-    const adminAddr = await listen(
-      admin,
-      options.adminListen?.host ?? '127.0.0.1',
-      options.adminListen?.port ?? 0,
+/** The alert sinks: the log, the caller's own, and the webhook. */
+function alertSinks(
+  options: ControlPlaneOptions,
+  logger: JsonLogger,
+  cleanups: Cleanups,
+): AlertSink[] {
+  const sinks: AlertSink[] = [
+    createLogSink({ writable: options.logOutput ?? process.stderr }),
+    ...(options.sinks ?? []),
+  ];
+  if (options.webhook) {
+    sinks.push(
+      new WebhookSink({
+        url: options.webhook.url,
+        secret: options.webhook.secret,
+        logger: { warn: (message, details) => logger.warn(message, details) },
+      }),
     );
-    cleanups.push(() =>
-      // The event streams end first (last chunk written), then the sockets close.
-      dashboard.close().then(
-        () =>
-          new Promise<void>((resolve) => {
-            admin.close(() => resolve());
-            admin.closeAllConnections();
-          }),
-      ),
-    );
-    const adminUrl = `${tls ? 'https' : 'http'}://${hostPort(adminAddr.address, adminAddr.port)}`;
-    logger.info('control plane started', {
-      ws: wsUrl,
-      ...(barbacane ? { barbacane: barbacane.url } : {}),
-      admin: adminUrl,
-    });
-
-    let closed: Promise<void> | undefined;
-    return {
-      wsUrl,
-      ...(barbacane ? { barbacaneUrl: barbacane.url } : {}),
-      adminUrl,
-      monitor,
-      ...(server ? { server } : {}),
-      close() {
-        closing = true;
-        closed ??= cleanup().then(() => logger.info('control plane stopped'));
-        return closed;
-      },
-    };
-  } catch (error) {
-    await cleanup();
-    throw error;
   }
+  cleanups.push(async () => {
+    for (const sink of sinks) await sink.close();
+  });
+  return sinks;
+}
+
+/** The fleet store and the monitor over it. */
+async function openMonitor(
+  options: ControlPlaneOptions,
+  deps: {
+    readonly sinks: readonly AlertSink[];
+    readonly audit: AuditLogger | undefined;
+    readonly logger: JsonLogger;
+  },
+  cleanups: Cleanups,
+): Promise<FleetMonitor> {
+  const { sinks, audit, logger } = deps;
+  const store: FleetStore =
+    typeof options.store === 'object'
+      ? options.store
+      : await FileFleetStore.open({ path: options.store ?? 'plumbline-state.json' });
+  cleanups.push(() => store.close());
+  const monitor = await FleetMonitor.create({
+    store,
+    sinks,
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.staleAfterIntervals === undefined
+      ? {}
+      : { staleAfterIntervals: options.staleAfterIntervals }),
+    logger: { warn: (message, details) => logger.warn(message, details) },
+    // The monitor writes the fleet's audit events: desired state, expected nodes, node state
+    // changes (with drift_duration_ms), drift detected and resolved.
+    ...(audit === undefined ? {} : { audit }),
+  });
+  cleanups.push(() => monitor.close());
+  return monitor;
+}
+
+/** The TLS options of the data-plane listener, when it serves `wss://`. */
+function dataPlaneTls(tls: ControlPlaneOptions['tls']) {
+  return tls
+    ? {
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        requestCert: tls.ca !== undefined && tls.clientAuth !== 'none',
+        rejectUnauthorized: tls.clientAuth === 'require',
+        minVersion: 'TLSv1.2' as const,
+      }
+    : undefined;
+}
+
+/** Data-plane endpoints: Plumbline's protocol, Barbacane's, or both on one listener by path. */
+async function startDataPlane(
+  parts: ControlPlaneParts,
+  auth: NodeAuthenticator,
+): Promise<{
+  server: ControlPlaneServer | undefined;
+  barbacane: { readonly url: string } | undefined;
+  wsUrl: string;
+}> {
+  const { options, logger, cleanups, monitor, audit } = parts;
+  const protocol = options.protocol ?? 'ws';
+  const host = options.listen?.host ?? '127.0.0.1';
+  const port = options.listen?.port ?? 0;
+  const serverTls = dataPlaneTls(options.tls);
+  const barbacanePath = protocol === 'both' ? BARBACANE_SHARED_PATH : BARBACANE_DATA_PLANE_PATH;
+  const shared =
+    protocol === 'ws'
+      ? undefined
+      : await listenDataPlane({
+          host,
+          port,
+          paths: protocol === 'both' ? [BARBACANE_DATA_PLANE_PATH, barbacanePath] : [barbacanePath],
+          ...(serverTls ? { tls: serverTls } : {}),
+        });
+  if (shared) cleanups.push(() => shared.close());
+  const server =
+    protocol === 'barbacane'
+      ? undefined
+      : await createControlPlaneServer({
+          monitor,
+          auth,
+          ...(shared
+            ? { server: shared.server }
+            : { host, port, ...(serverTls ? { tls: serverTls } : {}) }),
+          ...(options.limits === undefined ? {} : { limits: options.limits }),
+          ...(audit === undefined ? {} : { audit }),
+          onRejected: (r) => logRejectedSession(logger, r),
+          onError: (error) => logAuditWriteFailed(logger, error),
+        });
+  if (server) cleanups.push(() => server.close());
+  const barbacane = shared
+    ? await startBarbacaneEndpoint({
+        listener: shared,
+        path: barbacanePath,
+        monitor,
+        credentials: options.barbacaneKeys,
+        ...(audit === undefined ? {} : { audit }),
+        logger,
+      })
+    : undefined;
+  if (barbacane) cleanups.push(() => barbacane.close());
+  return { server, barbacane, wsUrl: server?.url ?? barbacane!.url };
+}
+
+/**
+ * The admin listener: the dashboard (`/ui/`, its event stream, manifests, diffs, audit) and the
+ * fleet API, both behind the admin token. Returns its URL.
+ */
+async function startAdmin(
+  parts: ControlPlaneParts,
+  hooks: { readonly healthy: () => boolean; readonly metrics: () => string },
+): Promise<string> {
+  const { options, logger, cleanups, monitor } = parts;
+  const authorize = createAdminTokenCheck(options.adminToken);
+  const api = createFleetApi({
+    monitor,
+    authorize: (header) => authorize(header),
+    healthy: hooks.healthy,
+    logger,
+    metrics: hooks.metrics,
+  });
+  const authorizeRead =
+    options.readToken === undefined || options.readToken.length === 0
+      ? undefined
+      : createAdminTokenCheck(options.readToken);
+  const dashboard = createDashboard({
+    monitor,
+    authorize: (header) => authorize(header),
+    ...(authorizeRead === undefined ? {} : { authorizeRead }),
+    ...(options.audit === undefined ? {} : { auditLog: options.audit.path }),
+    ...(typeof options.store === 'object' ? { store: options.store } : {}),
+  });
+  cleanups.push(() => dashboard.close());
+  const routes = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!dashboard.handle(req, res)) api(req, res);
+  };
+  const adminLimits = { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, requestTimeout: 30_000 };
+  const { tls } = options;
+  const admin = tls
+    ? createHttpsServer({ cert: tls.cert, key: tls.key, ...adminLimits }, routes)
+    : createHttpServer(adminLimits, routes);
+  // Silent and slow connections are closed or evicted, never allowed to lock operators out.
+  guardConnections(admin);
+  const adminAddr = await listen(
+    admin,
+    options.adminListen?.host ?? '127.0.0.1',
+    options.adminListen?.port ?? 0,
+  );
+  cleanups.push(() =>
+    // The event streams end first (last chunk written), then the sockets close.
+    dashboard.close().then(
+      () =>
+        new Promise<void>((resolve) => {
+          admin.close(() => resolve());
+          admin.closeAllConnections();
+        }),
+    ),
+  );
+  return `${tls ? 'https' : 'http'}://${hostPort(adminAddr.address, adminAddr.port)}`;
 }

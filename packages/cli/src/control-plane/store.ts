@@ -1,24 +1,19 @@
 import { PlumblineError } from '@plumbline/core';
 import type { FleetEvent, FleetStore } from '@plumbline/core/drift';
+import { isUrlOf } from './parse.js';
 
 /**
  * Checks a `--store` value: a `postgres://` or `postgresql://` URL. The value is never echoed
  * (it may hold a password).
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_USAGE` for anything else.
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_USAGE` for anything else.
  * @internal
  */
 export function checkStoreUrl(text: string | undefined, what = '--store'): string {
   if (text === undefined || text.length === 0) {
     throw new PlumblineError('PLB_USAGE', `${what} URL of the PostgreSQL fleet store is required`);
   }
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+  if (!isUrlOf(text, ['postgres:', 'postgresql:'])) {
     throw new PlumblineError(
       'PLB_USAGE',
       `${what} must be a PostgreSQL URL (scheme postgres or postgresql; the value is not shown)`,
@@ -41,6 +36,9 @@ interface PostgresModule {
     connectionString: string;
     schema?: string;
     migrate?: boolean;
+    replicaTimeoutMs?: number;
+    sweepIntervalMs?: number;
+    replicaHeartbeatMs?: number;
   }) => Promise<SharedFleetStore>;
   migrate?: (options: {
     connectionString: string;
@@ -66,13 +64,18 @@ async function loadPostgres(): Promise<PostgresModule> {
  * The schema is not migrated here: `plumbline control-plane migrate` does that, so the control
  * plane's database role needs no CREATE privilege.
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_STORE_UNAVAILABLE` when `@plumbline/postgres`
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_STORE_UNAVAILABLE` when `@plumbline/postgres`
  *   is missing or has no fleet store; `PLB_PG_UNAVAILABLE`, `PLB_PG_SCHEMA`, `PLB_PG_OPTIONS` from it.
  * @internal
  */
 export async function openPostgresStore(
   url: string,
-  options: { readonly schema?: string } = {},
+  options: {
+    readonly schema?: string;
+    readonly replicaTimeoutMs?: number;
+    readonly sweepIntervalMs?: number;
+    readonly replicaHeartbeatMs?: number;
+  } = {},
 ): Promise<SharedFleetStore> {
   const open = (await loadPostgres()).createPostgresFleetStore;
   if (typeof open !== 'function') {
@@ -83,8 +86,8 @@ export async function openPostgresStore(
   }
   return await open({
     connectionString: checkStoreUrl(url),
+    ...options,
     migrate: false,
-    ...(options.schema === undefined ? {} : { schema: options.schema }),
   });
 }
 
@@ -92,7 +95,7 @@ export async function openPostgresStore(
  * Runs the pending schema migrations of the PostgreSQL fleet store (`plumbline control-plane
  * migrate`).
  *
- * @throws {@link @plumbline/core#PlumblineError} `PLB_STORE_UNAVAILABLE` without
+ * @throws {@link @plumbline/core!PlumblineError} `PLB_STORE_UNAVAILABLE` without
  *   `@plumbline/postgres`; `PLB_PG_UNAVAILABLE`, `PLB_PG_SCHEMA`, `PLB_PG_MIGRATE`, `PLB_PG_OPTIONS`.
  * @internal
  */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FleetEvent, FleetMonitor } from '@plumbline/core/drift';
 import { fleetDocument } from '../control-plane/fleet-api.js';
+import { httpStatusOf } from '../control-plane/http-errors.js';
 
 /**
  * Options of {@link createFleetEventStream}.
@@ -30,7 +31,7 @@ export interface FleetEventStreamOptions {
    */
   readonly lastSeenMs?: number;
   /** What the page needs to know beyond the fleet, sent as a `dashboard` frame at every (re)connection. */
-  readonly about?: () => unknown;
+  readonly about?: (req?: IncomingMessage) => unknown;
 }
 
 /** One event of the ring: its stream id and its encoded frame. */
@@ -59,6 +60,11 @@ export interface FleetEventStream {
   clients(): number;
   /** Clients dropped because they fell behind. */
   dropped(): number;
+  /**
+   * Streams one fleet event the monitor did not emit (a change another replica announced), like
+   * the monitor's own: kept for resumption and snapshots.
+   */
+  publish(event: FleetEvent): void;
   /** Sends one frame without an id (not kept for resumption) to every client. */
   broadcast(event: string, data: unknown): void;
   /**
@@ -73,6 +79,72 @@ const STREAM_ID = /^([0-9a-f]{16})-([0-9]{1,15})$/;
 /** Encodes one SSE frame; `data` is one JSON line, so it never contains a newline. */
 function frame(event: string, id: string | null, data: unknown): string {
   return `${id === null ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * The `last_seen` frame of the nodes seen since the previous frame (`sent`: each node's
+ * `last_seen` then, epoch ms), with their ages at the frame's server time (the page ticks ages
+ * from it, corrected for its clock's offset); `null` when no node was seen. Answers what it sent.
+ */
+function lastSeenFrame(
+  monitor: FleetMonitor,
+  sent: ReadonlyMap<string, number>,
+): { text: string | null; seen: Map<string, number> } {
+  const at = Date.now();
+  const ages: Record<string, number> = {};
+  let any = false;
+  const seen = monitor.lastSeen();
+  for (const [node_id, last] of seen) {
+    if (sent.get(node_id) === last) continue;
+    ages[node_id] = Math.max(0, at - last);
+    any = true;
+  }
+  const text = any ? frame('last_seen', null, { at: new Date(at).toISOString(), ages }) : null;
+  return { text, seen };
+}
+
+/** Answers a stream request beyond the most clients: `PLB_DASHBOARD_BUSY`, retry after 5 s. */
+function answerBusy(res: ServerResponse): void {
+  const code = 'PLB_DASHBOARD_BUSY';
+  const text = `${JSON.stringify({ error: { code, message: 'too many event stream clients' } })}\n`;
+  res.writeHead(httpStatusOf(code), {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'retry-after': '5',
+  });
+  res.end(text);
+}
+
+/**
+ * Ends every stream (each response's last chunk written); resolves when every response has
+ * finished, or after 1 s: a client that reads nothing cannot hold the shutdown.
+ */
+async function endStreams(clients: Set<Client>): Promise<void> {
+  const ending: Promise<void>[] = [];
+  for (const client of [...clients]) {
+    clients.delete(client);
+    clearInterval(client.timer);
+    ending.push(
+      new Promise<void>((resolve) => {
+        if (client.res.writableFinished || client.res.destroyed) resolve();
+        else {
+          client.res.once('finish', () => resolve());
+          client.res.once('close', () => resolve());
+        }
+      }),
+    );
+    client.res.end();
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(ending),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /**
@@ -118,33 +190,21 @@ export function createFleetEventStream(options: FleetEventStreamOptions): FleetE
     }
   };
 
-  const unsubscribe = monitor.onAny((event) => {
+  const publish = (event: FleetEvent): void => {
     seq++;
     const entry: RingEntry = { seq, event, frame: frame(event.type, `${epoch}-${seq}`, event) };
     ring.push(entry);
     if (ring.length > ringSize) ring.shift();
     for (const client of clients) write(client, entry.frame);
-  });
+  };
+  const unsubscribe = monitor.onAny(publish);
 
-  // One frame for every client: the nodes seen since the previous frame, with their age at the
-  // frame's server time (the page ticks ages from it, corrected for its clock's offset).
+  // One frame for every client: the nodes seen since the previous frame.
   const lastSeenTimer = setInterval(() => {
     if (clients.size === 0) return;
-    const at = Date.now();
-    const ages: Record<string, number> = {};
-    let any = false;
-    const next = new Map<string, number>();
-    for (const node of monitor.nodes()) {
-      if (node.last_seen === null) continue;
-      const seen = Date.parse(node.last_seen);
-      next.set(node.node_id, seen);
-      if (sent.get(node.node_id) === seen) continue;
-      ages[node.node_id] = Math.max(0, at - seen);
-      any = true;
-    }
-    sent = next;
-    if (!any) return;
-    const text = frame('last_seen', null, { at: new Date(at).toISOString(), ages });
+    const { text, seen } = lastSeenFrame(monitor, sent);
+    sent = seen;
+    if (text === null) return;
     for (const client of clients) write(client, text);
   }, lastSeenMs);
   lastSeenTimer.unref();
@@ -164,14 +224,7 @@ export function createFleetEventStream(options: FleetEventStreamOptions): FleetE
   return {
     handle(req, res) {
       if (clients.size >= maxClients) {
-        const text = `${JSON.stringify({ error: { code: 'PLB_DASHBOARD_BUSY', message: 'too many event stream clients' } })}\n`;
-        res.writeHead(503, {
-          'content-type': 'application/json; charset=utf-8',
-          'cache-control': 'no-store',
-          'x-content-type-options': 'nosniff',
-          'retry-after': '5',
-        });
-        res.end(text);
+        answerBusy(res);
         return;
       }
       const header = req.headers['last-event-id'];
@@ -199,11 +252,12 @@ export function createFleetEventStream(options: FleetEventStreamOptions): FleetE
         clients.delete(client);
         clearInterval(timer);
       });
-      const about = options.about === undefined ? '' : frame('dashboard', null, options.about());
+      const about = options.about === undefined ? '' : frame('dashboard', null, options.about(req));
       write(client, `retry: ${retryMs}\n: plumbline fleet events\n\n${about}${opening}`);
     },
     clients: () => clients.size,
     dropped: () => dropped,
+    publish,
     broadcast(event, data) {
       const text = frame(event, null, data);
       for (const client of clients) write(client, text);
@@ -211,31 +265,7 @@ export function createFleetEventStream(options: FleetEventStreamOptions): FleetE
     async close() {
       unsubscribe();
       clearInterval(lastSeenTimer);
-      const ending: Promise<void>[] = [];
-      for (const client of [...clients]) {
-        clients.delete(client);
-        clearInterval(client.timer);
-        ending.push(
-          new Promise<void>((resolve) => {
-            if (client.res.writableFinished || client.res.destroyed) resolve();
-            else {
-              client.res.once('finish', () => resolve());
-              client.res.once('close', () => resolve());
-            }
-          }),
-        );
-        client.res.end();
-      }
-      // A client that reads nothing cannot hold the shutdown: its socket is closed after 1 s.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(ending),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, 1000);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
+      await endStreams(clients);
     },
   };
 }

@@ -66,7 +66,7 @@ export interface ManifestCatalog {
   /**
    * Parses and verifies a manifest document (root recomputed) and keeps it.
    *
-   * @throws {@link @plumbline/core#PlumblineError} as `parseManifest`.
+   * @throws {@link @plumbline/core!PlumblineError} as `parseManifest`.
    */
   add(document: Uint8Array): Manifest;
   /** The manifest of an artifact hash, if known. */

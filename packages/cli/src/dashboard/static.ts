@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpStatusOf } from '../control-plane/http-errors.js';
 
 /**
  * The Content-Security-Policy of the dashboard: only its own scripts, styles and images, data
@@ -91,15 +92,9 @@ export function createStaticUi(
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
   };
-  const error = (
-    res: ServerResponse,
-    status: number,
-    code: string,
-    message: string,
-    extra = {},
-  ): void => {
+  const error = (res: ServerResponse, code: string, message: string, extra = {}): void => {
     const text = `${JSON.stringify({ error: { code, message } })}\n`;
-    res.writeHead(status, {
+    res.writeHead(httpStatusOf(code), {
       ...headers,
       'cache-control': 'no-store',
       'content-type': 'application/json; charset=utf-8',
@@ -111,7 +106,7 @@ export function createStaticUi(
   return (req, res) => {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
-      error(res, 405, 'PLB_FLEET_API_METHOD', 'use GET, HEAD', { allow: 'GET, HEAD' });
+      error(res, 'PLB_FLEET_API_METHOD', 'use GET, HEAD', { allow: 'GET, HEAD' });
       return;
     }
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
@@ -125,20 +120,20 @@ export function createStaticUi(
       files = dir === undefined ? new Map() : load(dir);
     }
     if (files.size === 0) {
-      error(res, 404, 'PLB_DASHBOARD_NOT_BUILT', 'the dashboard is not part of this build');
+      error(res, 'PLB_DASHBOARD_NOT_BUILT', 'the dashboard is not part of this build');
       return;
     }
     let name: string;
     try {
       name = decodeURIComponent(pathname.slice('/ui/'.length));
     } catch {
-      error(res, 400, 'PLB_FLEET_API_INVALID', 'invalid path encoding');
+      error(res, 'PLB_FLEET_API_INVALID', 'invalid path encoding');
       return;
     }
     // Dot segments never get here: the URL parser above already resolved them.
     const file = files.get(name === '' ? 'index.html' : name);
     if (file === undefined) {
-      error(res, 404, 'PLB_FLEET_API_NOT_FOUND', 'no such file');
+      error(res, 'PLB_FLEET_API_NOT_FOUND', 'no such file');
       return;
     }
     res.writeHead(200, {

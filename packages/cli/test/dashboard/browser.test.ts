@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,21 +5,12 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '@plumbline/cli';
-import { manifestFromEntries, serializeManifest, type Manifest } from '@plumbline/core/manifest';
+import { serializeManifest } from '@plumbline/core/manifest';
 import { connectDataPlane, hashToken, type DataPlaneClient } from '@plumbline/ws';
-import { ensurePage, launchChromium, ROOT } from './page.js';
+import { ensurePage, launchChromium, ROOT, manifest } from './page.js';
 
 const ADMIN = 'admin-secret-for-the-dashboard';
 
-function manifest(files: Record<string, string>): Manifest {
-  return manifestFromEntries(
-    Object.entries(files).map(([path, content]) => ({
-      path,
-      size: content.length,
-      digest: `sha256:${createHash('sha256').update(content).digest('hex')}` as const,
-    })),
-  );
-}
 /** What the cluster should run, and what gw-2 loads instead (one route file edited). */
 const MANIFEST_A = manifest({ 'gateway.yaml': 'listen: 8080', 'routes/orders.yaml': 'v1' });
 const MANIFEST_B = manifest({ 'gateway.yaml': 'listen: 8080', 'routes/orders.yaml': 'v2' });

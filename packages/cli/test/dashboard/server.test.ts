@@ -158,7 +158,7 @@ describe('GET /v1/fleet/events', () => {
     const [about, ages] = r.side;
     expect(about!.event).toBe('dashboard');
     expect(about!.id).toBeUndefined();
-    expect(JSON.parse(about!.data)).toEqual({ audit_log: false, manifests: [] });
+    expect(JSON.parse(about!.data)).toEqual({ audit_log: false, manifests: [], role: 'admin' });
     expect(ages!.event).toBe('last_seen');
     expect(ages!.id).toBeUndefined();
     const frame = JSON.parse(ages!.data) as { at: string; ages: Record<string, number> };

@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '@plumbline/cli';
-import { manifestFromEntries, serializeManifest, type Manifest } from '@plumbline/core/manifest';
+import { serializeManifest } from '@plumbline/core/manifest';
 import { connectDataPlane, hashToken, type DataPlaneClient } from '@plumbline/ws';
-import { ensurePage, launchChromium } from './page.js';
+import { ensurePage, launchChromium, manifest, problems } from './page.js';
 
 // A whole operator session against a control plane without an audit log: no console error,
 // true ages without a reload, the file diff appearing once manifests are uploaded, one timeline
@@ -16,15 +15,6 @@ import { ensurePage, launchChromium } from './page.js';
 const ADMIN = 'admin-secret-for-the-session';
 const HEARTBEAT_MS = 200;
 
-function manifest(files: Record<string, string>): Manifest {
-  return manifestFromEntries(
-    Object.entries(files).map(([path, content]) => ({
-      path,
-      size: content.length,
-      digest: `sha256:${createHash('sha256').update(content).digest('hex')}` as const,
-    })),
-  );
-}
 const MANIFEST_A = manifest({ 'gateway.yaml': 'listen: 8080', 'routes/orders.yaml': 'v1' });
 const MANIFEST_B = manifest({ 'gateway.yaml': 'listen: 8080', 'routes/orders.yaml': 'v3' });
 
@@ -88,26 +78,6 @@ afterAll(async () => {
   await cp?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** Console errors, page errors and failed requests of a page, as text. */
-function problems(page: Page): string[] {
-  const seen: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') seen.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => seen.push(`page: ${e.message}`));
-  page.on('requestfailed', (r) => {
-    // Chromium reports a streamed fetch whose body the server ended as aborted; that the server
-    // ends it with its last chunk is checked at the HTTP level (server.test.ts).
-    const error = r.failure()?.errorText;
-    if (!(r.url().endsWith('/v1/fleet/events') && error === 'net::ERR_ABORTED'))
-      seen.push(`failed: ${r.url()} ${error}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 400) seen.push(`http ${r.status()}: ${r.url()}`);
-  });
-  return seen;
-}
 
 const row = (page: Page, id: string) => page.locator(`tr[data-node="${id}"]`);
 const badge = (page: Page, id: string) => row(page, id).locator('.badge').textContent();
