@@ -13,6 +13,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: a single worker on a 2-core machine.
+    // Most test time here is waiting (real servers, processes, timers), so two run side by side.
+    maxWorkers: 2,
     coverage: {
       provider: 'v8',
       include: ['packages/core/src/**/*.ts'],

@@ -92,7 +92,9 @@ export async function run(): Promise<void> {
     auth: { tokens: [{ id: 'bench', sha256: hashAdminToken(TOKEN) }] },
     rateLimit: { requestsPerSecond: 1e9, burst: 1e9 },
   });
-  const admin = await startAdminListener({ handler });
+  // The load generator is one client address with CONNECTIONS sockets: lift the per-client cap
+  // (32 by default) to that, as a deployment behind one proxy would.
+  const admin = await startAdminListener({ handler, maxConnectionsPerClient: CONNECTIONS });
 
   // The bare baseline serves exactly the bytes and headers the admin handler does.
   const sample = await handler(

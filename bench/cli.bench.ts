@@ -7,7 +7,10 @@
  *   - `plumbline manifest` on a few large files against a one-thread Node script hashing them
  *     with node:crypto;
  *   - `plumbline seal` (inputs and payload) against the same script over inputs and payload;
- *   - the peak RSS of the manifest and seal processes.
+ *   - the peak RSS of the manifest and seal processes;
+ *   - beside each wall time, the CPU time (user + system, all threads and child processes) of
+ *     ours and of the baseline, read from the shell's `times` in separate alternating runs: on a
+ *     loaded machine wall times mostly say how the load changed, CPU time says what the work cost.
  * Sizes scale with PLB_BENCH_CLI_SMALL_FILES (default 20000), PLB_BENCH_CLI_LARGE_FILES (4),
  * PLB_BENCH_CLI_LARGE_MIB (128), PLB_BENCH_CLI_PAYLOAD_MIB (64), PLB_BENCH_RUNS (5).
  * Data goes to .bench-data/cli (deleted afterwards).
@@ -73,6 +76,50 @@ function paired(ours: Command, baseline: Command, runs = RUNS): { ours: number; 
   return { ours: median(a), base: median(b) };
 }
 
+/** Seconds of `XmY.Ys`, as the shell's `times` prints them. */
+function timesSeconds(text: string): number {
+  const match = /^(\d+)m([\d.]+)s$/.exec(text);
+  if (match === null) throw new Error(`unexpected times output: ${text}`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+/**
+ * CPU seconds (user + system) of one run of a command and everything it started, from the
+ * shell's `times` (the second line: the children's times, descendants included once waited for).
+ */
+function cpuOnce([file, args]: Command): number {
+  const result = spawnSync(
+    'sh',
+    ['-c', '"$@" > /dev/null || exit $?; times', 'sh', file, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
+  if (result.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${result.stderr}`);
+  const children = result.stdout.trim().split('\n').at(-1)!.trim().split(/\s+/);
+  return timesSeconds(children[0]!) + timesSeconds(children[1]!);
+}
+
+/** Median CPU seconds of ours and the baseline, run alternately (no warm-up: caches are warm). */
+function pairedCpu(ours: Command, baseline: Command, runs = RUNS): { ours: number; base: number } {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    a.push(cpuOnce(ours));
+    b.push(cpuOnce(baseline));
+  }
+  return { ours: median(a), base: median(b) };
+}
+
+/** Reports the CPU time of a pair measured with {@link pairedCpu}. */
+function reportCpu(name: string, baseline: string, cpu: { ours: number; base: number }): void {
+  report({
+    name: `${name}: CPU time (user + sys)`,
+    value: cpu.ours,
+    unit: 's',
+    baseline: { name: baseline, value: cpu.base },
+    higherIsBetter: false,
+  });
+}
+
 /** Peak RSS (MiB) of a `plumbline` process, read by a preloaded module as the process exits. */
 function peakRss(args: readonly string[]): number {
   const probe = `import { writeSync } from 'node:fs';
@@ -129,7 +176,8 @@ export async function run(): Promise<void> {
       `  whole processes, paired (alternating) runs, median of ${RUNS}; data: ${SMALL_FILES} x 4 KiB, ${LARGE_FILES} x ${LARGE_MIB} MiB, payload ${PAYLOAD_MIB} MiB (page cache warm)`,
     );
 
-    const version = paired(plumbline('--version'), node('-e', '0'), RUNS * 3);
+    const versionPair = [plumbline('--version'), node('-e', '0')] as const;
+    const version = paired(...versionPair, RUNS * 3);
     report({
       name: 'plumbline --version (whole process)',
       value: version.ours * 1000,
@@ -139,11 +187,13 @@ export async function run(): Promise<void> {
       target: '<= 2 x baseline',
       met: version.ours <= 2 * version.base,
     });
+    reportCpu('plumbline --version', 'node -e 0', pairedCpu(...versionPair));
 
-    const many = paired(plumbline('manifest', small), [
-      'sh',
-      ['-c', 'find "$1" -type f -print0 | xargs -0 sha256sum > /dev/null', 'sh', small],
-    ]);
+    const manyPair = [
+      plumbline('manifest', small),
+      ['sh', ['-c', 'find "$1" -type f -print0 | xargs -0 sha256sum > /dev/null', 'sh', small]],
+    ] as const;
+    const many = paired(...manyPair);
     report({
       name: `plumbline manifest ${SMALL_FILES} x 4 KiB (whole process)`,
       value: many.ours,
@@ -153,8 +203,14 @@ export async function run(): Promise<void> {
       target: '<= 0.8 x baseline',
       met: many.ours <= 0.8 * many.base,
     });
+    reportCpu(
+      `plumbline manifest ${SMALL_FILES} x 4 KiB`,
+      'find -print0 | xargs -0 sha256sum',
+      pairedCpu(...manyPair),
+    );
 
-    const big = paired(plumbline('manifest', large), script(large));
+    const bigPair = [plumbline('manifest', large), script(large)] as const;
+    const big = paired(...bigPair);
     report({
       name: `plumbline manifest ${LARGE_FILES} x ${LARGE_MIB} MiB (whole process)`,
       value: big.ours,
@@ -164,6 +220,11 @@ export async function run(): Promise<void> {
       target: '<= 0.8 x baseline',
       met: big.ours <= 0.8 * big.base,
     });
+    reportCpu(
+      `plumbline manifest ${LARGE_FILES} x ${LARGE_MIB} MiB`,
+      'one-thread node:crypto script',
+      pairedCpu(...bigPair),
+    );
 
     const sealArgs = [
       'seal',
@@ -180,7 +241,8 @@ export async function run(): Promise<void> {
       '--commit',
       'a'.repeat(40),
     ];
-    const seal = paired(plumbline(...sealArgs), script(large, payload));
+    const sealPair = [plumbline(...sealArgs), script(large, payload)] as const;
+    const seal = paired(...sealPair);
     report({
       name: `plumbline seal: inputs ${largeMiB} MiB + payload ${PAYLOAD_MIB} MiB (whole process)`,
       value: seal.ours,
@@ -190,6 +252,7 @@ export async function run(): Promise<void> {
       target: '<= 1.0 x baseline',
       met: seal.ours <= seal.base,
     });
+    reportCpu('plumbline seal', 'the script over inputs and payload', pairedCpu(...sealPair));
 
     for (const [what, args] of [
       [`manifest ${SMALL_FILES} x 4 KiB`, ['manifest', small]],

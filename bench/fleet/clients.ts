@@ -4,7 +4,7 @@
  * random phase. Commands arrive over IPC.
  */
 import WebSocket from 'ws';
-import { H1, H2, tokenOf, type ClientCommand, type ClientEvent } from './protocol.js';
+import { H1, H2, monoMs, tokenOf, type ClientCommand, type ClientEvent } from './protocol.js';
 
 interface Node {
   id: number;
@@ -12,6 +12,8 @@ interface Node {
   seq: number;
   hash: string;
   due: number;
+  /** When the first heartbeat with the drifted hash was sent (monoMs). */
+  driftSent?: number;
 }
 
 const nodes: Node[] = [];
@@ -35,7 +37,8 @@ function connectOne(url: string, i: number): Promise<Node | undefined> {
           cluster: `c${i % 10}`,
           instance_id: `bench-${i}`,
           artifact_hash: H1,
-          loaded_at: new Date().toISOString(),
+          // The same load time its heartbeats report (a real node's hello and heartbeats agree).
+          loaded_at: '2026-01-01T00:00:00Z',
           sdk: '@plumbline/core@bench',
         }),
       );
@@ -49,9 +52,22 @@ function connectOne(url: string, i: number): Promise<Node | undefined> {
 function heartbeat(node: Node): void {
   if (node.ws.readyState !== WebSocket.OPEN) return;
   node.seq++;
-  node.ws.send(
-    `{"type":"heartbeat","seq":${node.seq},"artifact_hash":"${node.hash}","loaded_at":"2026-01-01T00:00:00Z"}`,
-  );
+  const frame = `{"type":"heartbeat","seq":${node.seq},"artifact_hash":"${node.hash}","loaded_at":"2026-01-01T00:00:00Z"}`;
+  if (node.hash !== H1 && node.driftSent === undefined) node.driftSent = monoMs();
+  node.ws.send(frame);
+}
+
+function startTicker(intervalMs: number): void {
+  if (ticker) clearInterval(ticker);
+  ticker = setInterval(() => {
+    const t = performance.now();
+    for (const n of nodes) {
+      if (n.due <= t) {
+        heartbeat(n);
+        n.due = Math.max(n.due + intervalMs, t);
+      }
+    }
+  }, 20);
 }
 
 process.on('message', async (m: ClientCommand) => {
@@ -67,26 +83,16 @@ process.on('message', async (m: ClientCommand) => {
           const i = next++;
           const node = await connectOne(m.urls ? m.urls[i % m.urls.length]! : m.url, i);
           if (node) {
+            // A node heartbeats from its welcome on, at a random phase (as a real one does).
+            node.due = performance.now() + Math.random() * m.intervalMs;
             nodes.push(node);
             ok++;
           } else failed++;
         }
       };
+      startTicker(m.intervalMs);
       await Promise.all(Array.from({ length: m.concurrency }, lane));
       send({ event: 'connected', ok, failed, ms: performance.now() - t0 });
-    } else if (m.cmd === 'heartbeats') {
-      const now = performance.now();
-      for (const n of nodes) n.due = now + Math.random() * m.intervalMs;
-      if (ticker) clearInterval(ticker);
-      ticker = setInterval(() => {
-        const t = performance.now();
-        for (const n of nodes) {
-          if (n.due <= t) {
-            heartbeat(n);
-            n.due += m.intervalMs;
-          }
-        }
-      }, 20);
     } else if (m.cmd === 'drift') {
       // The next heartbeat of `count` random nodes reports another hash.
       for (let k = 0; k < m.count && nodes.length > 0; k++) {
@@ -111,6 +117,11 @@ process.on('message', async (m: ClientCommand) => {
         pump();
       });
       send({ event: 'saturated', sent });
+    } else if (m.cmd === 'drifts') {
+      const sends: [string, number][] = [];
+      for (const n of nodes)
+        if (n.driftSent !== undefined) sends.push([`node-${n.id}`, n.driftSent]);
+      send({ event: 'drifts', sends });
     } else if (m.cmd === 'stop') {
       if (ticker) clearInterval(ticker);
       for (const n of nodes) n.ws.terminate();

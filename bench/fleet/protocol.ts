@@ -1,6 +1,33 @@
 /** IPC messages between the fleet bench driver and its child processes. */
 export type ServerCommand = { cmd: 'reset' } | { cmd: 'report' } | { cmd: 'stop' };
 
+/**
+ * Milliseconds on the machine-wide monotonic clock. `process.hrtime` reads Linux's
+ * `CLOCK_MONOTONIC`, one clock for every process of the machine (unlike `performance.now()`,
+ * which counts from each process's own start), so a time taken in a client process and one taken
+ * in the webhook receiver's process are directly comparable; unlike `Date.now()` it is not
+ * stepped or slewed by NTP.
+ */
+export function monoMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** How a fleet bench control-plane process is configured (its one argv, as JSON). */
+export interface ServerConfig {
+  mode: 'ours' | 'bare';
+  nodes: number;
+  heartbeatMs: number;
+  /** `default` (the monitor's in-memory store), `memory`, `file` or `postgres`. */
+  store: 'default' | 'memory' | 'file' | 'postgres';
+  /** PostgreSQL schema (postgres) or state file directory (file). */
+  schema?: string;
+  replica?: number;
+  /** Where alerts are POSTed (a `WebhookSink`, or the bare server's own POST). */
+  webhookUrl?: string;
+  /** Serve the dashboard's fleet event stream (`GET /v1/fleet/events`) on a loopback port. */
+  sse?: boolean;
+}
+
 export interface ServerReport {
   mode: 'ours' | 'bare';
   /** Frames handled since the last reset. */
@@ -16,6 +43,8 @@ export interface ServerReport {
   cpuPerFrameUs: number;
   /** Event-loop delay p99, ms. */
   loopDelayP99: number;
+  /** Event-loop delay max, ms. */
+  loopDelayMax: number;
   /** Resident set size, bytes. */
   rss: number;
   /** Open sessions. */
@@ -26,6 +55,18 @@ export interface ServerReport {
    * PostgreSQL store counters (`--store postgres` runs): observed-state updates handed to the
    * store, rows written and upsert statements run, since the reset and since the start.
    */
+  /**
+   * Nodes attached to another replica that this replica's monitor showed `drifted`, with the
+   * time it did (monoMs), since the reset.
+   */
+  remoteDrifted: [string, number][];
+  /** The webhook sink's counters (ours) or the bare server's POSTs (bare). */
+  webhook: { accepted: number; delivered: number; dropped: number; failures: number };
+  /**
+   * Every PostgreSQL statement this process ran since the reset (counted on the client), by
+   * kind, and the rows they returned or changed.
+   */
+  pg?: { statements: number; reads: number; writes: number; other: number; rows: number };
   store?: {
     updates: number;
     rows: number;
@@ -33,6 +74,9 @@ export interface ServerReport {
     totalUpdates: number;
     totalRows: number;
     totalStatements: number;
+    /** Rows of which only last_seen was written, and their statements, since the reset. */
+    seenRows: number;
+    seenStatements: number;
     buffered: number;
     dropped: number;
   };
@@ -47,13 +91,17 @@ export type ClientCommand =
       first: number;
       count: number;
       concurrency: number;
+      /** Each node heartbeats at this interval from its welcome on. */
+      intervalMs: number;
     }
-  | { cmd: 'heartbeats'; intervalMs: number }
   | { cmd: 'drift'; count: number }
   | { cmd: 'saturate'; nodes: number; durationMs: number }
+  | { cmd: 'drifts' }
   | { cmd: 'stop' };
 
 export type ClientEvent =
+  /** The first send (monoMs) of a heartbeat with the drifted hash, per drifted node id. */
+  | { event: 'drifts'; sends: [string, number][] }
   | { event: 'connected'; ok: number; failed: number; ms: number }
   | { event: 'saturated'; sent: number }
   | { event: 'error'; message: string };

@@ -1,19 +1,23 @@
 /**
  * The control-plane side of the fleet bench, in its own process: either our stack
- * (`createWsTransport` + core's `serveDrift` + `FleetMonitor`, token authentication) or a bare
- * `ws` server that only parses JSON (the baseline). Reports timings over IPC.
+ * (`createWsTransport` + core's `serveDrift` + `FleetMonitor`, token authentication, a real
+ * `WebhookSink`) or a bare `ws` server that only parses JSON and POSTs a drift alert itself (the
+ * baseline). Reports timings over IPC.
  *
- * argv: mode nodes heartbeatMs [store schema replica]: with store `postgres`, the monitor runs on
- * a `PostgresFleetStore` in `schema` (one of several replicas; replica 0 sets the desired
- * state, the others receive it through the change feed); with store `memory`, on its own
- * `MemoryFleetStore`.
+ * argv: one JSON `ServerConfig`. With store `postgres`, the monitor runs on a
+ * `PostgresFleetStore` in `schema` (one of several replicas; replica 0 sets the desired state, the
+ * others receive it through the change feed); with `memory`, on its own `MemoryFleetStore`; with
+ * `file`, on a `FileFleetStore` in the directory `schema` (fsync on, as the control plane runs it).
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { WebSocketServer } from 'ws';
 import {
   FleetMonitor,
   MemoryFleetStore,
+  WebhookSink,
   serveDrift,
   type FleetStore,
   type AlertSink,
@@ -21,15 +25,27 @@ import {
   type FleetEvent,
 } from '@plumbline/core/drift';
 import { createTokenAuthenticator, createWsTransport } from '@plumbline/ws';
-import { H1, tokenOf, type ServerCommand, type ServerReport } from './protocol.js';
+import {
+  H1,
+  monoMs,
+  tokenOf,
+  type ServerCommand,
+  type ServerConfig,
+  type ServerReport,
+} from './protocol.js';
+import { countPgStatements } from './pg-count.js';
 
-const mode = process.argv[2] === 'bare' ? 'bare' : 'ours';
-const nodes = Number(process.argv[3] ?? '15000');
-const heartbeatMs = Number(process.argv[4] ?? '5000');
-const storeKind = process.argv[5] ?? 'default';
-const schema = process.argv[6] ?? 'plumbline';
-const replica = Number(process.argv[7] ?? '0');
+const config = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
+const mode = config.mode;
+const nodes = config.nodes;
+const heartbeatMs = config.heartbeatMs;
+const storeKind = config.store;
+const schema = config.schema ?? 'plumbline';
+const replica = config.replica ?? 0;
 const PG_URL = process.env['PLUMBLINE_BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const pgCount = countPgStatements();
+let pgAtReset = { ...pgCount };
 
 const handle = createHistogram();
 const alert = createHistogram();
@@ -51,11 +67,23 @@ let storeStats:
       observedUpdates: number;
       observedRows: number;
       observedStatements: number;
+      seenRows: number;
+      seenStatements: number;
       buffered: number;
       dropped: number;
     })
   | null = null;
-let storeAtReset = { observedUpdates: 0, observedRows: 0, observedStatements: 0 };
+let storeAtReset = {
+  observedUpdates: 0,
+  observedRows: 0,
+  observedStatements: 0,
+  seenRows: 0,
+  seenStatements: 0,
+};
+/** Nodes of other replicas this monitor showed drifted since the reset, with the time. */
+let remoteDrifted: [string, number][] = [];
+const bareHook = { accepted: 0, delivered: 0, dropped: 0, failures: 0 };
+let webhookStats = (): ServerReport['webhook'] => bareHook;
 
 if (mode === 'bare') {
   const wss = new WebSocketServer({
@@ -72,13 +100,38 @@ if (mode === 'bare') {
     server_time: new Date().toISOString(),
   });
   let open = 0;
+  const hook = config.webhookUrl;
+  // The baseline's alert path: the first heartbeat with another hash POSTs one JSON alert.
+  const post = (body: string): void => {
+    if (hook === undefined) return;
+    bareHook.accepted++;
+    fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (res.ok) bareHook.delivered++;
+        else bareHook.failures++;
+      })
+      .catch(() => bareHook.failures++);
+  };
   wss.on('connection', (ws) => {
     open++;
+    let nodeId = '';
+    let alerted = false;
     ws.on('close', () => open--);
     ws.on('message', (data) => {
       const t0 = performance.now();
-      const frame = JSON.parse(data.toString()) as { type?: string };
-      if (frame.type === 'hello') ws.send(welcome);
+      const frame = JSON.parse(data.toString()) as {
+        type?: string;
+        node_id?: string;
+        artifact_hash?: string;
+      };
+      if (frame.type === 'hello') {
+        nodeId = frame.node_id ?? '';
+        ws.send(welcome);
+      } else if (frame.artifact_hash !== H1 && !alerted) {
+        alerted = true;
+        post(JSON.stringify({ type: 'drift.detected', id: `${nodeId}-1`, node_id: nodeId }));
+      }
       frames++;
       record(handle, performance.now() - t0);
     });
@@ -109,6 +162,12 @@ if (mode === 'bare') {
     close: async () => {},
     stats: () => ({ accepted: 0, delivered: 0, dropped: 0, failures: 0, queued: 0 }),
   };
+  const sinks: AlertSink[] = [sink];
+  if (config.webhookUrl !== undefined) {
+    const webhook = new WebhookSink({ url: config.webhookUrl, secret: 'bench-webhook-secret' });
+    sinks.push(webhook);
+    webhookStats = () => webhook.stats();
+  }
   let store: FleetStore | undefined;
   let follow: ((m: FleetMonitor) => void) | undefined;
   if (storeKind === 'postgres') {
@@ -124,14 +183,23 @@ if (mode === 'bare') {
     follow = (m) => void pgStore.followSessions(m);
   } else if (storeKind === 'memory') {
     store = new MemoryFleetStore();
+  } else if (storeKind === 'file') {
+    const { FileFleetStore } = await import('@plumbline/core/node');
+    store = await FileFleetStore.open({ path: join(schema, `fleet-${replica}.json`) });
   }
   const monitor = await FleetMonitor.create({
     heartbeatIntervalMs: heartbeatMs,
-    sinks: [sink],
+    sinks,
+    maxNodes: Math.max(250_000, nodes + 1000),
     flapDamping: false,
     ...(store === undefined ? {} : { store }),
   });
   follow?.(monitor);
+  monitor.on('node.state_changed', (event) => {
+    if (event.state === 'drift' && !arrival.has(event.node_id)) {
+      remoteDrifted.push([event.node_id, monoMs()]);
+    }
+  });
   if (storeKind !== 'postgres' || replica === 0) {
     for (let c = 0; c < 10; c++) {
       await monitor.setDesired({
@@ -175,12 +243,28 @@ if (mode === 'bare') {
   const server = serveDrift({ transport: timed, monitor, helloTimeoutMs: 60_000 });
   await server.start();
   sessions = () => server.sessions;
+  let closeStream = async (): Promise<void> => {};
+  let streamUrl: string | undefined;
+  if (config.sse === true) {
+    // The dashboard's event stream, as the control plane serves it at GET /v1/fleet/events.
+    const { createFleetEventStream } = await import('../../packages/cli/src/dashboard/events.js');
+    const stream = createFleetEventStream({ monitor, maxQueuedBytes: 256 * 1024 * 1024 });
+    const http = createServer((req, res) => stream.handle(req, res));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    streamUrl = `http://127.0.0.1:${(http.address() as { port: number }).port}/v1/fleet/events`;
+    closeStream = async () => {
+      await stream.close();
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    };
+  }
   stop = async () => {
+    await closeStream();
     await server.close();
     await monitor.close();
     await store?.close();
   };
-  send({ event: 'listening', url: ws.url });
+  send({ event: 'listening', url: ws.url, stream: streamUrl });
 }
 
 process.on('message', (m: ServerCommand) => {
@@ -190,6 +274,8 @@ process.on('message', (m: ServerCommand) => {
     loop.reset();
     frames = 0;
     alerts = 0;
+    remoteDrifted = [];
+    pgAtReset = { ...pgCount };
     resetAt = performance.now();
     cpuAt = process.cpuUsage();
     if (storeStats) storeAtReset = storeStats();
@@ -206,10 +292,22 @@ process.on('message', (m: ServerCommand) => {
       alertP99: alert.count ? alert.percentile(99) / 1000 : 0,
       cpuPerFrameUs: frames ? (cpu.user + cpu.system) / frames : 0,
       loopDelayP99: loop.percentile(99) / 1e6,
+      loopDelayMax: loop.max / 1e6,
+      remoteDrifted,
+      webhook: webhookStats(),
       rss: process.memoryUsage().rss,
       sessions: sessions(),
       elapsed: (performance.now() - resetAt) / 1000,
     };
+    if (pgCount.statements > 0) {
+      report.pg = {
+        statements: pgCount.statements - pgAtReset.statements,
+        reads: pgCount.reads - pgAtReset.reads,
+        writes: pgCount.writes - pgAtReset.writes,
+        other: pgCount.other - pgAtReset.other,
+        rows: pgCount.rows - pgAtReset.rows,
+      };
+    }
     if (storeStats) {
       const now = storeStats();
       report.store = {
@@ -219,6 +317,8 @@ process.on('message', (m: ServerCommand) => {
         totalUpdates: now.observedUpdates,
         totalRows: now.observedRows,
         totalStatements: now.observedStatements,
+        seenRows: now.seenRows - storeAtReset.seenRows,
+        seenStatements: now.seenStatements - storeAtReset.seenStatements,
         buffered: now.buffered,
         dropped: now.dropped,
       };

@@ -8,6 +8,10 @@
 // @plumbline/cli), two gateways that embed @plumbline/core and report through @plumbline/ws
 // (../gateway), and a third gateway written "in another language" with the `plumbline agent`
 // sidecar beside it (`startAgent`). A webhook receiver checks every alert's signature.
+// Last, a fourth gateway (Caddy, in a cluster of its own) is probed live by its agent: a change
+// made through Caddy's admin API (`POST /load`) is caught as drift naming the changed JSON path.
+// It is a real Caddy when `caddy` is on PATH; otherwise an in-process HTTP endpoint answering
+// Caddy's admin API stands in for it, and the demo says so.
 //
 // The control plane serves the fleet dashboard at /ui/ on its admin listener; the demo prints its
 // URL when it starts. On a terminal the demo then keeps the fleet up at the end until Enter or
@@ -17,6 +21,7 @@
 //   npm run demo                  # keeps the dashboard open at the end when run in a terminal
 //   npm run demo -- --exit        # always ends after the story
 //   npm run demo -- --keep-open   # always waits for Enter or Ctrl-C at the end
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -25,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { run, startAgent, startControlPlane } from '@plumbline/cli';
 import { hashAdminToken } from '@plumbline/core/admin';
 import { verifyWebhookSignature } from '@plumbline/core/drift';
+import { createCaddyProbe } from '@plumbline/core/probe';
 import { createKeyVerifier } from '@plumbline/core/signer';
 import type { LoadPolicy } from '@plumbline/core/verify';
 import { hashToken } from '@plumbline/ws';
@@ -52,6 +58,8 @@ const bold = (s: string): string => (colour ? `\u001b[1m${s}\u001b[0m` : s);
 const dim = (s: string): string => (colour ? `\u001b[2m${s}\u001b[0m` : s);
 const CLUSTER = 'prod-eu';
 const NODES = ['gw-1', 'gw-2', 'gw-3'] as const;
+/** The Caddy gateway of the live-configuration step, in a cluster of its own. */
+const EDGE = { cluster: 'edge', node: 'edge-1' } as const;
 const COMMIT_V1 = '4f1c2a9e7b3d5c8e1f0a2b4c6d8e0f1a3b5c7d9e';
 const COMMIT_V2 = '9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b';
 
@@ -102,10 +110,14 @@ const roles = ['--role', 'specs/**=spec', '--role', 'plugins/**=plugin', '--role
 // ---- state shared by the steps ---------------------------------------------------------------
 const adminToken = randomBytes(24).toString('base64url');
 const webhookSecret = randomBytes(32).toString('hex');
-const nodeTokens = Object.fromEntries(NODES.map((id) => [id, randomBytes(24).toString('hex')]));
+const nodeTokens = Object.fromEntries(
+  [...NODES, EDGE.node].map((id) => [id, randomBytes(24).toString('hex')]),
+);
 const hashes: { v1?: string; v2?: string } = {};
 let controlPlane: Awaited<ReturnType<typeof startControlPlane>> | undefined;
 let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+let edgeAgent: Awaited<ReturnType<typeof startAgent>> | undefined;
+let edgeGateway: { admin: string; close: () => Promise<void> } | undefined;
 const gateways = new Map<string, Gateway>();
 let receiver: http.Server | undefined;
 const alerts: {
@@ -126,6 +138,7 @@ async function fleet(): Promise<{
   nodes: {
     node_id: string;
     state: string;
+    live_config?: { status: string; differences?: string[] } | null;
     reported_hash: string | null;
     desired_hash: string | null;
     provenance: { commit?: string } | null;
@@ -256,6 +269,127 @@ async function startEmbedded(node: string, artifact: string): Promise<void> {
   );
 }
 
+/** A free loopback port (for Caddy, which is told its ports in its configuration). */
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Caddy's JSON configuration for the live-configuration step: one route answering a fixed body. */
+function caddyConfig(adminPort: number, port: number, body: string): Record<string, unknown> {
+  return {
+    admin: { listen: `127.0.0.1:${adminPort}` },
+    apps: {
+      http: {
+        servers: {
+          main: {
+            listen: [`127.0.0.1:${port}`],
+            routes: [{ handle: [{ handler: 'static_response', body }] }],
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Starts a real Caddy (`caddy run`) on loopback with `configFile` and waits for its admin API. */
+async function startCaddy(configFile: string, admin: string, home: string): Promise<ChildProcess> {
+  const caddy = spawn('caddy', ['run', '--config', configFile], {
+    stdio: 'ignore',
+    env: { ...process.env, HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home },
+  });
+  await until(
+    'Caddy to start',
+    () =>
+      fetch(`${admin}/config/`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    10_000,
+  );
+  return caddy;
+}
+
+/**
+ * A stand-in for Caddy's admin API when Caddy is not installed: `GET /config/` answers the
+ * configuration last given to `POST /load`, as Caddy does. It serves no traffic.
+ */
+async function startCaddyStandIn(
+  config: Record<string, unknown>,
+): Promise<{ admin: string; close: () => Promise<void> }> {
+  let running = JSON.stringify(config);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/config/') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(running);
+      } else if (req.method === 'POST' && req.url === '/load') {
+        running = JSON.stringify(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        res.writeHead(200).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    admin: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Whether a `caddy` binary is on PATH. */
+const caddyInstalled = (): boolean =>
+  spawnSync('caddy', ['version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Starts the edge gateway of the live-configuration step, writing the configuration it runs to
+ * `dir/caddy.json`: a real Caddy when one is installed, otherwise the labelled stand-in.
+ */
+async function startEdgeGateway(dir: string): Promise<Record<string, unknown>> {
+  const configFile = join(dir, 'caddy.json');
+  if (caddyInstalled()) {
+    const adminPort = await freePort();
+    const config = caddyConfig(adminPort, await freePort(), 'hello from the sealed config');
+    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    const admin = `http://127.0.0.1:${adminPort}`;
+    const home = join(out, 'caddy-home'); // Caddy's own files, outside the sealed inputs
+    mkdirSync(home, { recursive: true });
+    const caddy = await startCaddy(configFile, admin, home);
+    edgeGateway = {
+      admin,
+      close: async () => {
+        if (caddy.exitCode !== null || caddy.signalCode !== null) return;
+        const exited = new Promise((resolve) => caddy.once('exit', resolve));
+        caddy.kill('SIGTERM');
+        await exited;
+      },
+    };
+    console.log(`  edge-1: Caddy ${bold('(real, caddy run)')} with its admin API on ${admin}`);
+    return config;
+  }
+  // Caddy is not installed: the admin address is only known once the stand-in listens.
+  const standIn = await startCaddyStandIn({});
+  const port = Number(new URL(standIn.admin).port);
+  const config = caddyConfig(port, await freePort(), 'hello from the sealed config');
+  await fetch(`${standIn.admin}/load`, { method: 'POST', body: JSON.stringify(config) });
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  edgeGateway = standIn;
+  console.log(
+    `  edge-1: ${bold('STAND-IN for Caddy')} (caddy is not on PATH): an in-process HTTP endpoint`,
+  );
+  console.log(`  answering Caddy's admin API (GET /config/, POST /load) on ${standIn.admin}`);
+  return config;
+}
+
 const STEPS: [string, () => Promise<void> | void][] = [
   [
     'Fingerprint the gateway configuration',
@@ -377,9 +511,13 @@ const STEPS: [string, () => Promise<void> | void][] = [
       const { port } = receiver.address() as { port: number };
       controlPlane = await startControlPlane({
         adminToken,
-        nodeTokens: Object.fromEntries(
-          NODES.map((id) => [id, { cluster: CLUSTER, token_sha256: hashToken(nodeTokens[id]!) }]),
-        ),
+        nodeTokens: Object.fromEntries([
+          ...NODES.map((id) => [
+            id,
+            { cluster: CLUSTER, token_sha256: hashToken(nodeTokens[id]!) },
+          ]),
+          [EDGE.node, { cluster: EDGE.cluster, token_sha256: hashToken(nodeTokens[EDGE.node]!) }],
+        ]),
         store: join(out, 'control-plane-state.json'),
         heartbeatIntervalMs: 500,
         webhook: { url: `http://127.0.0.1:${port}/alerts`, secret: webhookSecret },
@@ -532,12 +670,114 @@ const STEPS: [string, () => Promise<void> | void][] = [
       );
     },
   ],
+  [
+    'Change a gateway through its own admin API (live-configuration probe → ConfigurationDrift)',
+    async () => {
+      console.log(
+        'The agent can also ask the gateway what it runs now (`plumbline agent --probe`):',
+      );
+      console.log("here Caddy's running JSON configuration, from its admin API `GET /config/`.");
+      const dir = join(out, 'nodes', EDGE.node);
+      mkdirSync(dir, { recursive: true });
+      const config = await startEdgeGateway(dir);
+      // The build seals the configuration Caddy should run (its JSON is the artifact's payload).
+      const artifact = join(out, 'edge-v1.plb');
+      await plumbline(
+        [
+          'seal',
+          '--inputs',
+          dir,
+          '--payload',
+          join(dir, 'caddy.json'),
+          '--media-type',
+          'application/json',
+          '--out',
+          artifact,
+          '--commit',
+          COMMIT_V1,
+          '--source',
+          'https://github.com/acme/edge-config',
+          '--builder-id',
+          'acme-edge-build',
+          '--builder-version',
+          '1.0.0',
+        ],
+        { quiet: true, env: EPOCH },
+      );
+      await plumbline(
+        ['sign', artifact, '--key', join(out, 'keys', 'release.key.pem'), '--attach', '--no-tlog'],
+        { quiet: true },
+      );
+      await put(`/v1/clusters/${EDGE.cluster}/desired`, {
+        artifact_hash: await artifactHashOf(artifact),
+        reason: 'edge release v1',
+      });
+      const tokenFile = join(out, 'nodes', `${EDGE.node}.token`);
+      writeFileSync(tokenFile, `${nodeTokens[EDGE.node]}\n`, { mode: 0o600 });
+      edgeAgent = await startAgent({
+        artifact,
+        controlPlane: controlPlane!.wsUrl,
+        nodeId: EDGE.node,
+        cluster: EDGE.cluster,
+        tokenFile,
+        heartbeatIntervalMs: 500,
+        policy: policy!,
+        probe: createCaddyProbe({ url: edgeGateway!.admin }),
+        logOutput: {
+          write: (line: string) =>
+            writeFileSync(join(out, `agent-${EDGE.node}.log`), line, { flag: 'a' }),
+        },
+      });
+      const edge = async () => (await fleet()).nodes.find((n) => n.node_id === EDGE.node);
+      await until('edge-1 in sync', async () => (await edge())?.state === 'in_sync');
+      console.log(`  ${EDGE.node}: in_sync (the live configuration is the sealed one)`);
+
+      console.log(
+        `Someone changes the route by hand: ${bold('POST /load')} to the admin API, no build, no commit.`,
+      );
+      const changed = structuredClone(config) as ReturnType<typeof caddyConfig> & {
+        apps: { http: { servers: { main: { routes: { handle: { body: string }[] }[] } } } };
+      };
+      changed.apps.http.servers.main.routes[0]!.handle[0]!.body = 'changed by hand';
+      const load = async (body: unknown): Promise<void> => {
+        const response = await fetch(`${edgeGateway!.admin}/load`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        if (!response.ok) throw new Error(`POST /load answered ${response.status}`);
+      };
+      await load(changed);
+      await until('edge-1 drift', async () => (await edge())?.state === 'drift');
+      const differences = (await edge())?.live_config?.differences ?? [];
+      console.log(
+        `  ${EDGE.node}: ${colour ? '\u001b[31mdrift\u001b[0m' : 'drift'}: running config changed out of band at ${differences.join(', ')}`,
+      );
+      await until('the edge alert', async () =>
+        alerts.some((a) => a.type === 'drift.detected' && a.node_id === EDGE.node),
+      );
+      const alert = alerts.find((a) => a.type === 'drift.detected' && a.node_id === EDGE.node)!;
+      const live = alert.body.live_config as { differences?: string[] } | undefined;
+      console.log(
+        `  webhook: ${bold('ConfigurationDrift')} (drift.detected) for ${EDGE.node} at ${(live?.differences ?? []).join(', ')}, Plumbline-Signature ${alert.verified ? 'verified' : 'INVALID'}`,
+      );
+      if (!alert.verified) throw new Error('the webhook signature did not verify');
+      console.log(
+        'The change is rolled back through the admin API (POST /load of the sealed JSON).',
+      );
+      await load(config);
+      await until('edge-1 in sync again', async () => (await edge())?.state === 'in_sync');
+      console.log(`  ${EDGE.node}: in_sync again`);
+    },
+  ],
 ];
 
 async function shutdown(): Promise<void> {
   for (const gateway of gateways.values()) await gateway.close();
   gateways.clear();
   await agent?.close();
+  await edgeAgent?.close();
+  await edgeGateway?.close();
   await controlPlane?.close();
   if (receiver) {
     receiver.closeAllConnections();

@@ -22,16 +22,43 @@ const root = mkdtempSync(join(tmpdir(), 'plumbline-demo-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Starts the demo the way `npm run demo` does (stdout is a pipe, not a terminal). */
-function demo(out: string, args: string[] = []): ChildProcessWithoutNullStreams {
+function demo(
+  out: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): ChildProcessWithoutNullStreams {
   return spawn(
     process.execPath,
     ['--conditions=@plumbline/source', '--import', 'tsx', 'demo/demo.ts', ...args],
     {
       cwd: examples,
-      env: { ...process.env, PLUMBLINE_DEMO_OUT: out, NO_COLOR: '1' },
+      env: { ...process.env, PLUMBLINE_DEMO_OUT: out, NO_COLOR: '1', ...env },
       stdio: 'pipe',
     },
   );
+}
+
+/** The JSON pointer the demo's out-of-band `POST /load` changes in Caddy's configuration. */
+const CHANGED = '/apps/http/servers/main/routes/0/handle/0/body';
+
+/** Checks the live-configuration step: in sync, drift naming the change, the alert, in sync again. */
+function expectOutOfBandStep(stdout: string): void {
+  const start = stdout.indexOf('Change a gateway through its own admin API');
+  expect(start).toBeGreaterThan(0);
+  const step = stdout.slice(start);
+  const lines = [
+    'edge-1: in_sync (the live configuration is the sealed one)',
+    'POST /load to the admin API',
+    `edge-1: drift: running config changed out of band at ${CHANGED}\n`,
+    `webhook: ConfigurationDrift (drift.detected) for edge-1 at ${CHANGED}, Plumbline-Signature verified`,
+    'edge-1: in_sync again',
+  ];
+  let at = 0;
+  for (const line of lines) {
+    const next = step.indexOf(line, at);
+    expect(next, line).toBeGreaterThanOrEqual(at);
+    at = next;
+  }
 }
 
 function collect(child: ChildProcessWithoutNullStreams): {
@@ -117,6 +144,13 @@ describe('npm run demo', () => {
       expect(synced[node]![3], node).toBe('9a8b7c6d5e');
     }
     expect(stdout).toContain('all signatures verified: true');
+    // The out-of-band change through Caddy's admin API: a real Caddy on this machine (CI installs
+    // it); the stand-in is the next test's.
+    expect(stdout).toMatch(
+      /edge-1: Caddy \(real, caddy run\) with its admin API on http:\/\/127\.0\.0\.1:\d+\n/,
+    );
+    expect(stdout).not.toContain('STAND-IN');
+    expectOutOfBandStep(stdout);
     expect(stdout).toMatch(/Done: the story took/);
     expect(stdout).not.toContain('Press Enter');
 
@@ -146,6 +180,21 @@ describe('npm run demo', () => {
     const dashboard = /dashboard: (\S+)/.exec(stdout)![1]!;
     await expect(fetch(dashboard)).rejects.toThrow();
   }, 60_000);
+
+  it('without Caddy on PATH, shows the out-of-band change on a labelled stand-in', async () => {
+    // A PATH with no caddy on it (the demo itself runs with an absolute node path).
+    const empty = join(root, 'no-caddy');
+    mkdirSync(empty);
+    const child = demo(join(root, 'stand-in'), ['--exit'], { PATH: empty });
+    child.stdin.end();
+    const run = collect(child);
+    expect(await run.exit, run.stderr()).toBe(0);
+    const stdout = run.stdout();
+    expect(stdout).toContain('edge-1: STAND-IN for Caddy (caddy is not on PATH)');
+    expect(stdout).toMatch(/answering Caddy's admin API \(GET \/config\/, POST \/load\) on http:/);
+    expect(stdout).not.toContain('caddy run');
+    expectOutOfBandStep(stdout);
+  }, 90_000);
 
   it('prints commands that run as shown from the repository root, followed by their real output', () => {
     expect(story).toContain('$ plumbline oci-labels');
@@ -189,6 +238,7 @@ describe('npm run demo', () => {
     });
     const body = (await fleet.json()) as { nodes: { node_id: string; state: string }[] };
     expect(body.nodes.map((n) => [n.node_id, n.state]).sort()).toEqual([
+      ['edge-1', 'in_sync'],
       ['gw-1', 'in_sync'],
       ['gw-2', 'in_sync'],
       ['gw-3', 'in_sync'],

@@ -43,10 +43,18 @@ function alive(pid: number): boolean {
   }
 }
 
-async function pidOf(file: string): Promise<number | undefined> {
+/**
+ * The pid in a gateway's pid file, when that process is alive and runs with `configFile` on its
+ * command line. A gateway that exited can leave its pid file behind (HAProxy does), and process
+ * ids are reused (32,768 of them here, and the test suite starts thousands of processes): a bare
+ * pid could name another test's process, which a stop would then kill.
+ */
+async function pidOf(file: string, configFile: string): Promise<number | undefined> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const pid = Number(text.trim());
-  return pid > 0 && alive(pid) ? pid : undefined;
+  if (!(pid > 0) || !alive(pid)) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes(configFile) ? pid : undefined;
 }
 
 async function stopPid(pid: number | undefined): Promise<void> {
@@ -115,6 +123,10 @@ export async function startCaddy(dir: string, body = 'one'): Promise<CaddyGatewa
         body: JSON.stringify(next),
       });
       if (!response.ok) throw new Error(`caddy /load answered ${response.status}`);
+      // Caddy swaps its admin listener with the new configuration: wait until it answers again.
+      await until('caddy after /load', async () =>
+        (await fetch(`${adminUrl}/config/`)).ok ? true : undefined,
+      );
     },
     async stop() {
       await stopPid(child?.pid);
@@ -141,9 +153,39 @@ export interface FileGateway {
   payload(): Promise<Uint8Array>;
 }
 
-async function workers(master: number): Promise<string> {
-  const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(master)]);
-  return stdout.trim().split(/\s+/).sort().join(',');
+/**
+ * Whether `pid` has installed a handler for (or blocks) signal number `signal`. HAProxy's master
+ * forks its worker before it installs its handlers; a SIGUSR2 sent in that window kills it.
+ */
+async function handles(pid: number, signal: number): Promise<boolean> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const mask = (name: string): bigint => {
+    const hex = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1];
+    return hex === undefined ? 0n : BigInt(`0x${hex}`);
+  };
+  const bit = 1n << BigInt(signal - 1);
+  return ((mask('SigCgt') | mask('SigBlk')) & bit) !== 0n;
+}
+
+const SIGUSR2 = 12;
+
+/**
+ * Waits until an HAProxy master handles SIGUSR2: it installs its handler only after it has
+ * started (and again after each reload's re-exec), and until then the signal's default action
+ * kills it.
+ */
+function readyToReload(master: number): Promise<true> {
+  return until('the haproxy master to handle reloads', async () =>
+    (await handles(master, SIGUSR2)) ? true : undefined,
+  );
+}
+
+/** The pids of a master's child processes. */
+async function workers(master: number): Promise<string[]> {
+  const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(master)]).catch(() => ({
+    stdout: '',
+  }));
+  return stdout.split(/\s+/).filter((pid) => pid !== '');
 }
 
 /** The pids of NGINX's current workers (not those shutting down after a reload). */
@@ -189,23 +231,27 @@ export async function startNginx(dir: string, body = 'one'): Promise<FileGateway
     write: (text) => writeFile(configFile, text),
     async start() {
       await run('nginx', args);
-      const master = await until('nginx', () => pidOf(pidFile));
+      const master = await until('nginx', () => pidOf(pidFile, configFile));
       await until('the nginx workers', async () =>
-        (await workers(master)) !== '' ? true : undefined,
+        (await workers(master)).length > 0 ? true : undefined,
       );
     },
     async reload() {
-      const master = (await pidOf(pidFile))!;
+      const master = (await pidOf(pidFile, configFile))!;
       const before = await nginxWorkers(master);
       await run('nginx', [...args, '-s', 'reload']);
       // Reloaded once every current worker is new (the old ones are gone or shutting down).
-      await until('the new nginx workers', async () => {
-        const now = await nginxWorkers(master);
-        return now.length > 0 && now.every((pid) => !before.includes(pid)) ? true : undefined;
-      });
+      await until(
+        'the new nginx workers',
+        async () => {
+          const now = await nginxWorkers(master);
+          return now.length > 0 && now.every((pid) => !before.includes(pid)) ? true : undefined;
+        },
+        30_000,
+      );
     },
     async stop() {
-      const pid = await pidOf(pidFile);
+      const pid = await pidOf(pidFile, configFile);
       await stopPid(pid);
     },
     async payload() {
@@ -247,24 +293,42 @@ export async function startHaproxy(dir: string, body = 'one'): Promise<FileGatew
     write: (text) => writeFile(configFile, text),
     async start() {
       await run('haproxy', ['-W', '-D', '-q', '-f', configFile, '-p', pidFile]);
-      const master = await until('haproxy', () => pidOf(pidFile));
+      const master = await until('haproxy', () => pidOf(pidFile, configFile));
       await until('the haproxy worker', async () =>
-        (await workers(master)) !== '' ? true : undefined,
+        (await workers(master)).length > 0 ? true : undefined,
       );
+      await readyToReload(master);
     },
     async reload() {
-      const master = (await pidOf(pidFile))!;
+      const master = (await pidOf(pidFile, configFile))!;
       const before = await workers(master);
-      process.kill(master, 'SIGUSR2');
-      await until('the new haproxy worker', async () => {
-        const now = await workers(master);
-        return now !== before && !now.split(',').every((p) => before.includes(p))
-          ? true
-          : undefined;
-      });
+      // Reloaded once the master has a worker it did not have before (pids compared whole: a
+      // new pid may be a substring of an old one). A loaded machine can take seconds to re-exec;
+      // a reload that shows no new worker after a while is asked for again (reloading the same
+      // file twice changes nothing), only while the master is ready for it.
+      const started = Date.now();
+      let asked = 0;
+      for (;;) {
+        await readyToReload(master);
+        process.kill(master, 'SIGUSR2');
+        asked++;
+        const renewed = await until(
+          'the new haproxy worker',
+          async () =>
+            (await workers(master)).some((pid) => !before.includes(pid)) ? true : undefined,
+          10_000,
+        ).catch(() => false);
+        if (renewed) return;
+        if (Date.now() - started > 25_000) {
+          const now = await workers(master);
+          throw new Error(
+            `haproxy did not reload after ${asked} SIGUSR2: master ${master} ${alive(master) ? 'alive' : 'gone'}, workers before [${before.join(' ')}], now [${now.join(' ')}]`,
+          );
+        }
+      }
     },
     async stop() {
-      await stopPid(await pidOf(pidFile));
+      await stopPid(await pidOf(pidFile, configFile));
     },
     async payload() {
       return new Uint8Array(await readFile(configFile));
