@@ -33,25 +33,19 @@ export async function runCli(
 }
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-/** Path of the CLI's source entry point. */
-export const CLI_SOURCE = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+import { cliArgs } from '@plumbline/testkit/cli';
 
 /**
- * Starts the CLI from source in a separate process (for long-running commands such as
- * `control-plane` and `agent`, or for signal handling). Resolves workspace packages to their
- * sources through the `@plumbline/source` condition, so no build is needed.
+ * Starts the CLI in a separate process (for long-running commands such as `control-plane` and
+ * `agent`, or for signal handling): the built CLI when its build is newer than every source, else
+ * the sources (workspace packages resolved through the `@plumbline/source` condition), so no
+ * build is needed.
  */
 export function spawnCli(args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['--conditions=@plumbline/source', '--import', 'tsx', CLI_SOURCE, ...args],
-    {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      ...options,
-    },
-  );
+  return spawn(process.execPath, cliArgs(args), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...options,
+  });
 }
 
 /**
