@@ -292,7 +292,17 @@ export async function startHaproxy(dir: string, body = 'one'): Promise<FileGatew
     configWith,
     write: (text) => writeFile(configFile, text),
     async start() {
-      await run('haproxy', ['-W', '-D', '-q', '-f', configFile, '-p', pidFile]);
+      // Started again right after a stop, the port can still be held for a moment (a worker of
+      // the stopped master finishing): try again before failing, with HAProxy's own error (no -q).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await run('haproxy', ['-W', '-D', '-f', configFile, '-p', pidFile]);
+          break;
+        } catch (error) {
+          if (attempt === 3) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        }
+      }
       const master = await until('haproxy', () => pidOf(pidFile, configFile));
       await until('the haproxy worker', async () =>
         (await workers(master)).length > 0 ? true : undefined,
@@ -328,7 +338,12 @@ export async function startHaproxy(dir: string, body = 'one'): Promise<FileGatew
       }
     },
     async stop() {
-      await stopPid(await pidOf(pidFile, configFile));
+      // Stopped when the master and every worker it had are gone (the port is free again).
+      const master = await pidOf(pidFile, configFile);
+      if (master === undefined) return;
+      const children = await workers(master);
+      await stopPid(master);
+      for (const pid of children) await stopPid(Number(pid));
     },
     async payload() {
       return new Uint8Array(await readFile(configFile));
