@@ -1,16 +1,15 @@
 import { decodeUtf8 } from '../encoding/utf8.js';
 import { PlumblineError } from '../errors.js';
-import { limitOption } from '../limit-option.js';
 import { canonicalizeJsonValue, checkSize } from './canonical.js';
 import { parseJsonBounded, type JsonValue } from './jcs.js';
 import { resolveJsonPointer, withoutMembers } from './json-pointer.js';
 import { fetchBounded, probeEndpoint, settle } from './http.js';
 import { createSecretRedactor, type SecretRedactor } from './redact.js';
 import {
-  DEFAULT_PROBE_LIMITS,
   type CanonicalConfig,
   type LiveConfigProbe,
   type ProbeLimits,
+  probeLimit,
 } from './probe.js';
 
 /**
@@ -64,21 +63,9 @@ export function createHttpJsonProbe(options: HttpJsonProbeOptions): LiveConfigPr
   for (const p of [pointer, payloadPointer]) {
     if (p !== '' && !p.startsWith('/')) resolveJsonPointer(null, p);
   }
-  const timeoutMs = limitOption(options.timeoutMs, {
-    name: 'timeoutMs',
-    code: 'PLB_PROBE_INVALID_OPTION',
-    fallback: DEFAULT_PROBE_LIMITS.timeoutMs,
-  });
-  const maxBytes = limitOption(options.maxBytes, {
-    name: 'maxBytes',
-    code: 'PLB_PROBE_INVALID_OPTION',
-    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
-  });
-  const maxDepth = limitOption(options.maxDepth, {
-    name: 'maxDepth',
-    code: 'PLB_PROBE_INVALID_OPTION',
-    fallback: DEFAULT_PROBE_LIMITS.maxDepth,
-  });
+  const timeoutMs = probeLimit(options.timeoutMs, 'timeoutMs');
+  const maxBytes = probeLimit(options.maxBytes, 'maxBytes');
+  const maxDepth = probeLimit(options.maxDepth, 'maxDepth');
   const ignore = new Set(options.ignoreMembers ?? []);
   const redactor = options.redactor ?? createSecretRedactor();
 

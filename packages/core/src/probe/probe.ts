@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { PlumblineErrorCode } from '../errors.js';
+import { limitOption } from '../limit-option.js';
 import type { DigestString } from '../hash/digest.js';
 
 /**
@@ -110,6 +111,23 @@ export const DEFAULT_PROBE_LIMITS = Object.freeze({
   /** Deepest JSON nesting accepted: 256. */
   maxDepth: 256,
 });
+
+/**
+ * A probe's limit option checked (`PLB_PROBE_INVALID_OPTION` when it is not a positive number),
+ * or its default from {@link DEFAULT_PROBE_LIMITS}.
+ *
+ * @internal
+ */
+export function probeLimit(
+  value: number | undefined,
+  name: keyof typeof DEFAULT_PROBE_LIMITS,
+): number {
+  return limitOption(value, {
+    name,
+    code: 'PLB_PROBE_INVALID_OPTION',
+    fallback: DEFAULT_PROBE_LIMITS[name],
+  });
+}
 
 /**
  * Limits every built-in probe takes.

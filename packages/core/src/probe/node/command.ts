@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { PlumblineError } from '../../errors.js';
-import { limitOption } from '../../limit-option.js';
 import { canonicalizeBytes, canonicalizeJson, canonicalizeText } from '../canonical.js';
 import { settle } from '../http.js';
 import { createSecretRedactor, type SecretRedactor } from '../redact.js';
 import {
-  DEFAULT_PROBE_LIMITS,
   type CanonicalConfig,
   type LiveConfigProbe,
   type ProbeLimits,
+  probeLimit,
 } from '../probe.js';
 
 /**
@@ -168,16 +167,8 @@ export function createCommandProbe(options: CommandProbeOptions): LiveConfigProb
   if (options.command.length === 0) {
     throw new PlumblineError('PLB_PROBE_INVALID_OPTION', 'the probe command is empty');
   }
-  const timeoutMs = limitOption(options.timeoutMs, {
-    name: 'timeoutMs',
-    code: 'PLB_PROBE_INVALID_OPTION',
-    fallback: DEFAULT_PROBE_LIMITS.timeoutMs,
-  });
-  const maxBytes = limitOption(options.maxBytes, {
-    name: 'maxBytes',
-    code: 'PLB_PROBE_INVALID_OPTION',
-    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
-  });
+  const timeoutMs = probeLimit(options.timeoutMs, 'timeoutMs');
+  const maxBytes = probeLimit(options.maxBytes, 'maxBytes');
   const format = options.format ?? 'bytes';
   const redactor = options.redactor ?? createSecretRedactor();
   return {

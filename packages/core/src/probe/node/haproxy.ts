@@ -1,11 +1,10 @@
 import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PlumblineError } from '../../errors.js';
-import { limitOption } from '../../limit-option.js';
 import { canonicalizeText, checkSize } from '../canonical.js';
 import { settle } from '../http.js';
 import { createSecretRedactor, type SecretRedactor } from '../redact.js';
-import { DEFAULT_PROBE_LIMITS, type LiveConfigProbe, type ProbeLimits } from '../probe.js';
+import { type LiveConfigProbe, type ProbeLimits, probeLimit } from '../probe.js';
 import { createGenerationTracker, type GenerationSource } from './generation.js';
 import { processTree, readPidFile } from './proc.js';
 
@@ -73,11 +72,7 @@ async function expand(paths: readonly string[]): Promise<string[]> {
  * @public
  */
 export function createHaproxyProbe(options: HaproxyProbeOptions): LiveConfigProbe {
-  const maxBytes = limitOption(options.maxBytes, {
-    name: 'maxBytes',
-    code: 'PLB_PROBE_INVALID_OPTION',
-    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
-  });
+  const maxBytes = probeLimit(options.maxBytes, 'maxBytes');
   const redactor = options.redactor ?? createSecretRedactor();
   const source: GenerationSource<readonly string[]> = {
     async current() {

@@ -1,9 +1,8 @@
 import { PlumblineError } from '../../errors.js';
-import { limitOption } from '../../limit-option.js';
 import { canonicalizeText } from '../canonical.js';
 import { settle } from '../http.js';
 import { createSecretRedactor, type SecretRedactor } from '../redact.js';
-import { DEFAULT_PROBE_LIMITS, type LiveConfigProbe, type ProbeLimits } from '../probe.js';
+import { type LiveConfigProbe, type ProbeLimits, probeLimit } from '../probe.js';
 import { runBounded } from './command.js';
 import { createGenerationTracker, type GenerationSource } from './generation.js';
 import { processTree, readPidFile } from './proc.js';
@@ -70,17 +69,8 @@ export function nginxConfigArgs(title: string): string[] {
  * @public
  */
 export function createNginxProbe(options: NginxProbeOptions): LiveConfigProbe {
-  const code = 'PLB_PROBE_INVALID_OPTION';
-  const timeoutMs = limitOption(options.timeoutMs, {
-    name: 'timeoutMs',
-    code,
-    fallback: DEFAULT_PROBE_LIMITS.timeoutMs,
-  });
-  const maxBytes = limitOption(options.maxBytes, {
-    name: 'maxBytes',
-    code,
-    fallback: DEFAULT_PROBE_LIMITS.maxBytes,
-  });
+  const timeoutMs = probeLimit(options.timeoutMs, 'timeoutMs');
+  const maxBytes = probeLimit(options.maxBytes, 'maxBytes');
   const redactor = options.redactor ?? createSecretRedactor();
   // The generation last seen: a worker set that still holds one of its workers is the same
   // generation (a worker respawned after a crash, or old workers not yet retitled "shutting down"
