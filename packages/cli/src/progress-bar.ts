@@ -30,6 +30,14 @@ export class ProgressBar {
   readonly #now: () => number;
 
   /**
+   * Whether the bar draws at all (stderr is a TTY). Callers pass a progress callback only then:
+   * reporting progress nobody sees still costs the work it reports on.
+   */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /**
    * Shows a step without counts (`sealing out/a.plb`) with the seconds it has taken so far,
    * redrawn every second until the next `phase`, `update` or `done`. Nothing unless a TTY.
    */

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { InputRole } from '@plumbline/core/manifest';
+import type { ManifestProgress } from '@plumbline/core/node';
 // The narrow entry: building and writing a manifest loads no schema library (fast start-up).
 import {
   buildManifest,
@@ -71,13 +72,15 @@ async function action(
       caseCollisions: opts.allowCaseCollisions ? 'allow' : 'error',
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(io.shutdownSignal ? { signal: io.shutdownSignal } : {}),
-      onProgress: (p) =>
-        progress.update(
-          p.phase === 'walk' ? 'scanning' : 'hashing',
-          p.files,
-          p.totalFiles,
-          p.bytes,
-        ),
+      ...(progress.enabled && {
+        onProgress: (p: ManifestProgress) =>
+          progress.update(
+            p.phase === 'walk' ? 'scanning' : 'hashing',
+            p.files,
+            p.totalFiles,
+            p.bytes,
+          ),
+      }),
     });
   } finally {
     progress.done();

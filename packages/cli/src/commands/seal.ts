@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { HeaderValue } from '@plumbline/core/header';
+import type { ManifestProgress } from '@plumbline/core/node';
 // The narrow entry: only what sealing uses is loaded (fast start-up).
 import {
   buildManifest,
@@ -200,7 +201,10 @@ async function sealWithProgress(
     ...(opts.base === undefined ? {} : { base: opts.base }),
     roles: parseRoles(opts.role ?? []),
     ...(signal ? { signal } : {}),
-    onProgress: (p) => progress.update('hashing inputs', p.files, p.totalFiles, p.bytes),
+    ...(progress.enabled && {
+      onProgress: (p: ManifestProgress) =>
+        progress.update('hashing inputs', p.files, p.totalFiles, p.bytes),
+    }),
   });
   progress.phase(`sealing ${opts.out}`);
   const { notes: _notes, ...provenance } = detected;

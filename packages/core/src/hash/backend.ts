@@ -23,4 +23,10 @@ export interface HashBackend {
   createSha256(): Sha256Hasher;
   /** One-shot SHA-256 of `data`. */
   sha256(data: Uint8Array): Uint8Array;
+  /**
+   * One-shot SHA-256 of `data` written into `out` at `at` (32 bytes), for backends that can do it
+   * without allocating a result per call (hashing many small inputs: leaves, tree nodes). Optional:
+   * without it, `sha256` is called and its result copied.
+   */
+  sha256Into?(data: Uint8Array, out: Uint8Array, at: number): void;
 }

@@ -40,6 +40,17 @@ export function sha256(data: Uint8Array): Uint8Array {
 }
 
 /**
+ * One-shot SHA-256 of `data` with the selected backend, written into `out` at `at` (32 bytes).
+ *
+ * @internal
+ */
+export function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  const backend = getHashBackend();
+  if (backend.sha256Into === undefined) out.set(backend.sha256(data), at);
+  else backend.sha256Into(data, out, at);
+}
+
+/**
  * Starts an incremental SHA-256 with the selected backend.
  *
  * @public

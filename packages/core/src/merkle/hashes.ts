@@ -1,4 +1,4 @@
-import { createSha256, sha256 } from '../hash/select.js';
+import { createSha256, sha256, sha256Into } from '../hash/select.js';
 
 const NODE_PREFIX = new Uint8Array([0x01]);
 
@@ -28,6 +28,17 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   NODE_INPUT.set(left, 1);
   NODE_INPUT.set(right, 33);
   return sha256(NODE_INPUT);
+}
+
+/**
+ * {@link nodeHash} of the two 32-byte hashes at `from[at…at+64]`, written into `out` at `outAt`
+ * (which may overlap them) without allocating.
+ *
+ * @internal
+ */
+export function nodeHashInto(from: Uint8Array, at: number, out: Uint8Array, outAt: number): void {
+  for (let k = 0; k < 64; k++) NODE_INPUT[k + 1] = from[at + k]!;
+  sha256Into(NODE_INPUT, out, outAt);
 }
 
 /** Scratch input of interior node hashes: 0x01 || left || right (hashing copies it out). */

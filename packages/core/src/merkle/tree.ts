@@ -1,9 +1,9 @@
 import { PlumblineError } from '../errors.js';
-import { emptyRoot, leafHash, nodeHash, splitPoint } from './hashes.js';
+import { emptyRoot, leafHash, nodeHash, nodeHashInto, splitPoint } from './hashes.js';
 
 /**
- * The Merkle Tree Hash (RFC 9162 §2.1.1) over already-computed leaf hashes, in O(n) time and
- * O(log n) extra memory.
+ * The Merkle Tree Hash (RFC 9162 §2.1.1) over already-computed leaf hashes (32 bytes each), in
+ * O(n) time and one copy of the leaf hashes as extra memory.
  *
  * Pairing adjacent nodes level by level and carrying an odd last node up unchanged builds the
  * same left-balanced tree as RFC 9162's split at the largest power of two below `n`.
@@ -13,28 +13,43 @@ import { emptyRoot, leafHash, nodeHash, splitPoint } from './hashes.js';
  * import { leafHash, rootFromLeafHashes } from '@plumbline/core/merkle';
  * const root = rootFromLeafHashes([leafHash(new Uint8Array([1]))]);
  * ```
+ * @throws {@link PlumblineError} `PLB_INVALID_DIGEST` when a leaf hash is not 32 bytes.
  * @public
  */
 export function rootFromLeafHashes(leafHashes: readonly Uint8Array[]): Uint8Array {
-  const n = leafHashes.length;
-  if (n === 0) return emptyRoot();
-  // A stack of perfect subtree roots, as in a compact range: O(log n) memory.
-  const stack: Uint8Array[] = [];
-  const sizes: number[] = [];
-  for (let i = 0; i < n; i++) {
-    let hash = leafHashes[i]!;
-    let size = 1;
-    while (sizes.length > 0 && sizes[sizes.length - 1] === size) {
-      hash = nodeHash(stack.pop()!, hash);
-      sizes.pop();
-      size *= 2;
+  const packed = new Uint8Array(leafHashes.length * 32);
+  leafHashes.forEach((leaf, i) => {
+    if (leaf.length !== 32) {
+      throw new PlumblineError(
+        'PLB_INVALID_DIGEST',
+        `leaf hash ${i} has ${leaf.length} bytes, not 32`,
+      );
     }
-    stack.push(hash);
-    sizes.push(size);
+    packed.set(leaf, i * 32);
+  });
+  return rootOfPackedLeaves(packed);
+}
+
+/**
+ * {@link rootFromLeafHashes} over leaf hashes stored one after another in `leaves` (32 bytes each),
+ * computed level by level in place (`leaves` is overwritten) with no allocation per node.
+ *
+ * @internal
+ */
+export function rootOfPackedLeaves(leaves: Uint8Array): Uint8Array {
+  if (leaves.length % 32 !== 0) {
+    throw new PlumblineError('PLB_INVALID_DIGEST', 'packed leaf hashes are not 32 bytes each');
   }
-  let root = stack.pop()!;
-  while (stack.length > 0) root = nodeHash(stack.pop()!, root);
-  return root;
+  let count = leaves.length / 32;
+  if (count === 0) return emptyRoot();
+  while (count > 1) {
+    const pairs = count >> 1;
+    // Node i of the next level is written over leaves 2i and 2i+1 of this one, already read.
+    for (let i = 0; i < pairs; i++) nodeHashInto(leaves, i * 64, leaves, i * 32);
+    if (count % 2 === 1) leaves.copyWithin(pairs * 32, (count - 1) * 32, count * 32);
+    count = pairs + (count % 2);
+  }
+  return leaves.slice(0, 32);
 }
 
 /**

@@ -6,6 +6,7 @@ import { mergeAttachments, type AttachmentChanges } from '../container/rewrite.j
 import type { ArtifactPrefix, ContainerLimits } from '../container/prefix.js';
 import { withAtomicFile } from './atomic-file.js';
 import { readHeader } from './container-file.js';
+import { alignedBytes } from './aligned-bytes.js';
 
 /**
  * Options of {@link updateAttachmentsFile}.
@@ -81,7 +82,7 @@ async function copyAfterPrefix(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   await output.write(newPrefix, 0, newPrefix.length, 0);
-  const buffer = Buffer.allocUnsafe(CHUNK);
+  const buffer = alignedBytes(CHUNK);
   let from = payloadOffset;
   let to = newPrefix.length;
   for (;;) {

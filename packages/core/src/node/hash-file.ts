@@ -1,8 +1,8 @@
-import * as nodeCrypto from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { PlumblineError } from '../errors.js';
 import type { Sha256Hasher } from '../hash/backend.js';
-import { createSha256, getHashBackend, sha256 } from '../hash/select.js';
+import { createSha256, sha256Into } from '../hash/select.js';
+import { alignedBytes } from './aligned-bytes.js';
 
 /** Size of one read. Files up to this size are hashed with one synchronous read loop. */
 export const READ_CHUNK = 1024 * 1024;
@@ -36,24 +36,6 @@ export function readError(path: string, cause: unknown): PlumblineError {
     `cannot read input ${JSON.stringify(path)}${typeof errno === 'string' ? ` (${errno})` : ''}`,
     { cause, details: { path, ...(typeof errno === 'string' ? { errno } : {}) } },
   );
-}
-
-/**
- * One-shot SHA-256 of `data` written into `out` at `at` (32 bytes). With the `node:crypto` backend
- * the digest comes back as a one-byte (latin1) string and is written in place: no buffer is allocated per
- * digest (on a tree of many small files, those allocations were a large part of the garbage
- * collector's work).
- *
- * @internal
- */
-export function sha256Into(data: Uint8Array, out: Uint8Array, at: number): void {
-  // `hash` is Node >= 20.12's one-shot (no Hash object); a namespace import keeps older runtimes loading.
-  if (typeof nodeCrypto.hash === 'function' && getHashBackend().name === 'node:crypto') {
-    const digest = nodeCrypto.hash('sha256', data, 'binary');
-    for (let k = 0; k < 32; k++) out[at + k] = digest.charCodeAt(k);
-  } else {
-    out.set(sha256(data), at);
-  }
 }
 
 /**
@@ -116,9 +98,10 @@ function readAt(fd: number, buffer: Uint8Array, position: number): Promise<numbe
 }
 
 /**
- * Streams the rest of a {@link PendingFile} with two alternating buffers (the next read runs in the
- * thread pool while the current chunk is hashed), so memory per file is two chunks whatever its
- * size. Closes the file descriptor in every case.
+ * Streams the rest of a {@link PendingFile} with two alternating buffers of {@link READ_CHUNK} bytes
+ * (the next read runs in the thread pool while the current chunk is hashed), so memory per file is
+ * two chunks whatever its size. Closes the file descriptor in every case, with no read left in
+ * flight, so the caller may reuse `buffers` once it settles.
  *
  * @internal
  */
@@ -126,13 +109,13 @@ export async function hashFileRest(
   pending: PendingFile,
   manifestPath: string,
   signal: AbortSignal | undefined,
+  buffers: readonly [Uint8Array, Uint8Array] = [alignedBytes(READ_CHUNK), alignedBytes(READ_CHUNK)],
 ): Promise<FileDigest> {
   const { fd, hasher } = pending;
-  const buffers = [new Uint8Array(READ_CHUNK), new Uint8Array(READ_CHUNK)];
   let position = pending.offset;
   let which = 0;
   try {
-    let next = readAt(fd, buffers[0]!, position);
+    let next = readAt(fd, buffers[0], position);
     for (;;) {
       const n = await next;
       if (n === 0) break;

@@ -13,7 +13,8 @@ export const FILE_RETURNED = 2;
 
 /**
  * A set of files to hash, with the shared memory the results go to (index `i` of each array is
- * file `i`): a claim counter, progress (files and bytes), sizes, digests, leaf hashes, statuses.
+ * file `i`): control (a claim counter and a stop flag, two 32-bit integers), progress (files and
+ * bytes), sizes, digests, leaf hashes, statuses.
  *
  * @internal
  */

@@ -13,20 +13,33 @@
  * @packageDocumentation
  */
 import { parentPort } from 'node:worker_threads';
-import { rootFromLeafHashes } from '../merkle/tree.js';
+import { rootOfPackedLeaves } from '../merkle/tree.js';
 import { entryLeafHashInto, hashFileStart, READ_CHUNK, type LeafScratch } from './hash-file.js';
 import { FILE_HASHED, FILE_RETURNED, type HashJobMessage, type RootMessage } from './hash-job.js';
 import { closeSync, readSync } from 'node:fs';
+import { alignedBytes } from './aligned-bytes.js';
 
-const buffer = new Uint8Array(READ_CHUNK);
+const buffer = alignedBytes(READ_CHUNK);
 const scratch: LeafScratch = { bytes: new Uint8Array(4096) };
+
+/** A job's shared counters, as this worker reads and updates them. */
+interface JobState {
+  /** [next file to claim, stopped (1 once the caller stopped the job)]. */
+  readonly control: Int32Array;
+  /** [files hashed, bytes hashed] by the workers so far. */
+  readonly hashed: BigInt64Array;
+}
+
+/** Bytes of the file being hashed already added to the job's progress. */
+let counted = 0;
 
 /**
  * Size of a regular file, its digest written into `digests` at `at`; or `undefined` to hand it
- * back. A file larger than one read is read on in this thread (blocking only this worker), one
- * chunk at a time.
+ * back (it could not be read, or the job was stopped while it was read). A file larger than one
+ * read is read on in this thread (blocking only this worker) one chunk at a time, its bytes added to the job's progress as they are hashed (and taken back if it is handed back).
  */
-function hashOne(path: string, digests: Uint8Array, at: number): number | undefined {
+function hashOne(path: string, digests: Uint8Array, at: number, job: JobState): number | undefined {
+  counted = 0;
   try {
     const started = hashFileStart(path, path, buffer, digests, at);
     if (typeof started === 'number') return started;
@@ -34,10 +47,13 @@ function hashOne(path: string, digests: Uint8Array, at: number): number | undefi
     let offset = started.offset;
     try {
       for (;;) {
+        if (Atomics.load(job.control, 1) !== 0) throw new Error('stopped');
         const n = readSync(fd, buffer, 0, buffer.length, offset);
         if (n === 0) break;
         hasher.update(n === buffer.length ? buffer : buffer.subarray(0, n));
         offset += n;
+        Atomics.add(job.hashed, 1, BigInt(n));
+        counted += n;
       }
     } finally {
       closeSync(fd);
@@ -45,22 +61,25 @@ function hashOne(path: string, digests: Uint8Array, at: number): number | undefi
     digests.set(hasher.digest(), at);
     return offset;
   } catch {
+    if (counted > 0) Atomics.sub(job.hashed, 1, BigInt(counted));
     return undefined;
   }
 }
 
 function hashJob(message: HashJobMessage): void {
-  const next = new Int32Array(message.control);
-  const hashed = new BigInt64Array(message.progress);
+  const job: JobState = {
+    control: new Int32Array(message.control),
+    hashed: new BigInt64Array(message.progress),
+  };
   const sizes = new Float64Array(message.sizes);
   const digests = new Uint8Array(message.digests);
   const leaves = new Uint8Array(message.leaves);
   const status = new Int32Array(message.state);
   const { paths, names } = message;
   for (;;) {
-    const i = Atomics.add(next, 0, 1);
+    const i = Atomics.add(job.control, 0, 1);
     if (i >= paths.length) break;
-    const size = hashOne(paths[i]!, digests, i * 32);
+    const size = hashOne(paths[i]!, digests, i * 32, job);
     if (size === undefined) {
       Atomics.store(status, i, FILE_RETURNED);
       continue;
@@ -68,17 +87,14 @@ function hashJob(message: HashJobMessage): void {
     sizes[i] = size;
     entryLeafHashInto(digests, i * 32, names[i]!, scratch, leaves, i * 32);
     Atomics.store(status, i, FILE_HASHED);
-    Atomics.add(hashed, 0, 1n);
-    Atomics.add(hashed, 1, BigInt(size));
+    Atomics.add(job.hashed, 0, 1n);
+    Atomics.add(job.hashed, 1, BigInt(size - counted));
   }
   parentPort!.postMessage(message.id);
 }
 
 function root(message: RootMessage): void {
-  const all = new Uint8Array(message.root);
-  const leafHashes = new Array<Uint8Array>(all.length / 32);
-  for (let i = 0; i < leafHashes.length; i++) leafHashes[i] = all.subarray(i * 32, i * 32 + 32);
-  const result = new Uint8Array(rootFromLeafHashes(leafHashes));
+  const result = new Uint8Array(rootOfPackedLeaves(new Uint8Array(message.root)));
   parentPort!.postMessage({ id: message.id, root: result }, [result.buffer]);
 }
 

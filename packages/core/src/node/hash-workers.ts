@@ -26,7 +26,8 @@ function workerStart(): { readonly file: URL | string; readonly options: WorkerO
  * @internal
  */
 export class SharedHashJob {
-  readonly #next: Int32Array;
+  /** [next file to claim, stopped]. */
+  readonly #control: Int32Array;
   readonly #progress: BigInt64Array;
   readonly #sizes: Float64Array;
   readonly #digests: Uint8Array;
@@ -43,13 +44,13 @@ export class SharedHashJob {
   ) {
     const n = paths.length;
     this.#count = n;
-    const control = new SharedArrayBuffer(4);
+    const control = new SharedArrayBuffer(8);
     const progress = new SharedArrayBuffer(16);
     const sizes = new SharedArrayBuffer(8 * n);
     const digests = new SharedArrayBuffer(32 * n);
     const leaves = new SharedArrayBuffer(32 * n);
     const state = new SharedArrayBuffer(4 * n);
-    this.#next = new Int32Array(control);
+    this.#control = new Int32Array(control);
     this.#progress = new BigInt64Array(progress);
     this.#sizes = new Float64Array(sizes);
     this.#digests = new Uint8Array(digests);
@@ -71,12 +72,16 @@ export class SharedHashJob {
 
   /** The index of the next unclaimed file, or a number >= the file count when none is left. */
   claim(): number {
-    return Atomics.add(this.#next, 0, 1);
+    return Atomics.add(this.#control, 0, 1);
   }
 
-  /** Makes every unclaimed file claimed, so workers stop after the file they are on. */
+  /**
+   * Makes every unclaimed file claimed and tells the workers to stop: a worker reading a large
+   * file leaves it at its next read (handing it back unhashed).
+   */
   stop(): void {
-    Atomics.store(this.#next, 0, this.#count);
+    Atomics.store(this.#control, 0, this.#count);
+    Atomics.store(this.#control, 1, 1);
   }
 
   /** Files and bytes the workers hashed so far. */
@@ -107,11 +112,11 @@ export class SharedHashJob {
 }
 
 /**
- * Worker threads that hash small files alongside the calling thread.
+ * Worker threads that hash files alongside the calling thread.
  *
  * @internal
  */
-export class SmallFileWorkers {
+export class HashWorkers {
   readonly #workers = new Set<Worker>();
   /** Per job id: the workers that have not finished it yet, and what to call when none is left. */
   readonly #pending = new Map<number, { waiting: Set<Worker>; resolve: () => void }>();
@@ -119,7 +124,10 @@ export class SmallFileWorkers {
   readonly #roots = new Map<number, (root: Uint8Array | undefined) => void>();
   #nextId = 0;
 
-  /** How many workers are worth starting on this machine (0 on one core). */
+  /**
+   * How many workers are worth starting on this machine to hash many small files beside the
+   * calling thread (0 on one core).
+   */
   static defaultCount(): number {
     return Math.max(0, Math.min(availableParallelism() - 1, 3));
   }

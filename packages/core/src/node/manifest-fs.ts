@@ -3,7 +3,7 @@ import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { formatDigest } from '../hash/digest.js';
 import { limitOption } from '../limit-option.js';
-import { rootFromLeafHashes } from '../merkle/tree.js';
+import { rootOfPackedLeaves } from '../merkle/tree.js';
 import {
   MANIFEST_FORMAT,
   type InputRole,
@@ -21,7 +21,8 @@ import {
 import { markChecked } from '../manifest/checked.js';
 import { mediaTypeOf } from './media-type.js';
 import { walkInputs, type WalkedFile } from './walk-inputs.js';
-import { SmallFileWorkers, type SharedHashJob } from './hash-workers.js';
+import { HashWorkers, type SharedHashJob } from './hash-workers.js';
+import { alignedBytes } from './aligned-bytes.js';
 import { FILE_HASHED } from './hash-job.js';
 import { getHashBackend } from '../hash/select.js';
 
@@ -163,14 +164,12 @@ export async function buildManifest(
   // Workers start as soon as the walk has found enough files and hash what it has found so far
   // while it goes on; the rest is shared between them and this thread once the walk is done.
   let workersWanted =
-    getHashBackend().name === 'node:crypto'
-      ? (options.workers ?? SmallFileWorkers.defaultCount())
-      : 0;
-  let pool: SmallFileWorkers | undefined;
+    getHashBackend().name === 'node:crypto' ? (options.workers ?? HashWorkers.defaultCount()) : 0;
+  let pool: HashWorkers | undefined;
   const startPool = (): void => {
     if (pool !== undefined || workersWanted === 0) return;
     try {
-      pool = new SmallFileWorkers(workersWanted);
+      pool = new HashWorkers(workersWanted);
     } catch {
       // No threads to be had (a resource limit): hash on this thread alone.
       workersWanted = 0;
@@ -289,7 +288,9 @@ function startHashRun(
   let done = 0;
   let bytes = 0;
   const leafInput: LeafScratch = { bytes: new Uint8Array(1024) };
-  const buffer = new Uint8Array(READ_CHUNK);
+  const buffer = alignedBytes(READ_CHUNK);
+  // Buffer pairs of streams that ended, for the next stream (at most `concurrency` run at once).
+  const spare: (readonly [Uint8Array, Uint8Array])[] = [];
   const run: HashRun = {
     // One array each for all files (not an object per file): less for the garbage collector.
     sizes: new Float64Array(n),
@@ -322,13 +323,17 @@ function startHashRun(
         record(i, started);
         return undefined;
       }
-      const task: Promise<void> = hashFileRest(started, file.path, run.internal.signal)
+      const buffers = spare.pop() ?? [alignedBytes(READ_CHUNK), alignedBytes(READ_CHUNK)];
+      const task: Promise<void> = hashFileRest(started, file.path, run.internal.signal, buffers)
         .then((result) => {
           run.digests.set(result.digest, i * 32);
           record(i, result.size);
         })
         .catch(run.fail)
-        .finally(() => run.inflight.delete(task));
+        .finally(() => {
+          spare.push(buffers);
+          run.inflight.delete(task);
+        });
       run.inflight.add(task);
       if (whole) return task;
       return run.inflight.size >= concurrency ? Promise.race(run.inflight) : undefined;
@@ -411,7 +416,8 @@ async function hashFiles(
   const { signal } = options;
   const jobs = segments.flatMap((s) => (s.job === undefined ? [] : [s.job]));
   const run = startHashRun(files, jobs, options);
-  const forward = (): void => run.internal.abort(signal?.reason);
+  // Stops streams in flight and the workers (a worker leaves a large file at its next read).
+  const forward = (): void => run.fail(signal?.reason);
   signal?.addEventListener('abort', forward, { once: true });
   try {
     await hashOwnShare(run, segments);
@@ -441,7 +447,7 @@ async function assemble(
   hashed: HashedFiles,
   roleOf: (path: string) => InputRole | undefined,
   detectMedia: boolean,
-  pool: SmallFileWorkers | undefined,
+  pool: HashWorkers | undefined,
 ): Promise<Manifest> {
   // The walk already validated every path and refused duplicates and collisions, and the digests
   // come from hashing: sort by UTF-8 bytes and compute the root directly from the leaf hashes.
@@ -474,7 +480,7 @@ async function assemble(
     if (mediaType !== undefined) entry.media_type = mediaType;
     entries[k] = entry;
   }
-  const root = (await remoteRoot) ?? rootFromLeafHashes(leafViews(sortedLeaves));
+  const root = (await remoteRoot) ?? rootOfPackedLeaves(sortedLeaves);
   return markChecked({
     format: MANIFEST_FORMAT,
     hash_alg: 'sha256',
@@ -506,13 +512,6 @@ function inManifestOrder(
     }
   }
   return { sortedLeaves, raw };
-}
-
-/** The 32-byte leaf hashes of a buffer that holds them one after another. */
-function leafViews(all: Uint8Array): Uint8Array[] {
-  const views = new Array<Uint8Array>(all.length / 32);
-  for (let k = 0; k < views.length; k++) views[k] = all.subarray(k * 32, k * 32 + 32);
-  return views;
 }
 
 const SURROGATE_OR_ABOVE = /[\uD800-\uFFFF]/;

@@ -12,6 +12,7 @@ import type { SealHeaderFields } from '../container/seal.js';
 import { artifactDigestHasher } from '../container/prefix.js';
 import type { Sha256Hasher } from '../hash/backend.js';
 import { withAtomicFile } from './atomic-file.js';
+import { alignedBytes } from './aligned-bytes.js';
 
 /**
  * Options of {@link sealArtifactFile}: the header fields (or a ready header), the payload file and
@@ -109,7 +110,7 @@ async function copyPayload(
   to: {
     readonly size: number;
     readonly payloadOffset: number;
-    readonly buffers: readonly Buffer[];
+    readonly buffers: readonly Uint8Array[];
     readonly artifact: Sha256Hasher | undefined;
     readonly signal: AbortSignal | undefined;
   },
@@ -152,7 +153,7 @@ async function hashPayloadBack(
     readonly handle: FileHandle;
     readonly offset: number;
     readonly size: number;
-    readonly buffers: readonly Buffer[];
+    readonly buffers: readonly Uint8Array[];
     readonly signal: AbortSignal | undefined;
   },
 ): Promise<Sha256Hasher> {
@@ -280,7 +281,7 @@ async function writeContainer(
     options.artifactDigest === true && options.header !== undefined
       ? artifactDigestHasher(draftBytes)
       : undefined;
-  const buffers = Array.from({ length: 3 }, () => Buffer.allocUnsafe(CHUNK));
+  const buffers = Array.from({ length: 3 }, () => alignedBytes(CHUNK));
   const { hasher, position } = await copyPayload(input, output, {
     size,
     payloadOffset,

@@ -31,6 +31,21 @@ describe('hash backends', () => {
     );
   });
 
+  it('write the same digest in place at any offset', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(40), (data, at) => {
+        const out = new Uint8Array(at + 40).fill(0xee);
+        nodeBackend.sha256Into!(data, out, at);
+        expect(toHex(out.subarray(at, at + 32))).toBe(toHex(nobleHashBackend.sha256(data)));
+        // Only the 32 digest bytes are written.
+        expect([...out.subarray(0, at), ...out.subarray(at + 32)].every((b) => b === 0xee)).toBe(
+          true,
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('agree incrementally for any split of the input', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 12 }), (chunks) => {

@@ -13,6 +13,7 @@ import {
   verifyInclusion,
   verifyInclusionOfInput,
 } from '@plumbline/core/merkle';
+import { rootOfPackedLeaves } from '../../src/merkle/tree.js';
 
 const MAX = 300;
 const inputs = Array.from({ length: MAX }, (_, i) => new Uint8Array([i & 0xff, i >> 8, 0x5a]));
@@ -45,6 +46,31 @@ describe('Merkle tree properties', () => {
     }
     expect(toHex(emptyRoot())).toBe(toHex(trees[0]!.root));
     expect(toHex(rootFromLeafHashes([]))).toBe(toHex(emptyRoot()));
+  });
+
+  it('computes the same root from leaf hashes, and from them packed in one buffer', () => {
+    for (let n = 0; n <= MAX; n += n < 70 ? 1 : 23) {
+      const leaves = inputs.slice(0, n).map(leafHash);
+      const expected = toHex(referenceRoot(inputs.slice(0, n)));
+      expect(toHex(rootFromLeafHashes(leaves))).toBe(expected);
+      const packed = new Uint8Array(n * 32);
+      leaves.forEach((leaf, i) => packed.set(leaf, i * 32));
+      expect(toHex(rootOfPackedLeaves(packed))).toBe(expected);
+    }
+    expect(() => rootOfPackedLeaves(new Uint8Array(33))).toThrow(/not 32 bytes each/);
+  });
+
+  it('refuses leaf hashes that are not 32 bytes', () => {
+    const error = (() => {
+      try {
+        rootFromLeafHashes([leafHash(inputs[0]!), new Uint8Array(31)]);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(PlumblineError.is(error) && error.code).toBe('PLB_INVALID_DIGEST');
+    expect((error as Error).message).toBe('leaf hash 1 has 31 bytes, not 32');
   });
 
   it('proves every leaf of every tree size up to 300', () => {

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SmallFileWorkers } from '../../src/node/hash-workers.js';
-import { FILE_HASHED } from '../../src/node/hash-job.js';
+import { HashWorkers } from '../../src/node/hash-workers.js';
+import { FILE_HASHED, FILE_RETURNED } from '../../src/node/hash-job.js';
 import type { SharedHashJob } from '../../src/node/hash-workers.js';
 import { rootFromLeafHashes } from '../../src/merkle/tree.js';
 import { leafHash } from '../../src/merkle/hashes.js';
@@ -24,19 +24,19 @@ function resultOf(
   return { size, digest, leaf };
 }
 
-/** Leaf hashes one after another in one buffer, as `SmallFileWorkers.root` takes them. */
+/** Leaf hashes one after another in one buffer, as `HashWorkers.root` takes them. */
 function flat(leaves: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const all = new Uint8Array(leaves.length * 32);
   leaves.forEach((leaf, i) => all.set(leaf, i * 32));
   return all;
 }
 
-describe('SmallFileWorkers', () => {
+describe('HashWorkers', () => {
   it('hashes files and their leaves on a worker, claiming from a shared counter', async () => {
     const names = Array.from({ length: 300 }, (_, i) => `d/é${i}.yaml`);
     const paths = names.map((_, i) => join(dir, `f${i}`));
     names.forEach((_, i) => writeFileSync(paths[i]!, `value: ${i}\n`));
-    const pool = new SmallFileWorkers(1);
+    const pool = new HashWorkers(1);
     try {
       const job = pool.start(paths, names);
       // This thread claims some files too; the worker gets the rest.
@@ -66,7 +66,7 @@ describe('SmallFileWorkers', () => {
     const big = join(dir, 'big.bin');
     const content = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 7) & 0xff);
     writeFileSync(big, content);
-    const pool = new SmallFileWorkers(1);
+    const pool = new HashWorkers(1);
     try {
       const job = pool.start([big], ['big.bin']);
       await job.finished;
@@ -79,9 +79,30 @@ describe('SmallFileWorkers', () => {
     }
   });
 
+  it('leaves a large file at its next read when stopped, taking back the bytes it counted', async () => {
+    // Sparse: 8 GiB of zeros to read, none on disk; far longer to hash than the test waits.
+    const huge = join(dir, 'huge.bin');
+    writeFileSync(huge, '');
+    truncateSync(huge, 8 * 1024 ** 3);
+    const pool = new HashWorkers(1);
+    try {
+      const job = pool.start([huge], ['huge.bin']);
+      // Progress counts the file's bytes while it is read, not only once it is done.
+      while (job.progress.bytes === 0) await new Promise((r) => setTimeout(r, 5));
+      expect(job.status(0)).toBe(0);
+      expect(job.progress.files).toBe(0);
+      job.stop();
+      await job.finished;
+      expect(job.status(0)).toBe(FILE_RETURNED);
+      expect(job.progress).toEqual({ files: 0, bytes: 0 });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('hands back files it cannot hash whole, and ends a job when its worker is gone', async () => {
     const missing = join(dir, 'missing');
-    const pool = new SmallFileWorkers(1);
+    const pool = new HashWorkers(1);
     const job = pool.start([missing, dir], ['missing', 'dir']);
     await job.finished;
     expect([job.status(0), job.status(1)]).toEqual([2, 2]);
@@ -94,7 +115,7 @@ describe('SmallFileWorkers', () => {
   });
 
   it('computes the same RFC 9162 root as the calling thread', async () => {
-    const pool = new SmallFileWorkers(1);
+    const pool = new HashWorkers(1);
     try {
       expect(await pool.root(flat([]))).toBeUndefined();
       await fc.assert(
