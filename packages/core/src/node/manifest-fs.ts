@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { formatDigest } from '../hash/digest.js';
 import { limitOption } from '../limit-option.js';
@@ -23,6 +22,7 @@ import { mediaTypeOf } from './media-type.js';
 import { walkInputs, type WalkedFile } from './walk-inputs.js';
 import { HashWorkers, type SharedHashJob } from './hash-workers.js';
 import { alignedBytes } from './aligned-bytes.js';
+import { compileGlobs } from './globs.js';
 import { FILE_HASHED } from './hash-job.js';
 import { getHashBackend } from '../hash/select.js';
 
@@ -113,7 +113,7 @@ function compileRoles(
         },
       );
     }
-    return [picomatch(glob, { dot: true }), role] as const;
+    return [compileGlobs(glob), role] as const;
   });
   return (path) => matchers.find(([match]) => match(path))?.[1];
 }

@@ -1,10 +1,10 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import picomatch from 'picomatch';
 import { PlumblineError } from '../errors.js';
 import { caseFoldKey, validateManifestPath } from '../manifest/path.js';
 import { MANIFEST_MAX_PATH_LENGTH } from '../manifest/limits.js';
 import { throwIfAborted } from './hash-file.js';
+import { compileGlobs, type GlobMatcher } from './globs.js';
 
 /** Options of {@link walkInputs}. @internal */
 export interface WalkOptions {
@@ -166,18 +166,18 @@ class InputWalk {
   readonly files: WalkedFile[] = [];
   private readonly byNfc = new Map<string, string>();
   private readonly byCase = new Map<string, string>();
-  private readonly includes: picomatch.Matcher | undefined;
-  private readonly excludes: picomatch.Matcher | undefined;
+  private readonly includes: GlobMatcher | undefined;
+  private readonly excludes: GlobMatcher | undefined;
   /** A directory is skipped whole when an exclude pattern "dir/**" names it. */
-  private readonly excludedDir: picomatch.Matcher | undefined;
+  private readonly excludedDir: GlobMatcher | undefined;
   private sinceYield = 0;
 
   constructor(
     private readonly options: WalkOptions,
     private readonly realBase: string,
   ) {
-    const globs = (patterns: readonly string[]): picomatch.Matcher | undefined =>
-      patterns.length > 0 ? picomatch([...patterns], { dot: true }) : undefined;
+    const globs = (patterns: readonly string[]): GlobMatcher | undefined =>
+      patterns.length > 0 ? compileGlobs(patterns) : undefined;
     this.includes = globs(options.include);
     this.excludes = globs(options.exclude);
     this.excludedDir = globs(
@@ -211,10 +211,15 @@ class InputWalk {
     }
   }
 
-  /** Every 512 entries: lets the event loop (and an abort) through and reports progress. */
-  private async tick(): Promise<void> {
-    if (++this.sinceYield < YIELD_EVERY) return;
+  /** Whether {@link InputWalk.pause} is due: every 512 entries (no promise per entry). */
+  private tick(): boolean {
+    if (++this.sinceYield < YIELD_EVERY) return false;
     this.sinceYield = 0;
+    return true;
+  }
+
+  /** Lets the event loop (and an abort) through and reports progress. */
+  private async pause(): Promise<void> {
     await new Promise((r) => setImmediate(r));
     throwIfAborted(this.options.signal);
     this.options.onFound?.(this.files.length, this.files);
@@ -324,7 +329,7 @@ class InputWalk {
       for (const dirent of readDirectory(frame)) {
         const child = this.entry(frame, dirent);
         if (child !== undefined) stack.push(child);
-        await this.tick();
+        if (this.tick()) await this.pause();
       }
     }
   }
