@@ -75,6 +75,8 @@ function bytesReader(bytes: Uint8Array): ByteReader {
 
 function randomAccessReader(source: RandomAccessSource): ByteReader {
   let position = 0;
+  /** The read {@link ByteReader.rest} started ahead of its consumer (settled, never rejecting). */
+  let ahead: Promise<unknown> | undefined;
   return {
     get position() {
       return position;
@@ -85,14 +87,26 @@ function randomAccessReader(source: RandomAccessSource): ByteReader {
       return out;
     },
     async *rest(chunkSize = CHUNK) {
+      // The next read runs while the consumer handles this chunk (hashing, writing), so reading
+      // and the consumer's work overlap. Every read returns new bytes: a chunk stays valid.
+      const readAhead = (): Promise<Uint8Array> => {
+        const started = source.read(position, chunkSize);
+        // Handled here too, so a read the consumer never waits for cannot reject unhandled.
+        ahead = started.catch(() => undefined);
+        return started;
+      };
+      let next = readAhead();
       for (;;) {
-        const out = await source.read(position, chunkSize);
+        const out = await next;
         if (out.length === 0) return;
         position += out.length;
+        next = readAhead();
         yield out;
       }
     },
     close: async () => {
+      // A consumer that stopped early left one read in flight: let it settle first.
+      await ahead;
       await source.close?.();
     },
   };

@@ -39,14 +39,20 @@ export type NodeArtifactSource = string | URL | FileHandle | Readable | Artifact
 export function fileHandleSource(handle: FileHandle, owned = false): RandomAccessSource {
   return {
     async read(position, length) {
-      const out = new Uint8Array(length);
+      // Not zeroed up front (the bytes are read over; a short read's tail is zeroed below): zeroing
+      // a new 1 MiB chunk for every read of a large payload costs as much as reading it.
+      const buffer = Buffer.allocUnsafeSlow(length);
+      const out = new Uint8Array(buffer.buffer, buffer.byteOffset, length);
       let filled = 0;
       while (filled < length) {
         const { bytesRead } = await handle.read(out, filled, length - filled, position + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
-      return filled === length ? out : out.subarray(0, filled);
+      if (filled === length) return out;
+      // The tail was never read into: zero it, so no earlier memory is reachable through `buffer`.
+      out.fill(0, filled);
+      return out.subarray(0, filled);
     },
     async close() {
       if (owned) await handle.close();

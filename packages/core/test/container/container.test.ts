@@ -201,6 +201,44 @@ describe('openArtifact', () => {
     expect((await readAll(unchecked.payload)).length).toBe(SAMPLE_PAYLOAD.length);
   });
 
+  test('reads the next chunk of a random-access source while the current one is consumed, and settles it before closing', async () => {
+    const { bytes } = await sample();
+    const events: string[] = [];
+    let release: (() => void) | undefined;
+    const source: RandomAccessSource = {
+      read(position, length) {
+        events.push(`read ${position}`);
+        const out = bytes.slice(position, position + length);
+        if (position < bytes.length) return Promise.resolve(out);
+        // The read past the end (the one started ahead) settles only when released, and fails.
+        return new Promise((_, reject) => {
+          release = () => {
+            events.push('read ahead settled');
+            reject(new Error('gone'));
+          };
+        });
+      },
+      close() {
+        events.push('close');
+        return Promise.resolve();
+      },
+    };
+    const opened = await openArtifact(source);
+    const reader = opened.payload.getReader();
+    const first = await reader.read();
+    expect(first.value).toEqual(SAMPLE_PAYLOAD);
+    // The read after the payload was started before the consumer asked for it.
+    expect(events.at(-1)).toBe(`read ${bytes.length}`);
+    const cancelled = reader.cancel();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(events).not.toContain('close');
+    release!();
+    await cancelled;
+    // Closed only after the read in flight settled; its failure reached no one.
+    expect(events.slice(-2)).toEqual(['read ahead settled', 'close']);
+    expect(await rejectionCode(opened.artifactDigest)).toBe('PLB_ABORTED');
+  });
+
   test('cancelling the payload stream rejects the artifact digest', async () => {
     const { bytes } = await sample();
     const opened = await openArtifact(bytes);
