@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { InputRole } from '@plumbline/core/manifest';
+import type { InputRole, Manifest } from '@plumbline/core/manifest';
 import type { ManifestProgress } from '@plumbline/core/node';
 // The narrow entry: building and writing a manifest loads no schema library (fast start-up).
 import {
   buildManifest,
+  buildManifestRoot,
   PlumblineError,
   serializeBuiltManifest,
 } from '@plumbline/core/internal/cli-manifest';
@@ -60,42 +61,45 @@ async function action(
     }
   }
   const progress = new ProgressBar(io.stderr);
-  let manifest;
+  const options = {
+    cwd: io.cwd,
+    ...(opts.base === undefined ? {} : { base: opts.base }),
+    include: opts.include ?? [],
+    exclude: opts.exclude ?? [],
+    roles: parseRoles(opts.role ?? []),
+    followSymlinks: opts.followSymlinks,
+    caseCollisions: opts.allowCaseCollisions ? ('allow' as const) : ('error' as const),
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(io.shutdownSignal ? { signal: io.shutdownSignal } : {}),
+    ...(progress.enabled && {
+      onProgress: (p: ManifestProgress) =>
+        progress.update(
+          p.phase === 'walk' ? 'scanning' : 'hashing',
+          p.files,
+          p.totalFiles,
+          p.bytes,
+        ),
+    }),
+  };
+  // Printing the root needs no entries: the manifest (and its document) is built only when it is
+  // written or printed.
+  const wantDocument = opts.out !== undefined || opts.json;
+  let result: Manifest | string;
   try {
-    manifest = await buildManifest(paths, {
-      cwd: io.cwd,
-      ...(opts.base === undefined ? {} : { base: opts.base }),
-      include: opts.include ?? [],
-      exclude: opts.exclude ?? [],
-      roles: parseRoles(opts.role ?? []),
-      followSymlinks: opts.followSymlinks,
-      caseCollisions: opts.allowCaseCollisions ? 'allow' : 'error',
-      ...(concurrency === undefined ? {} : { concurrency }),
-      ...(io.shutdownSignal ? { signal: io.shutdownSignal } : {}),
-      ...(progress.enabled && {
-        onProgress: (p: ManifestProgress) =>
-          progress.update(
-            p.phase === 'walk' ? 'scanning' : 'hashing',
-            p.files,
-            p.totalFiles,
-            p.bytes,
-          ),
-      }),
-    });
+    result = wantDocument
+      ? await buildManifest(paths, options)
+      : await buildManifestRoot(paths, options);
   } finally {
     progress.done();
   }
-  // The document is built only when it is written or printed (printing the root needs none).
-  if (opts.out !== undefined || opts.json) {
-    const document = serializeBuiltManifest(manifest);
-    if (opts.out !== undefined)
-      await writeFile(await prepareOutputPath(io.cwd, opts.out), document);
-    if (opts.json) {
-      io.stdout.write(document);
-      return;
-    }
+  if (typeof result === 'string') {
+    context.print(result);
+    return;
   }
-  context.print(manifest.root);
+  const document = serializeBuiltManifest(result);
+  if (opts.out !== undefined) await writeFile(await prepareOutputPath(io.cwd, opts.out), document);
+  if (opts.json) io.stdout.write(document);
+  else context.print(result.root);
 }
 
 /**

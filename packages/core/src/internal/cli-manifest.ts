@@ -14,7 +14,7 @@ import { manifestText } from '../manifest/text.js';
 import type { Manifest } from '../manifest/types.js';
 
 export { PlumblineError } from '../errors.js';
-export { buildManifest } from '../node/manifest-fs.js';
+export { buildManifest, buildManifestRoot } from '../node/manifest-fs.js';
 
 /**
  * Serializes a manifest that this process built and checked (by `buildManifest` or

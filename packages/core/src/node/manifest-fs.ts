@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { PlumblineError } from '../errors.js';
-import { formatDigest } from '../hash/digest.js';
+import { formatDigest, type DigestString } from '../hash/digest.js';
 import { limitOption } from '../limit-option.js';
 import { rootOfPackedLeaves } from '../merkle/tree.js';
 import {
@@ -144,6 +144,44 @@ export async function buildManifest(
   inputs: readonly string[],
   options: BuildManifestOptions = {},
 ): Promise<Manifest> {
+  const roleOf = compileRoles(options.roles);
+  const detectMedia = options.mediaTypes ?? true;
+  return walkAndHash(inputs, options, (files, hashed, pool) =>
+    assemble(files, hashed, roleOf, detectMedia, pool),
+  );
+}
+
+/**
+ * The Merkle root {@link buildManifest} would give for the same inputs and options, without
+ * building the manifest's entries (for a caller that prints only the root).
+ *
+ * @internal
+ */
+export async function buildManifestRoot(
+  inputs: readonly string[],
+  options: BuildManifestOptions = {},
+): Promise<DigestString> {
+  // Roles do not enter the root, but are checked as buildManifest checks them.
+  compileRoles(options.roles);
+  return walkAndHash(inputs, options, async (files, hashed, pool) => {
+    const sortedLeaves = inManifestOrder(hashed, manifestOrder(files), false).sortedLeaves;
+    return formatDigest(await rootOf(sortedLeaves, pool));
+  });
+}
+
+/**
+ * Walks and hashes the inputs (the work {@link buildManifest} and {@link buildManifestRoot} share),
+ * then gives the files, their hashes and the worker pool (still open) to `finish`.
+ */
+async function walkAndHash<T>(
+  inputs: readonly string[],
+  options: BuildManifestOptions,
+  finish: (
+    files: readonly WalkedFile[],
+    hashed: HashedFiles,
+    pool: HashWorkers | undefined,
+  ) => Promise<T>,
+): Promise<T> {
   const concurrency = limitOption(options.concurrency, {
     name: 'concurrency',
     code: 'PLB_INVALID_OPTION',
@@ -156,7 +194,6 @@ export async function buildManifest(
   });
   if (options.workers !== undefined)
     limitOption(options.workers, { name: 'workers', code: 'PLB_INVALID_OPTION', min: 0 });
-  const roleOf = compileRoles(options.roles);
   const caseCollisions = options.caseCollisions ?? 'error';
   const { signal, onProgress } = options;
   throwIfAborted(signal);
@@ -211,7 +248,7 @@ export async function buildManifest(
     hand(files, files.length);
     if (covered < files.length) segments.push({ from: covered, to: files.length });
     const hashed = await hashFiles(files, segments, { concurrency, signal, onProgress });
-    return await assemble(files, hashed, roleOf, options.mediaTypes ?? true, pool);
+    return await finish(files, hashed, pool);
   } catch (error) {
     for (const segment of segments) segment.job?.stop();
     throw error;
@@ -452,17 +489,10 @@ async function assemble(
   // The walk already validated every path and refused duplicates and collisions, and the digests
   // come from hashing: sort by UTF-8 bytes and compute the root directly from the leaf hashes.
   const n = files.length;
-  const order = files.map((_, i) => i);
-  // Below U+D800, UTF-16 code unit order is UTF-8 byte order: plain string comparison suffices.
-  if (files.every((f) => !SURROGATE_OR_ABOVE.test(f.path))) {
-    order.sort((a, b) => (files[a]!.path < files[b]!.path ? -1 : 1));
-  } else {
-    const bytes = files.map((f) => Buffer.from(f.path, 'utf8'));
-    order.sort((a, b) => Buffer.compare(bytes[a]!, bytes[b]!));
-  }
-  const { sortedLeaves, raw } = inManifestOrder(hashed, order);
-  const remoteRoot =
-    pool !== undefined && n >= WORKER_MIN_FILES ? pool.root(sortedLeaves.slice()) : undefined;
+  const order = manifestOrder(files);
+  const { sortedLeaves, raw } = inManifestOrder(hashed, order, true);
+  // Computed on a worker, when there is one, while this thread builds the entries.
+  const root = rootOf(sortedLeaves, pool);
   // All digests in hex at once: one native call instead of one per entry.
   const hex = raw.toString('hex');
   const entries = new Array<ManifestEntry>(n);
@@ -480,35 +510,66 @@ async function assemble(
     if (mediaType !== undefined) entry.media_type = mediaType;
     entries[k] = entry;
   }
-  const root = (await remoteRoot) ?? rootOfPackedLeaves(sortedLeaves);
   return markChecked({
     format: MANIFEST_FORMAT,
     hash_alg: 'sha256',
-    root: formatDigest(root),
+    root: formatDigest(await root),
     entries,
   });
 }
 
+/** The indexes of `files` in manifest order: by the UTF-8 bytes of their paths. */
+function manifestOrder(files: readonly WalkedFile[]): number[] {
+  const order = files.map((_, i) => i);
+  // Below U+D800, UTF-16 code unit order is UTF-8 byte order: plain string comparison suffices.
+  if (files.every((f) => !SURROGATE_OR_ABOVE.test(f.path))) {
+    order.sort((a, b) => (files[a]!.path < files[b]!.path ? -1 : 1));
+  } else {
+    const bytes = files.map((f) => Buffer.from(f.path, 'utf8'));
+    order.sort((a, b) => Buffer.compare(bytes[a]!, bytes[b]!));
+  }
+  return order;
+}
+
 /**
- * The leaf hashes and the digests in manifest order (`order`), each in one buffer, copied four
- * bytes at a time (a native copy call per entry costs more than the copy).
+ * The root over leaf hashes in manifest order, computed by a worker when there is one and the tree
+ * is large enough (this thread is free meanwhile), else here.
+ */
+async function rootOf(
+  sortedLeaves: Uint8Array<ArrayBuffer>,
+  pool: HashWorkers | undefined,
+): Promise<Uint8Array> {
+  const remote =
+    pool !== undefined && sortedLeaves.length >= WORKER_MIN_FILES * 32
+      ? await pool.root(sortedLeaves.slice())
+      : undefined;
+  return remote ?? rootOfPackedLeaves(sortedLeaves);
+}
+
+/**
+ * The leaf hashes and (with `digests`) the digests in manifest order (`order`), each in one
+ * buffer, copied four bytes at a time (a native copy call per entry costs more than the copy).
  */
 function inManifestOrder(
   hashed: HashedFiles,
   order: readonly number[],
+  digests: boolean,
 ): { sortedLeaves: Uint8Array<ArrayBuffer>; raw: Buffer } {
   const n = order.length;
   const sortedLeaves = new Uint8Array(n * 32);
-  const raw = Buffer.alloc(n * 32);
+  const raw = Buffer.alloc(digests ? n * 32 : 0);
   const leavesFrom = new Int32Array(hashed.leaves.buffer, hashed.leaves.byteOffset, n * 8);
-  const digestsFrom = new Int32Array(hashed.digests.buffer, hashed.digests.byteOffset, n * 8);
   const leavesTo = new Int32Array(sortedLeaves.buffer, 0, n * 8);
-  const digestsTo = new Int32Array(raw.buffer, raw.byteOffset, n * 8);
   for (let k = 0; k < n; k++) {
     const from = order[k]! * 8;
-    for (let w = 0; w < 8; w++) {
-      leavesTo[k * 8 + w] = leavesFrom[from + w]!;
-      digestsTo[k * 8 + w] = digestsFrom[from + w]!;
+    for (let w = 0; w < 8; w++) leavesTo[k * 8 + w] = leavesFrom[from + w]!;
+  }
+  if (digests) {
+    const digestsFrom = new Int32Array(hashed.digests.buffer, hashed.digests.byteOffset, n * 8);
+    const digestsTo = new Int32Array(raw.buffer, raw.byteOffset, n * 8);
+    for (let k = 0; k < n; k++) {
+      const from = order[k]! * 8;
+      for (let w = 0; w < 8; w++) digestsTo[k * 8 + w] = digestsFrom[from + w]!;
     }
   }
   return { sortedLeaves, raw };

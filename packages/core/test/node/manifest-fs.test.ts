@@ -7,6 +7,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildManifest, mediaTypeOf, type ManifestProgress } from '@plumbline/core/node';
 import { manifestFromEntries, parseManifest, serializeManifest } from '@plumbline/core/manifest';
 import { nobleHashBackend, setHashBackend } from '@plumbline/core/hash';
+import { buildManifestRoot } from '../../src/node/manifest-fs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'plb-manifest-'));
 let dir: string;
@@ -396,5 +397,34 @@ describe('buildManifest with the portable hash backend', () => {
     expect(native.entries.find((e) => e.path === 'specs/café.yaml')?.digest).toBe(
       digestOf('x: 1\n'),
     );
+  });
+});
+
+describe('buildManifestRoot', () => {
+  it('gives the root buildManifest gives, with and without workers, without building entries', async () => {
+    put('gateway.yaml', 'listen: 8443\n');
+    put('specs/café.yaml', 'x: 1\n');
+    put('specs/Ünïcode/𝒳.json', '{}');
+    put('empty.txt', '');
+    put(
+      'plugins/large.wasm',
+      new Uint8Array(3 * 1024 * 1024 + 7).map((_, k) => k & 0xff),
+    );
+    for (let i = 0; i < 2100; i++) put(`many/${i % 7}/${i}.yaml`, `v: ${i}\n`);
+    const roles = { 'specs/**': 'spec', '**': 'config' } as const;
+    for (const workers of [0, 1, 2]) {
+      const manifest = await buildManifest([dir], { workers, roles });
+      expect(await buildManifestRoot([dir], { workers, roles })).toBe(manifest.root);
+      expect(await buildManifestRoot([dir], { workers, exclude: ['many/**'] })).toBe(
+        (await buildManifest([dir], { workers, exclude: ['many/**'] })).root,
+      );
+    }
+    expect(await buildManifestRoot(['gateway.yaml'], { cwd: dir })).toBe(
+      (await buildManifest(['gateway.yaml'], { cwd: dir })).root,
+    );
+    // Options are checked as buildManifest checks them.
+    await expect(
+      buildManifestRoot([dir], { roles: { '**': 'nonsense' as 'spec' } }),
+    ).rejects.toThrow(code('PLB_INVALID_OPTION'));
   });
 });
