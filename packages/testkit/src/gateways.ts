@@ -232,8 +232,10 @@ export async function startNginx(dir: string, body = 'one'): Promise<FileGateway
     async start() {
       await run('nginx', args);
       const master = await until('nginx', () => pidOf(pidFile, configFile));
+      // Started once a child is titled as a worker: a child just forked still carries the
+      // master's title, and the probe (rightly) counts only workers.
       await until('the nginx workers', async () =>
-        (await workers(master)).length > 0 ? true : undefined,
+        (await nginxWorkers(master)).length > 0 ? true : undefined,
       );
     },
     async reload() {
