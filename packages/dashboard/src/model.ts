@@ -7,6 +7,7 @@
  */
 
 import type {
+  ClusterHistory as CoreClusterHistory,
   LoadError,
   NodeState as CoreNodeState,
   ReportedProvenance,
@@ -863,34 +864,8 @@ export function releaseOf(hash: string | null, nodes: Iterable<FleetNode>): stri
   return null;
 }
 
-/** The `GET /v1/clusters/{cluster}/history` document. @public */
-export interface ClusterHistory {
-  readonly cluster: string;
-  readonly from: string;
-  readonly to: string;
-  readonly step_ms: number;
-  readonly samples: readonly {
-    readonly at: string;
-    readonly counts: Readonly<Record<NodeState, number>>;
-    /** The most nodes drifting at once during the step. */
-    readonly peak_drift: number;
-  }[];
-  readonly drifts: readonly {
-    readonly node_id: string;
-    readonly since: string;
-    readonly until: string | null;
-    readonly duration_ms: number;
-  }[];
-  /** The desired-state changes in the window, newest first: who, why, when. */
-  readonly changes: readonly {
-    readonly version: number;
-    readonly artifact_hash: string;
-    readonly actor: string;
-    readonly reason: string;
-    readonly changed_at: string;
-  }[];
-  readonly truncated: boolean;
-}
+/** The `GET /v1/clusters/{cluster}/history` document: core's type. @public */
+export type ClusterHistory = CoreClusterHistory;
 
 /** One stacked band of the history chart: a state and its polygon points. @public */
 export interface HistoryBand {

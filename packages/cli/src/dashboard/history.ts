@@ -1,7 +1,10 @@
 import type {
+  ClusterHistory,
   DesiredStateChangedEvent,
   FleetEvent,
   FleetMonitor,
+  HistoryChange,
+  HistoryDrift,
   NodeState,
 } from '@plumbline/core/drift';
 import { NODE_STATES } from '@plumbline/core/drift';
@@ -15,53 +18,8 @@ export interface HistoryTransition {
   readonly to: NodeState;
 }
 
-/** One drift that ended (a node's change from `drift` to another state), or that still lasts. */
-export interface HistoryDrift {
-  readonly node_id: string;
-  readonly since: string;
-  /** When the drift ended; `null` while the node still drifts. */
-  readonly until: string | null;
-  readonly duration_ms: number;
-}
-
-/** One change of a cluster's desired state: who, why, when. */
-export interface HistoryChange {
-  readonly version: number;
-  readonly artifact_hash: string;
-  readonly actor: string;
-  readonly reason: string;
-  readonly changed_at: string;
-}
-
 /** Most desired-state changes kept per cluster. */
 const CHANGES_PER_CLUSTER = 50;
-
-/** The `GET /v1/clusters/{cluster}/history` document. */
-export interface ClusterHistory {
-  readonly cluster: string;
-  /** The window's start: `hours` before `to`, or when this process started recording if later. */
-  readonly from: string;
-  readonly to: string;
-  readonly step_ms: number;
-  /**
-   * Node counts per state at the end of each step, and the most nodes drifting at once during
-   * the step (so that a drift shorter than a step still shows), oldest first (`buckets` entries).
-   */
-  readonly samples: readonly {
-    readonly at: string;
-    readonly counts: Record<NodeState, number>;
-    readonly peak_drift: number;
-  }[];
-  readonly drifts: readonly HistoryDrift[];
-  /**
-   * The changes of the cluster's desired state in the last `hours`, newest first: read from the
-   * store when it records them (PostgreSQL: the same on every replica, whenever it started),
-   * else the store's current one and the earlier ones this process saw.
-   */
-  readonly changes: readonly HistoryChange[];
-  /** Whether the ring lost transitions inside the window (older samples are then approximate). */
-  readonly truncated: boolean;
-}
 
 /**
  * Options of {@link createFleetHistory}.

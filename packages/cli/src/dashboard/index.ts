@@ -19,13 +19,7 @@ export {
   type FleetEventStreamOptions,
 } from './events.js';
 export { createStaticUi, DASHBOARD_CSP, defaultUiDirs } from './static.js';
-export {
-  createFleetHistory,
-  type ClusterHistory,
-  type FleetHistory,
-  type FleetHistoryOptions,
-  type HistoryDrift,
-} from './history.js';
+export { createFleetHistory, type FleetHistory, type FleetHistoryOptions } from './history.js';
 export { readAuditTail, type AuditTailEvent, type AuditTailOptions } from './audit-tail.js';
 export {
   createManifestCatalog,

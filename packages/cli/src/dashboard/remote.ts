@@ -1,6 +1,5 @@
 import { desiredEventId } from '@plumbline/core/drift';
-import type { DesiredStateChangedEvent, FleetStore } from '@plumbline/core/drift';
-import type { HistoryChange } from './history.js';
+import type { DesiredStateChangedEvent, FleetStore, HistoryChange } from '@plumbline/core/drift';
 
 /** Most desired-state changes a cluster's history lists from the store. */
 const STORE_CHANGES = 50;

@@ -307,3 +307,61 @@ export interface ConnectOptions {
    */
   readonly awaitingReport?: boolean;
 }
+
+/**
+ * One drift in a {@link ClusterHistory}: a node's stretch in `drift`, ended or still lasting.
+ *
+ * @public
+ */
+export interface HistoryDrift {
+  readonly node_id: string;
+  readonly since: string;
+  /** When the drift ended; `null` while the node still drifts. */
+  readonly until: string | null;
+  readonly duration_ms: number;
+}
+
+/**
+ * One change of a cluster's desired state in a {@link ClusterHistory}: who, why, when.
+ *
+ * @public
+ */
+export interface HistoryChange {
+  readonly version: number;
+  readonly artifact_hash: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly changed_at: string;
+}
+
+/**
+ * The `GET /v1/clusters/{cluster}/history` document of the control plane (its dashboard's history
+ * chart and tables).
+ *
+ * @public
+ */
+export interface ClusterHistory {
+  readonly cluster: string;
+  /** The window's start: `hours` before `to`, or when the replica started recording if later. */
+  readonly from: string;
+  readonly to: string;
+  readonly step_ms: number;
+  /**
+   * Node counts per state at the end of each step, and the most nodes drifting at once during
+   * the step (so that a drift shorter than a step still shows), oldest first.
+   */
+  readonly samples: readonly {
+    readonly at: string;
+    readonly counts: Readonly<Record<NodeState, number>>;
+    readonly peak_drift: number;
+  }[];
+  readonly drifts: readonly HistoryDrift[];
+  /**
+   * The changes of the cluster's desired state in the window, newest first: read from the store
+   * when it records them (PostgreSQL: the same on every replica, whenever it started), else the
+   * store's current one and the earlier ones the replica saw.
+   */
+  readonly changes: readonly HistoryChange[];
+  /** Whether the replica's ring lost transitions inside the window (older samples are then approximate). */
+  readonly truncated: boolean;
+}
