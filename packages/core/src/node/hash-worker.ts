@@ -30,40 +30,47 @@ interface JobState {
   readonly hashed: BigInt64Array;
 }
 
-/** Bytes of the file being hashed already added to the job's progress. */
-let counted = 0;
-
 /**
  * Size of a regular file, its digest written into `digests` at `at`; or `undefined` to hand it
  * back (it could not be read, or the job was stopped while it was read). A file larger than one
- * read is read on in this thread (blocking only this worker) one chunk at a time, its bytes added to the job's progress as they are hashed (and taken back if it is handed back).
+ * read is read on in this thread (blocking only this worker) one chunk at a time. Its bytes are
+ * added to the job's progress as they are hashed, and taken back out if it is handed back.
  */
 function hashOne(path: string, digests: Uint8Array, at: number, job: JobState): number | undefined {
-  counted = 0;
+  let counted = 0;
+  const count = (bytes: number): void => {
+    Atomics.add(job.hashed, 1, BigInt(bytes));
+    counted += bytes;
+  };
   try {
     const started = hashFileStart(path, path, buffer, digests, at);
-    if (typeof started === 'number') return started;
+    if (typeof started === 'number') {
+      count(started);
+      return started;
+    }
     const { fd, hasher } = started;
     let offset = started.offset;
+    count(offset);
     try {
-      for (;;) {
-        if (Atomics.load(job.control, 1) !== 0) throw new Error('stopped');
+      // Read on until the end, unless the caller stops the job first.
+      while (Atomics.load(job.control, 1) === 0) {
         const n = readSync(fd, buffer, 0, buffer.length, offset);
-        if (n === 0) break;
+        if (n === 0) {
+          digests.set(hasher.digest(), at);
+          return offset;
+        }
         hasher.update(n === buffer.length ? buffer : buffer.subarray(0, n));
         offset += n;
-        Atomics.add(job.hashed, 1, BigInt(n));
-        counted += n;
+        count(n);
       }
     } finally {
       closeSync(fd);
     }
-    digests.set(hasher.digest(), at);
-    return offset;
   } catch {
-    if (counted > 0) Atomics.sub(job.hashed, 1, BigInt(counted));
-    return undefined;
+    // Unreadable: handed back below, for the calling thread to report.
   }
+  if (counted > 0) Atomics.sub(job.hashed, 1, BigInt(counted));
+  return undefined;
 }
 
 function hashJob(message: HashJobMessage): void {
@@ -88,7 +95,6 @@ function hashJob(message: HashJobMessage): void {
     entryLeafHashInto(digests, i * 32, names[i]!, scratch, leaves, i * 32);
     Atomics.store(status, i, FILE_HASHED);
     Atomics.add(job.hashed, 0, 1n);
-    Atomics.add(job.hashed, 1, BigInt(size - counted));
   }
   parentPort!.postMessage(message.id);
 }
