@@ -135,6 +135,44 @@ export async function hashFileRest(
   return { digest: hasher.digest(), size: position };
 }
 
+/**
+ * Reads the rest of a {@link PendingFile} synchronously into `buffer` and hashes it, one chunk per
+ * step: each step yields the number of bytes just hashed. At end of file the digest is written into
+ * `digestOut` at `at` and the generator ends. The file descriptor is closed when it ends, throws or
+ * is left early (`break` out of a `for…of` closes it too), so a caller that stops reading loses
+ * nothing but the file. Read errors are thrown as they come (the caller names the path).
+ *
+ * Without thread-pool round trips, this is what a thread that hashes whole files one after another
+ * uses (a worker, or the calling thread while it shares files with workers): when every core is
+ * busy hashing, a read handed to the thread pool waits for a core, and the hashing thread waits
+ * for the read (docs/benchmarks.md).
+ *
+ * @internal
+ */
+export function* hashFileRestSync(
+  pending: PendingFile,
+  buffer: Uint8Array,
+  digestOut: Uint8Array,
+  at: number,
+): Generator<number, void, undefined> {
+  const { fd, hasher } = pending;
+  let offset = pending.offset;
+  try {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, offset);
+      if (n === 0) {
+        digestOut.set(hasher.digest(), at);
+        return;
+      }
+      hasher.update(n === buffer.length ? buffer : buffer.subarray(0, n));
+      offset += n;
+      yield n;
+    }
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
 /** Throws `PLB_ABORTED` when the signal has fired. @internal */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {

@@ -1,8 +1,8 @@
 /**
  * The hashing worker thread's module (started by `hash-workers.ts`; built as its own file,
- * `dist/hash-worker.js`, next to the code that starts it). It hashes files with the same
- * functions as the calling thread — {@link hashFileStart}, {@link entryLeafHashInto} and the Merkle
- * module's root — so there is one implementation of each.
+ * `dist/hash-worker.cjs`, next to the code that starts it). It hashes files with the same
+ * functions as the calling thread — {@link hashFileStart}, {@link hashFileRestSync},
+ * {@link entryLeafHashInto} and the Merkle module's root — so there is one implementation of each.
  *
  * Files are claimed one at a time from a counter shared with the calling thread, so every thread
  * stays busy to the end without waiting for another's messages. A file the worker cannot hash
@@ -14,9 +14,14 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { rootOfPackedLeaves } from '../merkle/tree.js';
-import { entryLeafHashInto, hashFileStart, READ_CHUNK, type LeafScratch } from './hash-file.js';
+import {
+  entryLeafHashInto,
+  hashFileRestSync,
+  hashFileStart,
+  READ_CHUNK,
+  type LeafScratch,
+} from './hash-file.js';
 import { FILE_HASHED, FILE_RETURNED, type HashJobMessage, type RootMessage } from './hash-job.js';
-import { closeSync, readSync } from 'node:fs';
 import { alignedBytes } from './aligned-bytes.js';
 
 const buffer = alignedBytes(READ_CHUNK);
@@ -48,24 +53,17 @@ function hashOne(path: string, digests: Uint8Array, at: number, job: JobState): 
       count(started);
       return started;
     }
-    const { fd, hasher } = started;
-    let offset = started.offset;
-    count(offset);
-    try {
-      // Read on until the end, unless the caller stops the job first.
-      while (Atomics.load(job.control, 1) === 0) {
-        const n = readSync(fd, buffer, 0, buffer.length, offset);
-        if (n === 0) {
-          digests.set(hasher.digest(), at);
-          return offset;
-        }
-        hasher.update(n === buffer.length ? buffer : buffer.subarray(0, n));
-        offset += n;
-        count(n);
-      }
-    } finally {
-      closeSync(fd);
+    let size = started.offset;
+    count(size);
+    // Read on until the end, unless the caller stops the job first (leaving the loop closes the file).
+    let stopped = false;
+    for (const n of hashFileRestSync(started, buffer, digests, at)) {
+      stopped = Atomics.load(job.control, 1) !== 0;
+      if (stopped) break;
+      size += n;
+      count(n);
     }
+    if (!stopped) return size;
   } catch {
     // Unreadable: handed back below, for the calling thread to report.
   }

@@ -5,18 +5,65 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { HashJobMessage } from './hash-job.js';
 
 /**
- * How to start the worker: from `hash-worker.js` beside this file once built; from source (vitest,
+ * How to start the worker: from `hash-worker.cjs` beside this file once built; from source (vitest,
  * tsx), `hash-worker.ts` through tsx's CommonJS hook (Node 20 runs no module loader hooks in a
  * worker thread), loaded by a two-line bootstrap.
  */
 function workerStart(): { readonly file: URL | string; readonly options: WorkerOptions } {
   if (!import.meta.url.endsWith('.ts')) {
-    return { file: new URL('./hash-worker.js', import.meta.url), options: {} };
+    return { file: new URL('./hash-worker.cjs', import.meta.url), options: {} };
   }
   const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
   const worker = fileURLToPath(new URL('./hash-worker.ts', import.meta.url));
   const bootstrap = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(worker)});`;
   return { file: bootstrap, options: { eval: true } };
+}
+
+/** A worker thread running `hash-worker`, not keeping the process alive. */
+function startWorker(): Worker {
+  const { file, options } = workerStart();
+  const worker = new Worker(file, options);
+  worker.unref();
+  return worker;
+}
+
+/** Workers started ahead of the next pool by {@link prestartHashWorkers}, still running. */
+const prestarted: Worker[] = [];
+
+/**
+ * Starts hashing workers now, for the next {@link HashWorkers} of this process to take, so that
+ * their start-up (tens of milliseconds) overlaps whatever the process does first: the CLI calls it
+ * before it loads the command that builds a manifest. Tops up to `count` waiting workers (default
+ * {@link HashWorkers.defaultCount}) and returns the workers it started. Waiting workers do not keep
+ * the process alive; one that fails or exits before it is taken is dropped.
+ *
+ * @internal
+ */
+export function prestartHashWorkers(count: number = HashWorkers.defaultCount()): Worker[] {
+  const started: Worker[] = [];
+  while (prestarted.length < count) {
+    let worker: Worker;
+    try {
+      worker = startWorker();
+    } catch {
+      // No threads to be had now (a resource limit): the pool tries again, or hashes here.
+      break;
+    }
+    const drop = (): void => {
+      const at = prestarted.indexOf(worker);
+      if (at >= 0) prestarted.splice(at, 1);
+    };
+    worker.once('error', drop);
+    worker.once('exit', drop);
+    prestarted.push(worker);
+    started.push(worker);
+  }
+  return started;
+}
+
+/** How many workers {@link prestartHashWorkers} started that no pool has taken yet. @internal */
+export function prestartedHashWorkers(): number {
+  return prestarted.length;
 }
 
 /**
@@ -132,11 +179,13 @@ export class HashWorkers {
     return Math.max(0, Math.min(availableParallelism() - 1, 3));
   }
 
+  /**
+   * Starts `count` workers, taking first those {@link prestartHashWorkers} started and no pool has
+   * taken yet.
+   */
   constructor(count: number) {
-    const { file, options } = workerStart();
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(file, options);
-      worker.unref();
+      const worker = prestarted.shift() ?? startWorker();
       worker.on('message', (message: number | { id: number; root: Uint8Array }) => {
         if (typeof message === 'number') this.#answered(worker, message);
         else this.#roots.get(message.id)?.(message.root);

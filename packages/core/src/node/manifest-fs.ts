@@ -12,10 +12,13 @@ import {
 import {
   entryLeafHashInto,
   hashFileRest,
+  hashFileRestSync,
   hashFileStart,
   READ_CHUNK,
+  readError,
   throwIfAborted,
   type LeafScratch,
+  type PendingFile,
 } from './hash-file.js';
 import { markChecked } from '../manifest/checked.js';
 import { mediaTypeOf } from './media-type.js';
@@ -25,6 +28,7 @@ import { alignedBytes } from './aligned-bytes.js';
 import { compileGlobs } from './globs.js';
 import { FILE_HASHED } from './hash-job.js';
 import { getHashBackend } from '../hash/select.js';
+import { nextTurn } from './next-turn.js';
 
 /**
  * Progress of {@link buildManifest}, reported while it walks and while it hashes.
@@ -69,7 +73,10 @@ export interface BuildManifestOptions {
   readonly followSymlinks?: boolean;
   /** `'error'` (default) refuses two paths that differ only by case; `'allow'` keeps both. */
   readonly caseCollisions?: 'error' | 'allow';
-  /** Largest number of files streamed at once (files above 1 MiB). Default 4. */
+  /**
+   * Largest number of files (above 1 MiB) streamed at once by the calling thread while it hashes
+   * alone. Default 4. Beside worker threads, each thread reads one file at a time.
+   */
   readonly concurrency?: number;
   /** Largest number of entries. Default 1,000,000. */
   readonly maxEntries?: number;
@@ -307,7 +314,8 @@ interface HashRun extends HashedFiles {
   /**
    * Hashes file `i` on this thread: a small file at once (returns `undefined`), a larger one
    * streamed in the background, at most `concurrency` at a time (returns a promise to wait for
-   * before starting another when that many are in flight; with `whole`, the file's own).
+   * before starting another when that many are in flight). With `whole` (sharing files with
+   * workers), a larger one is read synchronously to its end and the file's own promise returned.
    */
   hashHere(i: number, whole?: boolean): Promise<unknown> | undefined;
   fail(error: unknown): void;
@@ -361,11 +369,14 @@ function startHashRun(
         return undefined;
       }
       const buffers = spare.pop() ?? [alignedBytes(READ_CHUNK), alignedBytes(READ_CHUNK)];
-      const task: Promise<void> = hashFileRest(started, file.path, run.internal.signal, buffers)
-        .then((result) => {
-          run.digests.set(result.digest, i * 32);
-          record(i, result.size);
-        })
+      const rest = whole
+        ? hashWholeHere(started, file.path, run.internal.signal, buffers[0], run.digests, i * 32)
+        : hashFileRest(started, file.path, run.internal.signal, buffers).then((result) => {
+            run.digests.set(result.digest, i * 32);
+            return result.size;
+          });
+      const task: Promise<void> = rest
+        .then((size) => record(i, size))
         .catch(run.fail)
         .finally(() => {
           spare.push(buffers);
@@ -396,6 +407,41 @@ function startHashRun(
   return run;
 }
 
+/** Chunks read between two turns of the event loop while a file is read synchronously. */
+const YIELD_CHUNKS = 4;
+
+/**
+ * Hashes the rest of a large file with synchronous reads (see {@link hashFileRestSync}), the way
+ * the calling thread hashes while it shares files with workers: with every core hashing, a read
+ * handed to the thread pool waits for a core and this thread waits for the read (it spent most of
+ * a 128 MiB file idle). Lets the event loop turn every {@link YIELD_CHUNKS} chunks (a few
+ * milliseconds). Writes the digest into `digests` at `at` and returns the file's size.
+ */
+async function hashWholeHere(
+  started: PendingFile,
+  path: string,
+  signal: AbortSignal,
+  buffer: Uint8Array,
+  digests: Uint8Array,
+  at: number,
+): Promise<number> {
+  let size = started.offset;
+  let chunks = 0;
+  try {
+    for (const n of hashFileRestSync(started, buffer, digests, at)) {
+      size += n;
+      if (++chunks % YIELD_CHUNKS === 0) {
+        await nextTurn();
+        if (signal.aborted) break;
+      }
+    }
+  } catch (cause) {
+    throw readError(path, cause);
+  }
+  throwIfAborted(signal);
+  return size;
+}
+
 /** Claims files segment by segment (from the shared counter where workers share it) and hashes them. */
 async function hashOwnShare(run: HashRun, segments: readonly Segment[]): Promise<void> {
   let sinceYield = 0;
@@ -413,7 +459,7 @@ async function hashOwnShare(run: HashRun, segments: readonly Segment[]): Promise
       if (++sinceYield === YIELD_EVERY) {
         sinceYield = 0;
         // Lets stream reads, progress and abort signals through.
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       }
     }
     if (run.firstError !== undefined) break;

@@ -1,4 +1,5 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { nextTurn } from './next-turn.js';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PlumblineError } from '../errors.js';
 import { caseFoldKey, validateManifestPath } from '../manifest/path.js';
@@ -220,7 +221,7 @@ class InputWalk {
 
   /** Lets the event loop (and an abort) through and reports progress. */
   private async pause(): Promise<void> {
-    await new Promise((r) => setImmediate(r));
+    await nextTurn();
     throwIfAborted(this.options.signal);
     this.options.onFound?.(this.files.length, this.files);
   }

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  readFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -373,6 +381,21 @@ describe('buildManifest on a few large files', () => {
     expect(shared.entries.map((e) => e.size)).toEqual(sizes);
     const last = progress.at(-1)!;
     expect([last.files, last.bytes]).toEqual([3, sizes.reduce((a, b) => a + b)]);
+  });
+
+  it('stops mid-file on every thread when aborted', async () => {
+    // Two sparse files of 8 GiB: far longer to read than the test waits. The calling thread reads
+    // one of them synchronously, turning the event loop every few chunks, and sees the abort.
+    const dir = join(root, 'huge-files');
+    mkdirSync(dir, { recursive: true });
+    for (const name of ['a.bin', 'b.bin']) {
+      writeFileSync(join(dir, name), '');
+      truncateSync(join(dir, name), 8 * 1024 ** 3);
+    }
+    const controller = new AbortController();
+    const building = buildManifest([dir], { workers: 1, signal: controller.signal });
+    setTimeout(() => controller.abort(), 200);
+    await expect(building).rejects.toThrow(code('PLB_ABORTED'));
   });
 });
 

@@ -1,0 +1,9 @@
+/**
+ * Resolves on the event loop's next turn (after pending I/O callbacks): what a long synchronous
+ * loop (a walk, hashing, a copy) awaits every so often so timers, I/O and abort signals get through.
+ *
+ * @internal
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
