@@ -61,7 +61,12 @@ describe('PostgreSQL connections cut under three control-plane replicas', () => 
       ['b', db.url],
       ['c', proxy.url],
     ] as const) {
-      replicas.push(await startReplica({ name, dir, store, webhook: hook.url }));
+      // A node is stale only after 10 s of silence: a loaded machine delaying heartbeats must not
+      // make nodes stale and then flapping, which holds back their alerts (this test is about
+      // PostgreSQL faults, not nodes), as in postgres-restart.test.ts.
+      replicas.push(
+        await startReplica({ name, dir, store, webhook: hook.url, config: { 'stale-after': 20 } }),
+      );
     }
     const [a] = replicas as [Replica];
     expect(
