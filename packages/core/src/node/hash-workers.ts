@@ -27,8 +27,15 @@ function startWorker(): Worker {
   return worker;
 }
 
-/** Workers started ahead of the next pool by {@link prestartHashWorkers}, still running. */
-const prestarted: Worker[] = [];
+/**
+ * Workers started ahead of the next pool by {@link prestartHashWorkers}, still running. Kept on
+ * `globalThis` under a registered symbol, so that the copies of this module in the CLI's
+ * self-contained entries (`internal/cli-workers`, `internal/cli-manifest`, `internal/cli-seal`)
+ * share one list.
+ */
+const prestarted: Worker[] = ((globalThis as Record<symbol, Worker[] | undefined>)[
+  Symbol.for('@plumbline/core/prestarted-hash-workers')
+] ??= []);
 
 /**
  * Starts hashing workers now, for the next {@link HashWorkers} of this process to take, so that

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import {
   HashWorkers,
@@ -184,5 +184,17 @@ describe('HashWorkers', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('shares the waiting workers between copies of the module (the CLI loads one per entry)', async () => {
+    prestartHashWorkers(1);
+    vi.resetModules();
+    const copy = await import('../../src/node/hash-workers.js');
+    // A fresh instance of the module, with its own classes, sees the worker the first one started.
+    expect(copy.HashWorkers).not.toBe(HashWorkers);
+    expect(copy.prestartedHashWorkers()).toBe(1);
+    const pool = new copy.HashWorkers(1);
+    expect(prestartedHashWorkers()).toBe(0);
+    await pool.close();
   });
 });
