@@ -1,4 +1,19 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
+
+/**
+ * What the three builds below share. The package's build script empties dist/ first: the builds
+ * run at the same time, and tsup's own cleaning (declaration files included) would remove the
+ * others' output.
+ */
+const common: Options = { target: 'node20', sourcemap: true, clean: false, treeshake: true };
+
+/** A self-contained file: its modules and `@noble/hashes` inlined, Node's built-ins imported. */
+const selfContained: Options = {
+  ...common,
+  splitting: false,
+  noExternal: ['@noble/hashes'],
+  external: [/^node:/],
+};
 
 export default defineConfig([
   {
@@ -20,16 +35,11 @@ export default defineConfig([
       'probe-node': 'src/probe/node/index.ts',
       node: 'src/node/index.ts',
     },
+    ...common,
     format: ['esm'],
-    target: 'node20',
     platform: 'neutral',
     dts: true,
-    sourcemap: true,
-    // The package's build script empties dist/ first: the three builds run at the same time, and
-    // tsup's own cleaning (declaration files included) would remove the others' output.
-    clean: false,
     splitting: true,
-    treeshake: true,
     external: [/^node:/, 'vitest', 'fast-check'],
   },
   {
@@ -42,32 +52,20 @@ export default defineConfig([
       'internal-cli-seal': 'src/internal/cli-seal.ts',
       'internal-cli-workers': 'src/internal/cli-workers.ts',
     },
+    ...selfContained,
     format: ['esm'],
-    target: 'node20',
     platform: 'neutral',
     dts: true,
-    sourcemap: true,
-    clean: false,
-    splitting: false,
-    treeshake: true,
-    noExternal: ['@noble/hashes'],
-    external: [/^node:/],
   },
   {
     // Started as a worker thread by node/hash-workers.ts, from beside the chunk that starts it: one
     // CommonJS file with its dependencies inlined, which a new thread loads about 20 ms sooner than
     // the same code as ES module chunks (docs/benchmarks.md).
     entry: { 'hash-worker': 'src/node/hash-worker.ts' },
+    ...selfContained,
     format: ['cjs'],
     outExtension: () => ({ js: '.cjs' }),
-    target: 'node20',
     platform: 'node',
     dts: false,
-    sourcemap: true,
-    clean: false,
-    splitting: false,
-    treeshake: true,
-    noExternal: ['@noble/hashes'],
-    external: [/^node:/],
   },
 ]);
