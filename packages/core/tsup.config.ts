@@ -43,14 +43,13 @@ export default defineConfig([
     external: [/^node:/, 'vitest', 'fast-check'],
   },
   {
-    // Narrow entries for the CLI's manifest and seal commands and its entry (not public), each one
-    // self-contained file: a process that builds a manifest loads one module from this package
-    // instead of about twenty chunks (30–50 ms less start-up on Node 20, docs/benchmarks.md). What
-    // they share at run time (the prestarted hashing workers) is kept on `globalThis`.
+    // Narrow entries for the CLI's manifest and seal commands (not public), each one self-contained
+    // file: a process that builds a manifest loads one module from this package instead of 15
+    // chunks and 4 modules of @noble/hashes (docs/benchmarks.md). Nothing in them is shared with
+    // other entries at run time.
     entry: {
       'internal-cli-manifest': 'src/internal/cli-manifest.ts',
       'internal-cli-seal': 'src/internal/cli-seal.ts',
-      'internal-cli-workers': 'src/internal/cli-workers.ts',
     },
     ...selfContained,
     format: ['esm'],

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { commands, commandsFor, runsHashingCommand } from '../src/commands/index.js';
+import { commands, commandsFor } from '../src/commands/index.js';
 import type { CommandContext } from '../src/context.js';
 import { runCli } from './helpers.js';
 
@@ -34,18 +34,6 @@ describe('lazy command loading', () => {
     expect(names(['--version', '--help'])).toEqual(all);
     expect(names(['help'])).toEqual(all);
     expect(names(['manifets'])).toEqual(all);
-  });
-
-  it('starts hashing workers early only for a command that hashes files, not for its help', () => {
-    expect(runsHashingCommand(['manifest', 'config/'])).toBe(true);
-    expect(runsHashingCommand(['--debug', 'seal', '--inputs', 'config/'])).toBe(true);
-    expect(runsHashingCommand(['manifest', '--help'])).toBe(false);
-    expect(runsHashingCommand(['help', 'manifest'])).toBe(false);
-    expect(runsHashingCommand(['verify', 'a.plb'])).toBe(false);
-    expect(runsHashingCommand(['--version'])).toBe(false);
-    expect(runsHashingCommand([])).toBe(false);
-    // The commands that build a manifest from the file system are the ones marked.
-    expect(commands.filter((c) => c.hashesFiles).map((c) => c.name)).toEqual(['manifest', 'seal']);
   });
 
   it('lists every command in the program help', async () => {

@@ -12,11 +12,6 @@ export interface LazyCommand {
   readonly name: string;
   /** Loads the module and gives its registration function. */
   readonly load: () => Promise<CommandModule>;
-  /**
-   * Whether the command hashes its inputs' files (builds a manifest), so the CLI's entry starts
-   * the hashing workers before it loads the command's code.
-   */
-  readonly hashesFiles?: true;
 }
 
 /**
@@ -26,11 +21,7 @@ export interface LazyCommand {
  * @internal
  */
 export const commands: readonly LazyCommand[] = [
-  {
-    name: 'manifest',
-    load: async () => (await import('./manifest.js')).manifestCommand,
-    hashesFiles: true,
-  },
+  { name: 'manifest', load: async () => (await import('./manifest.js')).manifestCommand },
   { name: 'prove', load: async () => (await import('./prove.js')).proveCommand },
   {
     name: 'verify-proof',
@@ -43,11 +34,7 @@ export const commands: readonly LazyCommand[] = [
     load: async () => (await import('./verify-image.js')).verifyImageCommand,
   },
   { name: 'sbom', load: async () => (await import('./sbom.js')).sbomCommand },
-  {
-    name: 'seal',
-    load: async () => (await import('./seal.js')).sealCommand,
-    hashesFiles: true,
-  },
+  { name: 'seal', load: async () => (await import('./seal.js')).sealCommand },
   { name: 'inspect', load: async () => (await import('./inspect.js')).inspectCommand },
   { name: 'verify', load: async () => (await import('./verify.js')).verifyCommand },
   {
@@ -87,15 +74,4 @@ export function commandsFor(argv: readonly string[]): readonly LazyCommand[] {
   const found = commands.find((command) => command.name === name);
   // A completion script covers every command, so `completion` needs them all registered.
   return found === undefined || found.name === 'completion' ? commands : [found];
-}
-
-/**
- * Whether `argv` runs a command that hashes its inputs' files (not only asks for its help).
- *
- * @internal
- */
-export function runsHashingCommand(argv: readonly string[]): boolean {
-  if (argv.some((arg) => arg === '-h' || arg === '--help')) return false;
-  const name = argv.find((arg) => !GLOBAL_FLAGS.has(arg));
-  return commands.find((command) => command.name === name)?.hashesFiles === true;
 }

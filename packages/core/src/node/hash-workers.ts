@@ -28,52 +28,6 @@ function startWorker(): Worker {
 }
 
 /**
- * Workers started ahead of the next pool by {@link prestartHashWorkers}, still running. Kept on
- * `globalThis` under a registered symbol, so that the copies of this module in the CLI's
- * self-contained entries (`internal/cli-workers`, `internal/cli-manifest`, `internal/cli-seal`)
- * share one list.
- */
-const prestarted: Worker[] = ((globalThis as Record<symbol, Worker[] | undefined>)[
-  Symbol.for('@plumbline/core/prestarted-hash-workers')
-] ??= []);
-
-/**
- * Starts hashing workers now, for the next {@link HashWorkers} of this process to take, so that
- * their start-up (tens of milliseconds) overlaps whatever the process does first: the CLI calls it
- * before it loads the command that builds a manifest. Tops up to `count` waiting workers (default
- * {@link HashWorkers.defaultCount}) and returns the workers it started. Waiting workers do not keep
- * the process alive; one that fails or exits before it is taken is dropped.
- *
- * @internal
- */
-export function prestartHashWorkers(count: number = HashWorkers.defaultCount()): Worker[] {
-  const started: Worker[] = [];
-  while (prestarted.length < count) {
-    let worker: Worker;
-    try {
-      worker = startWorker();
-    } catch {
-      // No threads to be had now (a resource limit): the pool tries again, or hashes here.
-      break;
-    }
-    const drop = (): void => {
-      const at = prestarted.indexOf(worker);
-      if (at >= 0) prestarted.splice(at, 1);
-    };
-    worker.once('error', drop);
-    worker.once('exit', drop);
-    prestarted.push(worker);
-    started.push(worker);
-  }
-  return started;
-}
-
-/** How many workers {@link prestartHashWorkers} started that no pool has taken yet. @internal */
-export function prestartedHashWorkers(): number {
-  return prestarted.length;
-}
-
-/**
  * One set of files shared by the calling thread and the workers. Each side claims the next file
  * with {@link SharedHashJob.claim} until none is left.
  *
@@ -186,13 +140,9 @@ export class HashWorkers {
     return Math.max(0, Math.min(availableParallelism() - 1, 3));
   }
 
-  /**
-   * Starts `count` workers, taking first those {@link prestartHashWorkers} started and no pool has
-   * taken yet.
-   */
   constructor(count: number) {
     for (let i = 0; i < count; i++) {
-      const worker = prestarted.shift() ?? startWorker();
+      const worker = startWorker();
       worker.on('message', (message: number | { id: number; root: Uint8Array }) => {
         if (typeof message === 'number') this.#answered(worker, message);
         else this.#roots.get(message.id)?.(message.root);

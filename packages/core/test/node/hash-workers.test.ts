@@ -1,13 +1,9 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  HashWorkers,
-  prestartHashWorkers,
-  prestartedHashWorkers,
-} from '../../src/node/hash-workers.js';
+import { HashWorkers } from '../../src/node/hash-workers.js';
 import { FILE_HASHED, FILE_RETURNED } from '../../src/node/hash-job.js';
 import type { SharedHashJob } from '../../src/node/hash-workers.js';
 import { rootFromLeafHashes } from '../../src/merkle/tree.js';
@@ -132,69 +128,5 @@ describe('HashWorkers', () => {
     } finally {
       await pool.close();
     }
-  });
-
-  it('takes workers started ahead by prestartHashWorkers before starting its own', async () => {
-    expect(prestartedHashWorkers()).toBe(0);
-    prestartHashWorkers(2);
-    expect(prestartedHashWorkers()).toBe(2);
-    // Topping up to the count starts no more.
-    prestartHashWorkers(2);
-    expect(prestartedHashWorkers()).toBe(2);
-    const first = new HashWorkers(1);
-    expect(prestartedHashWorkers()).toBe(1);
-    const file = join(dir, 'pre.txt');
-    writeFileSync(file, 'prestarted\n');
-    try {
-      const job = first.start([file], ['pre.txt']);
-      await job.finished;
-      expect(job.status(0)).toBe(FILE_HASHED);
-      expect(resultOf(job, 0).digest).toEqual(sha256(utf8('prestarted\n')));
-    } finally {
-      await first.close();
-    }
-    // The waiting worker is taken by the next pool, which starts the rest itself.
-    const second = new HashWorkers(2);
-    expect(prestartedHashWorkers()).toBe(0);
-    try {
-      const job = second.start([file, file], ['a', 'b']);
-      await job.finished;
-      expect([job.status(0), job.status(1)]).toEqual([FILE_HASHED, FILE_HASHED]);
-    } finally {
-      await second.close();
-    }
-  });
-
-  it('does not hand a pool a prestarted worker that has already exited', async () => {
-    const [gone] = prestartHashWorkers(2);
-    expect(prestartedHashWorkers()).toBe(2);
-    // As a worker that failed to start would: it exits before any pool takes it.
-    await gone!.terminate();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(prestartedHashWorkers()).toBe(1);
-    const pool = new HashWorkers(1);
-    try {
-      expect(prestartedHashWorkers()).toBe(0);
-      const file = join(dir, 'after-exit.txt');
-      writeFileSync(file, 'taken\n');
-      const job = pool.start([file], ['after-exit.txt']);
-      await job.finished;
-      // The pool's one worker is the live one: a pool given the exited one would wait forever.
-      expect(job.status(0)).toBe(FILE_HASHED);
-    } finally {
-      await pool.close();
-    }
-  });
-
-  it('shares the waiting workers between copies of the module (the CLI loads one per entry)', async () => {
-    prestartHashWorkers(1);
-    vi.resetModules();
-    const copy = await import('../../src/node/hash-workers.js');
-    // A fresh instance of the module, with its own classes, sees the worker the first one started.
-    expect(copy.HashWorkers).not.toBe(HashWorkers);
-    expect(copy.prestartedHashWorkers()).toBe(1);
-    const pool = new copy.HashWorkers(1);
-    expect(prestartedHashWorkers()).toBe(0);
-    await pool.close();
   });
 });
