@@ -28,7 +28,7 @@ import { alignedBytes } from './aligned-bytes.js';
 import { compileGlobs } from './globs.js';
 import { FILE_HASHED } from './hash-job.js';
 import { getHashBackend } from '../hash/select.js';
-import { nextTurn } from './next-turn.js';
+import { CHUNKS_PER_TURN, nextTurn } from './next-turn.js';
 
 /**
  * Progress of {@link buildManifest}, reported while it walks and while it hashes.
@@ -407,15 +407,12 @@ function startHashRun(
   return run;
 }
 
-/** Chunks read between two turns of the event loop while a file is read synchronously. */
-const YIELD_CHUNKS = 4;
-
 /**
  * Hashes the rest of a large file with synchronous reads (see {@link hashFileRestSync}), the way
  * the calling thread hashes while it shares files with workers: with every core hashing, a read
  * handed to the thread pool waits for a core and this thread waits for the read (it spent most of
- * a 128 MiB file idle). Lets the event loop turn every {@link YIELD_CHUNKS} chunks (a few
- * milliseconds). Writes the digest into `digests` at `at` and returns the file's size.
+ * a 128 MiB file idle). Lets the event loop turn every {@link CHUNKS_PER_TURN} chunks. Writes the
+ * digest into `digests` at `at` and returns the file's size.
  */
 async function hashWholeHere(
   started: PendingFile,
@@ -430,7 +427,7 @@ async function hashWholeHere(
   try {
     for (const n of hashFileRestSync(started, buffer, digests, at)) {
       size += n;
-      if (++chunks % YIELD_CHUNKS === 0) {
+      if (++chunks % CHUNKS_PER_TURN === 0) {
         await nextTurn();
         if (signal.aborted) break;
       }

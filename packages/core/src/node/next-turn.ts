@@ -7,3 +7,11 @@
 export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Chunks of 1 MiB a loop reads (or copies) synchronously between two {@link nextTurn}s: a few
+ * milliseconds of hashing, so timers, I/O and aborts wait no longer than that.
+ *
+ * @internal
+ */
+export const CHUNKS_PER_TURN = 4;

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
-import { nextTurn } from './next-turn.js';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PlumblineError } from '../errors.js';
+import { nextTurn } from './next-turn.js';
 import { caseFoldKey, validateManifestPath } from '../manifest/path.js';
 import { MANIFEST_MAX_PATH_LENGTH } from '../manifest/limits.js';
 import { throwIfAborted } from './hash-file.js';

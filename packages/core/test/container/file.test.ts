@@ -231,6 +231,32 @@ describe('sealArtifactFile', () => {
   });
 });
 
+describe('sealArtifactFile, aborted while it copies', () => {
+  test('stops within a few chunks and leaves no output or temporary file', async () => {
+    // A sparse payload of 8 GiB: far longer to copy than the test waits.
+    const huge = join(dir, 'huge-payload.bin');
+    const handle = await open(huge, 'w');
+    await handle.truncate(8 * 1024 ** 3);
+    await handle.close();
+    const out = join(dir, 'aborted.plb');
+    const manifest = await buildManifest([join(dir, 'inputs')]);
+    const controller = new AbortController();
+    const sealing = sealArtifactFile({
+      manifest,
+      provenance,
+      payload: huge,
+      out,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 100);
+    expect(await rejectionCode(sealing)).toBe('PLB_ABORTED');
+    await rm(huge);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp') || f === 'aborted.plb')).toEqual(
+      [],
+    );
+  });
+});
+
 describe('reading files', () => {
   test('readHeader takes a path, a file handle, a Node stream or bytes', async () => {
     const out = join(dir, 'read.plb');
